@@ -1,0 +1,92 @@
+package providers
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+)
+
+// The permanent errors callers branch on. Retrying cannot fix them: the
+// worker records them on the domain and archives the task.
+var (
+	// ErrNotFound: the account does not hold the domain.
+	ErrNotFound = errors.New("domain not found in the registrar account")
+	// ErrAuth: the registrar refused the credentials or the caller's address.
+	ErrAuth = errors.New("registrar refused the credentials")
+	// ErrNotLockable: the registry offers no registrar lock for this domain.
+	ErrNotLockable = errors.New("domain cannot be locked at this registrar")
+)
+
+// permanentError marks an error that retrying will not fix.
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
+// Permanent marks err as not worth retrying. Permanent(nil) is nil.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &permanentError{err: err}
+}
+
+// IsPermanent reports whether err is permanent: ErrNotFound, ErrAuth,
+// ErrNotLockable, or anything wrapped by Permanent.
+func IsPermanent(err error) bool {
+	var p *permanentError
+	return errors.As(err, &p) || errors.Is(err, ErrNotFound) || errors.Is(err, ErrAuth) || errors.Is(err, ErrNotLockable)
+}
+
+// RetryAfterError says "try again, no sooner than After": the registrar is
+// busy or rate-limited, or the local rate limit has no slot. It is not a
+// failure and does not use up a retry.
+type RetryAfterError struct {
+	After time.Duration
+	Err   error
+}
+
+func (e *RetryAfterError) Error() string {
+	return fmt.Sprintf("retry after %s: %v", e.After, e.Err)
+}
+
+func (e *RetryAfterError) Unwrap() error { return e.Err }
+
+// RetryAfter wraps err as a *RetryAfterError.
+func RetryAfter(after time.Duration, err error) error {
+	return &RetryAfterError{After: after, Err: err}
+}
+
+// StatusError is an HTTP answer that the protocol does not define: a 5xx
+// from a proxy, an HTML error page. It is transient unless wrapped.
+type StatusError struct {
+	Code int
+	// Body is the start of the response body, for the operator.
+	Body string
+}
+
+func (e *StatusError) Error() string {
+	if e.Body == "" {
+		return fmt.Sprintf("unexpected HTTP status %d", e.Code)
+	}
+	return fmt.Sprintf("unexpected HTTP status %d: %s", e.Code, e.Body)
+}
+
+// RedactURL strips the query, fragment and user info from a *url.Error so
+// that credentials sent as parameters never reach a log. Other errors are
+// returned unchanged.
+func RedactURL(err error) error {
+	var ue *url.Error
+	if !errors.As(err, &ue) {
+		return err
+	}
+	clean := *ue
+	if u, perr := url.Parse(ue.URL); perr == nil {
+		u.RawQuery, u.Fragment, u.User = "", "", nil
+		clean.URL = u.String()
+	} else {
+		clean.URL = "(unparseable URL)"
+	}
+	return &clean
+}

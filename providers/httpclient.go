@@ -1,0 +1,62 @@
+package providers
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"time"
+)
+
+// MaxResponseBytes bounds how much of a registrar answer is read: a lock
+// answer is a few kilobytes, a listing page well under a megabyte.
+const MaxResponseBytes = 8 << 20
+
+// NewHTTPClient returns the client every adapter uses: certificates verified
+// (the default transport), enough idle connections for a busy worker, and an
+// overall timeout per request.
+func NewHTTPClient(timeout time.Duration) *http.Client {
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConns = 512
+	tr.MaxIdleConnsPerHost = 256
+	tr.IdleConnTimeout = 90 * time.Second
+	return &http.Client{Timeout: timeout, Transport: tr}
+}
+
+// ReadBody reads at most MaxResponseBytes of resp.Body and closes it. A body
+// that is larger is an error rather than a memory spike.
+func ReadBody(resp *http.Response) ([]byte, error) {
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > MaxResponseBytes {
+		return nil, errors.New("registrar answer larger than 8 MiB")
+	}
+	return b, nil
+}
+
+// TransportError classifies a failed round trip: the caller's own
+// cancellation is returned as is; everything else (refused connection,
+// timeout, reset) is transient, with URLs redacted.
+func TransportError(ctx context.Context, err error) error {
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		return ctxErr
+	}
+	return RedactURL(err)
+}
+
+// Snippet returns the start of a body for an error message, so that a
+// multi-megabyte HTML page does not become a multi-megabyte log line.
+func Snippet(b []byte) string {
+	const max = 200
+	s := string(b)
+	if len(s) > max {
+		s = s[:max] + "…"
+	}
+	return s
+}

@@ -1,0 +1,76 @@
+// Package providers defines what reglock needs from a registrar account and
+// the error vocabulary every registrar adapter speaks.
+//
+// One sub-package per registrar (enom, opensrs, whmcs, ee) implements
+// Registrar; the simulator package fakes all of them over HTTP and
+// providertest holds the conformance suite each must pass.
+package providers
+
+import (
+	"context"
+	"iter"
+	"net/netip"
+)
+
+// Registrar reads and changes the registrar (transfer) lock of domains in one
+// account.
+//
+// Contract, checked by the conformance suite:
+//   - safe for concurrent use, and every call honours ctx;
+//   - domains are lowercase A-labels without a trailing dot (tasks.NormalizeDomain);
+//   - SetLock to the state the domain already has returns nil;
+//   - a domain the account does not hold is ErrNotFound, refused credentials
+//     are ErrAuth, both permanent; "busy" or rate-limit answers are a
+//     *RetryAfterError; anything else is transient unless wrapped by Permanent;
+//   - no error carries a credential, including in URLs.
+type Registrar interface {
+	// LockState reads the domain's lock as the registrar reports it now.
+	LockState(ctx context.Context, domain string) (State, error)
+	// SetLock turns the registrar lock on or off.
+	SetLock(ctx context.Context, domain string, locked bool) error
+}
+
+// State is one reading of a domain's lock.
+type State struct {
+	// Locked reports whether transfers away are blocked.
+	Locked bool
+	// ByRegistry is set when the lock was put there by someone other than
+	// this account (a registry or registrar admin): it counts as locked and
+	// reglock never tries to remove it.
+	ByRegistry bool
+	// Pending is set while the domain is in a pending state in which the
+	// registry refuses changes; reglock does not write until it clears.
+	Pending bool
+	// Indirect is set when the reading came through an intermediary that is
+	// known to answer "unlocked" when its own registrar call failed (WHMCS).
+	// Such a reading is confirmed before reglock acts on it.
+	Indirect bool
+}
+
+// TradeLocker is implemented by registrars that expose the ICANN 60-day
+// inter-registrar transfer lock after a change of registrant (OpenSRS).
+type TradeLocker interface {
+	// SetTradeLock records whether the 60-day lock applies after the next
+	// change of registrant; consentIP is the registrant's address when they
+	// gave consent to opt out.
+	SetTradeLock(ctx context.Context, domain string, enabled bool, consentIP netip.Addr) error
+}
+
+// Lister is implemented by registrars that can enumerate an account, for
+// import. Domains are yielded as lowercase A-labels.
+type Lister interface {
+	Domains(ctx context.Context) iter.Seq2[string, error]
+}
+
+// BulkReader is implemented by registrars whose listing carries each
+// domain's lock, so that a sweep reads a whole account a page at a time
+// instead of once per domain.
+type BulkReader interface {
+	LockStates(ctx context.Context) iter.Seq2[DomainState, error]
+}
+
+// DomainState is one domain's reading from a BulkReader.
+type DomainState struct {
+	Domain string
+	State
+}
