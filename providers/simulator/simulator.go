@@ -1,0 +1,320 @@
+// Package simulator fakes registrar endpoints over HTTP, each following its
+// registrar's documents: authentication, error bodies, status codes and
+// formats. It is production code: `reglock simulate` and the embedded
+// sandbox serve it, and every provider's tests run against it.
+//
+// All registrars share one inventory of domains. Tests and operators steer
+// it with fault switches (next N calls fail, latency), drift (flip a lock
+// behind reglock's back) and read its request log.
+package simulator
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Kind names a registrar protocol.
+type Kind string
+
+// The protocols the simulator speaks.
+const (
+	ENom    Kind = "enom"
+	OpenSRS Kind = "opensrs"
+	WHMCS   Kind = "whmcs"
+	EE      Kind = "ee"
+)
+
+// Fault is what a failing call answers instead of the real thing.
+type Fault string
+
+// The faults every protocol can inject. Each protocol renders them in its own
+// way (eNom: ErrCount at HTTP 200, OpenSRS: a response code, ...).
+const (
+	// FaultUnavailable answers HTTP 503 with an HTML page, as a load balancer would.
+	FaultUnavailable Fault = "unavailable"
+	// FaultBusy answers the protocol's own "busy, try later" or rate-limit error.
+	FaultBusy Fault = "busy"
+	// FaultError answers the protocol's generic error at HTTP 200.
+	FaultError Fault = "error"
+	// FaultMalformed answers a truncated body.
+	FaultMalformed Fault = "malformed"
+	// FaultDrop closes the connection without an answer.
+	FaultDrop Fault = "drop"
+)
+
+// Options configure a Simulator. The zero value is usable.
+type Options struct {
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// LogSize bounds the request log; 0 means 10,000 entries.
+	LogSize int
+	// ENomLockWhenLockedFails makes eNom answer an error to locking a domain
+	// that is already locked (the documents do not say what it does).
+	ENomLockWhenLockedFails bool
+	// NotLockableTLDs lists TLDs whose registry offers no registrar lock.
+	NotLockableTLDs []string
+}
+
+// Simulator is a set of fake registrar accounts sharing one inventory.
+// It is safe for concurrent use.
+type Simulator struct {
+	opts Options
+	now  func() time.Time
+
+	mu       sync.RWMutex
+	accounts map[accountKey]*Account
+	domains  map[string]*domain
+
+	logMu   sync.Mutex
+	log     []Request
+	logNext int
+	logFull bool
+	seq     atomic.Uint64
+}
+
+type accountKey struct {
+	kind Kind
+	user string
+}
+
+// domain is one registered name. Fields are guarded by Simulator.mu.
+type domain struct {
+	name    string
+	account *Account
+	locked  bool
+	reads   int
+	writes  int
+}
+
+// Request is one call as the simulator saw it.
+type Request struct {
+	Seq     uint64
+	Time    time.Time
+	Kind    Kind
+	Account string
+	// Op is the protocol's command name, e.g. "GetRegLock".
+	Op     string
+	Domain string
+	// Write is set for calls that change state.
+	Write bool
+	// Outcome is "ok", a fault name, or the protocol's error text.
+	Outcome string
+}
+
+// New returns an empty simulator.
+func New(opts Options) *Simulator {
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	if opts.LogSize <= 0 {
+		opts.LogSize = 10000
+	}
+	return &Simulator{
+		opts:     opts,
+		now:      now,
+		accounts: make(map[accountKey]*Account),
+		domains:  make(map[string]*domain),
+		log:      make([]Request, opts.LogSize),
+	}
+}
+
+// Handler serves every protocol under its own path prefix:
+//
+//	/enom/interface.asp                 eNom reseller API (GET or POST)
+func (s *Simulator) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/enom/interface.asp", http.HandlerFunc(s.serveENom))
+	return mux
+}
+
+// Account is one registrar account: credentials, its domains and its faults.
+type Account struct {
+	sim      *Simulator
+	kind     Kind
+	user     string
+	password string
+
+	faultMu   sync.Mutex
+	failNext  int
+	fault     Fault
+	latency   time.Duration
+	callCount atomic.Int64
+}
+
+// AddAccount creates (or replaces the credentials of) an account.
+func (s *Simulator) AddAccount(kind Kind, user, password string) *Account {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := accountKey{kind, user}
+	if a, ok := s.accounts[k]; ok {
+		a.password = password
+		return a
+	}
+	a := &Account{sim: s, kind: kind, user: user, password: password}
+	s.accounts[k] = a
+	return a
+}
+
+// account returns the account whose credentials match, or nil.
+func (s *Simulator) account(kind Kind, user, password string) *Account {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	a := s.accounts[accountKey{kind, user}]
+	if a == nil || !constantTimeEqual(a.password, password) {
+		return nil
+	}
+	return a
+}
+
+// User is the account's login name.
+func (a *Account) User() string { return a.user }
+
+// AddDomain registers name in this account with the given lock state,
+// moving it from any other account.
+func (a *Account) AddDomain(name string, locked bool) {
+	s := a.sim
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.domains[name] = &domain{name: name, account: a, locked: locked}
+}
+
+// FailNext makes the next n calls to this account answer f.
+func (a *Account) FailNext(n int, f Fault) {
+	a.faultMu.Lock()
+	defer a.faultMu.Unlock()
+	a.failNext, a.fault = n, f
+}
+
+// SetLatency delays every answer of this account by d.
+func (a *Account) SetLatency(d time.Duration) {
+	a.faultMu.Lock()
+	defer a.faultMu.Unlock()
+	a.latency = d
+}
+
+// Calls is the number of calls this account has received.
+func (a *Account) Calls() int64 { return a.callCount.Load() }
+
+// begin counts a call, waits out the latency, and returns the fault to
+// inject, if any. It returns false when the client went away while waiting.
+func (a *Account) begin(r *http.Request) (Fault, bool) {
+	a.callCount.Add(1)
+	a.faultMu.Lock()
+	lat := a.latency
+	var f Fault
+	if a.failNext > 0 {
+		a.failNext--
+		f = a.fault
+	}
+	a.faultMu.Unlock()
+	if lat > 0 {
+		t := time.NewTimer(lat)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			return "", false
+		}
+	}
+	return f, true
+}
+
+// SetLocked changes a domain's lock behind reglock's back (drift). It reports
+// whether the domain exists.
+func (s *Simulator) SetLocked(name string, locked bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, ok := s.domains[name]
+	if ok {
+		d.locked = locked
+	}
+	return ok
+}
+
+// Locked reports a domain's lock and whether it exists.
+func (s *Simulator) Locked(name string) (locked, ok bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	d, ok := s.domains[name]
+	if !ok {
+		return false, false
+	}
+	return d.locked, true
+}
+
+// Writes is the number of state-changing calls a domain has received.
+func (s *Simulator) Writes(name string) int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if d, ok := s.domains[name]; ok {
+		return d.writes
+	}
+	return 0
+}
+
+// Reads is the number of lock reads a domain has received.
+func (s *Simulator) Reads(name string) int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if d, ok := s.domains[name]; ok {
+		return d.reads
+	}
+	return 0
+}
+
+// lookup finds a domain held by account a.
+func (s *Simulator) lookup(a *Account, name string) (*domain, bool) {
+	d, ok := s.domains[name]
+	if !ok || d.account != a {
+		return nil, false
+	}
+	return d, true
+}
+
+// lockable reports whether the TLD of name offers a registrar lock.
+func (s *Simulator) lockable(name string) bool {
+	for _, t := range s.opts.NotLockableTLDs {
+		if strings.HasSuffix(name, "."+t) {
+			return false
+		}
+	}
+	return true
+}
+
+// record appends to the request log.
+func (s *Simulator) record(r Request) {
+	r.Seq = s.seq.Add(1)
+	r.Time = s.now()
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	s.log[s.logNext] = r
+	s.logNext++
+	if s.logNext == len(s.log) {
+		s.logNext, s.logFull = 0, true
+	}
+}
+
+// Log returns the retained requests, oldest first.
+func (s *Simulator) Log() []Request {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	if !s.logFull {
+		return append([]Request(nil), s.log[:s.logNext]...)
+	}
+	out := make([]Request, 0, len(s.log))
+	out = append(out, s.log[s.logNext:]...)
+	return append(out, s.log[:s.logNext]...)
+}
+
+// constantTimeEqual compares credentials without leaking their length or
+// content through timing.
+func constantTimeEqual(a, b string) bool {
+	ha, hb := sha256.Sum256([]byte(a)), sha256.Sum256([]byte(b))
+	return subtle.ConstantTimeCompare(ha[:], hb[:]) == 1
+}
