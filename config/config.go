@@ -1,0 +1,259 @@
+// Package config loads reglock's YAML configuration: ${VAR} expansion from
+// the environment, unknown keys rejected, and every problem reported at once
+// as file:line: key: reason.
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/reglock/reglock/secret"
+)
+
+// Provider types, the values of Provider.Type.
+const (
+	TypeEnom    = "enom"
+	TypeOpenSRS = "opensrs"
+	TypeWHMCS   = "whmcs"
+	TypeEE      = "ee"
+)
+
+// .ee API dialects, the values of Provider.API for type ee.
+const (
+	EEAPIV1   = "v1"   // api/v1/registrant/... as the registry serves it
+	EEAPIREPP = "repp" // the 2018 draft's paths and error shapes
+)
+
+// Token scopes, the values of Token.Scopes.
+const (
+	ScopeRead  = "read"
+	ScopeWrite = "write"
+	ScopeAdmin = "admin"
+)
+
+// Defaults that Default and Parse apply to absent keys.
+const (
+	DefaultListen          = "127.0.0.1:8080"
+	DefaultConcurrency     = 50
+	DefaultShutdownTimeout = 30 * time.Second
+	DefaultSweep           = "0 3 * * *"
+	DefaultTimezone        = "UTC"
+	DefaultMaxDriftShare   = 0.10
+	DefaultBurst           = 1
+	DefaultTimeout         = 30 * time.Second
+	DefaultEEAPI           = EEAPIV1
+	DefaultCountryCode     = "EE"
+)
+
+// Default returns the configuration with every default applied and no
+// providers or tokens: what `reglock serve` runs with when there is no
+// configuration file at all.
+func Default() *Config {
+	return &Config{
+		API: API{
+			Listen:     DefaultListen,
+			Monitoring: true,
+		},
+		Worker: Worker{
+			Concurrency:     DefaultConcurrency,
+			ShutdownTimeout: DefaultShutdownTimeout,
+		},
+		Scheduler: Scheduler{
+			Sweep:         DefaultSweep,
+			Timezone:      DefaultTimezone,
+			MaxDriftShare: DefaultMaxDriftShare,
+		},
+	}
+}
+
+// setDefaults gives a provider list entry its defaults before its keys are
+// decoded over them. The .ee api default depends on the type and is applied
+// in validation.
+func (p *Provider) setDefaults() {
+	p.Burst = DefaultBurst
+	p.Timeout = DefaultTimeout
+}
+
+func (e *EID) setDefaults() { e.CountryCode = DefaultCountryCode }
+
+// Config is the whole configuration file.
+type Config struct {
+	Redis     Redis      `yaml:"redis"`
+	API       API        `yaml:"api"`
+	Worker    Worker     `yaml:"worker"`
+	Scheduler Scheduler  `yaml:"scheduler"`
+	Providers []Provider `yaml:"providers"`
+}
+
+// Redis says where Redis is. With URL, Sentinel and Cluster all empty,
+// reglock runs on an embedded in-memory Redis (development only).
+// At most one of URL, Sentinel and Cluster is set.
+//
+// URL may hold a password; Redis prints itself with it masked (see
+// RedactedURL), so log the struct or RedactedURL, never URL itself.
+type Redis struct {
+	// URL is redis://[user:password@]host:port/db or rediss://...
+	URL      string    `yaml:"url"`
+	Sentinel *Sentinel `yaml:"sentinel"`
+	Cluster  *Cluster  `yaml:"cluster"`
+}
+
+// Embedded reports whether no Redis is configured.
+func (r Redis) Embedded() bool { return r.URL == "" && r.Sentinel == nil && r.Cluster == nil }
+
+// RedactedURL is URL with its password masked, for logs and errors.
+func (r Redis) RedactedURL() string {
+	if r.URL == "" {
+		return ""
+	}
+	u, err := url.Parse(r.URL)
+	if err != nil {
+		// Where the password is cannot be known; hide it all.
+		return secret.Redacted
+	}
+	return u.Redacted()
+}
+
+// Format prints Redis like fmt would, but with RedactedURL in place of URL,
+// so that printing a whole Config (%v, %+v, %#v) discloses no password.
+func (r Redis) Format(f fmt.State, verb rune) {
+	type plain Redis // no methods: formats field by field
+	p := plain(r)
+	p.URL = r.RedactedURL()
+	out := fmt.Sprintf(fmt.FormatString(f, verb), p)
+	if verb == 'v' && f.Flag('#') {
+		out = strings.Replace(out, "config.plain{", "config.Redis{", 1)
+	}
+	fmt.Fprint(f, out)
+}
+
+// Sentinel is a Redis Sentinel setup for high availability.
+type Sentinel struct {
+	MasterName       string        `yaml:"master_name"`
+	Addrs            []string      `yaml:"addrs"`
+	Password         secret.String `yaml:"password"`
+	SentinelPassword secret.String `yaml:"sentinel_password"`
+	DB               int           `yaml:"db"`
+}
+
+// Cluster is a Redis Cluster for scale-out.
+type Cluster struct {
+	Addrs    []string      `yaml:"addrs"`
+	Password secret.String `yaml:"password"`
+}
+
+// API configures the HTTP API.
+type API struct {
+	// Listen is host:port; default 127.0.0.1:8080.
+	Listen string `yaml:"listen"`
+	// Tokens are the bearer tokens accepted by /v1: names and tokens unique,
+	// tokens at least 16 characters.
+	Tokens []Token `yaml:"tokens"`
+	// Monitoring serves asynqmon at /monitoring; default true.
+	Monitoring bool `yaml:"monitoring"`
+}
+
+// Token is one bearer token accepted by /v1.
+type Token struct {
+	Name  string        `yaml:"name"`
+	Token secret.String `yaml:"token"`
+	// Scopes limit what the token may do: read, write, admin. Empty means all.
+	Scopes []string `yaml:"scopes"`
+}
+
+// Worker configures task processing.
+type Worker struct {
+	// Concurrency is how many tasks one worker runs at once; default 50.
+	Concurrency int `yaml:"concurrency"`
+	// ShutdownTimeout is how long in-flight tasks get to finish on SIGTERM
+	// before they are handed back to the queue; default 30s.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+}
+
+// Scheduler configures compliance sweeps.
+type Scheduler struct {
+	// Sweep is a robfig/cron spec (cron.ParseStandard, so descriptors like
+	// "@every 15m" work); "" disables the cron. Default "0 3 * * *", only
+	// when the key is absent.
+	Sweep string `yaml:"sweep"`
+	// Timezone is an IANA name for time.LoadLocation; default UTC.
+	Timezone string `yaml:"timezone"`
+	// MaxDriftShare in (0, 1]: a sweep that finds more drift than this in
+	// one account pauses instead of fixing. Default 0.10.
+	MaxDriftShare float64 `yaml:"max_drift_share"`
+}
+
+// Provider is one registrar account.
+//
+// Credentials by type: enom username+password, opensrs username+key, whmcs
+// identifier+secret, ee token or eid (not both). A credential key of another
+// type is an error.
+type Provider struct {
+	Name string `yaml:"name"`
+	// Type is TypeEnom, TypeOpenSRS, TypeWHMCS or TypeEE.
+	Type string `yaml:"type"`
+	// Endpoint is an absolute http:// or https:// URL without user info.
+	Endpoint   string        `yaml:"endpoint"`
+	Username   string        `yaml:"username"`
+	Password   secret.String `yaml:"password"`
+	Key        secret.String `yaml:"key"`
+	Identifier secret.String `yaml:"identifier"`
+	Secret     secret.String `yaml:"secret"`
+	// API is the .ee dialect, EEAPIV1 (default) or EEAPIREPP; ee only.
+	API   string        `yaml:"api"`
+	Token secret.String `yaml:"token"`
+	EID   *EID          `yaml:"eid"`
+	// TLDs route new domains of these TLDs here: lowercase A-labels without
+	// a leading dot, possibly multi-label (co.uk), each claimed by at most
+	// one provider.
+	TLDs []string `yaml:"tlds"`
+	// Rate is requests per second to this account, shared by all workers;
+	// 0 means unlimited.
+	Rate float64 `yaml:"rate"`
+	// Burst is at least 1 (the default).
+	Burst int `yaml:"burst"`
+	// Timeout bounds one registrar request; default 30s.
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// EID is the .ee registrant API's eID login, used to obtain and renew tokens.
+type EID struct {
+	Ident     string `yaml:"ident"`
+	FirstName string `yaml:"first_name"`
+	LastName  string `yaml:"last_name"`
+	// CountryCode is two letters, upper-cased; default EE.
+	CountryCode string `yaml:"country_code"`
+}
+
+// Provider returns the provider called name.
+func (c *Config) Provider(name string) (Provider, bool) {
+	for _, p := range c.Providers {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return Provider{}, false
+}
+
+// ProviderForTLD returns the provider whose tlds cover domain, which must be
+// normalised already (lowercase A-labels). The longest matching suffix wins:
+// with tlds [uk] on one provider and [co.uk] on another, example.co.uk goes
+// to the second. A domain equal to a tld is not under it.
+func (c *Config) ProviderForTLD(domain string) (Provider, bool) {
+	domain = strings.TrimSuffix(domain, ".")
+	best, bestLen := -1, 0
+	for i, p := range c.Providers {
+		for _, t := range p.TLDs {
+			if len(t) > bestLen && len(domain) > len(t)+1 &&
+				strings.HasSuffix(domain, t) && domain[len(domain)-len(t)-1] == '.' {
+				best, bestLen = i, len(t)
+			}
+		}
+	}
+	if best < 0 {
+		return Provider{}, false
+	}
+	return c.Providers[best], true
+}
