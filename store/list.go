@@ -1,0 +1,207 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// ErrBadCursor is returned for a cursor that List did not hand out.
+var ErrBadCursor = errors.New("invalid cursor")
+
+// ListOptions filter and page a listing.
+type ListOptions struct {
+	// Provider keeps only the domains of one provider.
+	Provider string
+	// Drift keeps only the domains that are not in sync.
+	Drift bool
+	// Cursor continues a previous listing; empty starts at the beginning.
+	Cursor string
+	// Limit is the page size: default 100, at most 1000.
+	Limit int
+}
+
+// Page is one page of a listing. Next is empty at the end; a page may hold
+// fewer than Limit domains (even none) before the end, because one call
+// reads a bounded share of the inventory.
+type Page struct {
+	Domains []Domain
+	Next    string
+}
+
+// maxScanBuckets bounds the buckets one List call reads, so that a filter
+// matching nothing cannot make one request read the whole inventory.
+const maxScanBuckets = 2048
+
+// List returns one page of domains in a stable order (by bucket, then name).
+func (s *Store) List(ctx context.Context, opt ListOptions) (Page, error) {
+	if opt.Limit <= 0 {
+		opt.Limit = 100
+	}
+	if opt.Limit > 1000 {
+		opt.Limit = 1000
+	}
+	b, after, err := parseCursor(opt.Cursor)
+	if err != nil {
+		return Page{}, err
+	}
+	var out []Domain
+	batch, scanned := 16, 0
+	for b < Buckets && scanned < maxScanBuckets {
+		n := min(batch, Buckets-b, maxScanBuckets-scanned)
+		buckets, err := s.readBuckets(ctx, b, n, opt.Drift)
+		if err != nil {
+			return Page{}, err
+		}
+		for j, doms := range buckets {
+			for _, d := range doms {
+				if j == 0 && after != "" && d.Name <= after {
+					continue
+				}
+				if opt.Provider != "" && d.Desired.Provider != opt.Provider {
+					continue
+				}
+				out = append(out, d)
+				if len(out) == opt.Limit {
+					return Page{Domains: out, Next: formatCursor(b+j, d.Name)}, nil
+				}
+			}
+		}
+		after = ""
+		b += n
+		scanned += n
+		batch = min(batch*2, 1024)
+	}
+	p := Page{Domains: out}
+	if b < Buckets {
+		p.Next = formatCursor(b, "")
+	}
+	return p, nil
+}
+
+// readBuckets reads n buckets starting at first in one round trip (two for
+// drift listings), each bucket's domains sorted by name.
+func (s *Store) readBuckets(ctx context.Context, first, n int, driftOnly bool) ([][]Domain, error) {
+	if driftOnly {
+		return s.readDrift(ctx, first, n)
+	}
+	pipe := s.rdb.Pipeline()
+	cmds := make([][3]*redis.MapStringStringCmd, n)
+	for j := range n {
+		k := s.keys(first + j)
+		cmds[j] = [3]*redis.MapStringStringCmd{pipe.HGetAll(ctx, k[0]), pipe.HGetAll(ctx, k[1]), pipe.HGetAll(ctx, k[2])}
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, err
+	}
+	out := make([][]Domain, n)
+	for j, c := range cmds {
+		intents, obs, errs := c[0].Val(), c[1].Val(), c[2].Val()
+		doms := make([]Domain, 0, len(intents))
+		for name, iv := range intents {
+			d, err := decodeDomain(name, iv, obs[name], errs[name])
+			if err != nil {
+				return nil, err
+			}
+			doms = append(doms, d)
+		}
+		slices.SortFunc(doms, func(a, b Domain) int { return strings.Compare(a.Name, b.Name) })
+		out[j] = doms
+	}
+	return out, nil
+}
+
+// readDrift reads the drift index of n buckets, then the records of the
+// drifted domains.
+func (s *Store) readDrift(ctx context.Context, first, n int) ([][]Domain, error) {
+	pipe := s.rdb.Pipeline()
+	sets := make([]*redis.StringSliceCmd, n)
+	for j := range n {
+		sets[j] = pipe.SMembers(ctx, s.keys(first + j)[3])
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, err
+	}
+	type get struct{ i, o, e *redis.StringCmd }
+	gets := make([][]get, n)
+	pipe = s.rdb.Pipeline()
+	queued := false
+	for j, c := range sets {
+		names := c.Val()
+		slices.Sort(names)
+		k := s.keys(first + j)
+		for _, name := range names {
+			gets[j] = append(gets[j], get{pipe.HGet(ctx, k[0], name), pipe.HGet(ctx, k[1], name), pipe.HGet(ctx, k[2], name)})
+			queued = true
+		}
+	}
+	if queued {
+		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+			return nil, err
+		}
+	}
+	out := make([][]Domain, n)
+	for j, names := range sets {
+		for x, name := range names.Val() {
+			g := gets[j][x]
+			if g.i.Val() == "" {
+				continue // left in the index by a domain that is gone
+			}
+			d, err := decodeDomain(name, g.i.Val(), g.o.Val(), g.e.Val())
+			if err != nil {
+				return nil, err
+			}
+			out[j] = append(out[j], d)
+		}
+	}
+	return out, nil
+}
+
+// Chunks is the number of chunks a sweep splits the inventory into.
+const Chunks = Buckets / chunkBuckets
+
+const chunkBuckets = 64
+
+// ReadChunk returns the domains of one chunk (0 <= chunk < Chunks), only
+// those of provider if it is not empty, in one round trip.
+func (s *Store) ReadChunk(ctx context.Context, chunk int, provider string) ([]Domain, error) {
+	if chunk < 0 || chunk >= Chunks {
+		return nil, fmt.Errorf("store: chunk %d out of range [0,%d)", chunk, Chunks)
+	}
+	buckets, err := s.readBuckets(ctx, chunk*chunkBuckets, chunkBuckets, false)
+	if err != nil {
+		return nil, err
+	}
+	var out []Domain
+	for _, doms := range buckets {
+		for _, d := range doms {
+			if provider == "" || d.Desired.Provider == provider {
+				out = append(out, d)
+			}
+		}
+	}
+	return out, nil
+}
+
+// formatCursor encodes a position: the bucket to continue in and the last
+// name returned from it.
+func formatCursor(bucket int, after string) string {
+	return strconv.FormatInt(int64(bucket), 16) + ":" + after
+}
+
+func parseCursor(c string) (int, string, error) {
+	if c == "" {
+		return 0, "", nil
+	}
+	bs, after, ok := strings.Cut(c, ":")
+	b, err := strconv.ParseInt(bs, 16, 32)
+	if !ok || err != nil || b < 0 || b >= Buckets || len(after) > 253 {
+		return 0, "", ErrBadCursor
+	}
+	return int(b), after, nil
+}

@@ -1,0 +1,99 @@
+package store
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Reading is one read of the registrar, successful or not.
+type Reading struct {
+	Locked bool
+	Flags  int
+	// StartedAt is when the read started. A reading older than the one
+	// stored is dropped, so a slow read never overwrites a newer one.
+	StartedAt time.Time
+	// Err is the registrar's error; when set, Locked and Flags are ignored
+	// and the last successful observation stays.
+	Err string
+}
+
+// observeScript records a reading and keeps the drift index. Domains not in
+// the inventory are left alone.
+//
+// KEYS: i o e x. ARGV: domain locked read_ms flags error.
+// Returns {"stale"|"unknown"|"ok", intent, observation|false, error|false}.
+var observeScript = redis.NewScript(`
+local d = ARGV[1]
+local ts = tonumber(ARGV[3])
+local cur = redis.call("HGET", KEYS[1], d)
+if not cur then return {"unknown", false, false, false} end
+local obs = redis.call("HGET", KEYS[2], d)
+local err = redis.call("HGET", KEYS[3], d)
+local ots = obs and tonumber(string.match(obs, "^[01]|(%d+)|")) or 0
+local ets = err and tonumber(string.match(err, "^(%d+)|")) or 0
+local outcome = "ok"
+if ts < ots or ts < ets then
+  outcome = "stale"
+elseif ARGV[5] ~= "" then
+  err = ARGV[3] .. "|" .. ARGV[5]
+  redis.call("HSET", KEYS[3], d, err)
+else
+  obs = ARGV[2] .. "|" .. ARGV[3] .. "|" .. ARGV[4]
+  redis.call("HSET", KEYS[2], d, obs)
+  if err then redis.call("HDEL", KEYS[3], d); err = nil end
+end
+local locked = string.match(cur, "^[^|]*|(%d)|")
+if obs and not err and string.sub(obs, 1, 1) == locked then
+  redis.call("SREM", KEYS[4], d)
+else
+  redis.call("SADD", KEYS[4], d)
+end
+return {outcome, cur, obs or false, err or false}
+`)
+
+// Observe records a reading and returns the domain's record after it, and
+// whether the reading was recorded (false: a newer one was already stored).
+// ErrNotFound means the domain is not in the inventory.
+func (s *Store) Observe(ctx context.Context, domain string, r Reading) (Domain, bool, error) {
+	k := s.keys(Bucket(domain))
+	locked := "0"
+	if r.Locked {
+		locked = "1"
+	}
+	if r.StartedAt.IsZero() {
+		r.StartedAt = time.Now()
+	}
+	res, err := observeScript.Run(ctx, s.rdb, k[:], domain, locked, timeMS(r.StartedAt),
+		strconv.Itoa(r.Flags), errorText(r.Err)).Slice()
+	if err != nil {
+		return Domain{}, false, err
+	}
+	if res[0] == "unknown" {
+		return Domain{}, false, ErrNotFound
+	}
+	d, err := decodeReply(domain, res[1:])
+	return d, res[0] == "ok", err
+}
+
+// maxErrorText bounds a stored error: enough for any registrar message,
+// small enough that a million failing domains fit in memory.
+const maxErrorText = 300
+
+// errorText makes an error storable: bounded, one line, no field separator
+// problems (the message is the last field, so '|' is fine).
+func errorText(s string) string {
+	if len(s) > maxErrorText {
+		s = strings.ToValidUTF8(s[:maxErrorText], "") + "…"
+	}
+	out := []byte(s)
+	for i, c := range out {
+		if c == '\n' || c == '\r' {
+			out[i] = ' '
+		}
+	}
+	return string(out)
+}

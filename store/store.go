@@ -1,0 +1,235 @@
+// Package store keeps every domain's desired and observed lock state in
+// Redis.
+//
+// Layout, designed for millions of domains and for Redis Cluster: domains
+// are spread over a fixed number of buckets by a hash of their name; each
+// bucket is four small keys sharing one hash tag, so every operation on one
+// domain touches one cluster slot, and no key grows with the inventory (at a
+// million domains a bucket holds about 60 names, small enough for Redis's
+// compact listpack encoding):
+//
+//	<prefix>{b}:i   hash domain -> intent       provider|locked|generation|requested_ms|trade|relock_ms
+//	<prefix>{b}:o   hash domain -> observation  locked|read_ms|flags
+//	<prefix>{b}:e   hash domain -> last error   read_ms|message
+//	<prefix>{b}:x   set of domains out of sync (the drift index)
+//
+// Listing walks the buckets in order with a cursor (bucket, last name);
+// sweeps read whole chunks of buckets with pipelined commands.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Buckets is the number of buckets. It is part of the data format: changing
+// it moves every domain.
+const Buckets = 16384
+
+// ErrNotFound is returned for a domain that is not in the inventory.
+var ErrNotFound = errors.New("domain not in the inventory")
+
+// ErrProviderRequired is returned when a new domain names no provider and no
+// provider's TLDs cover it.
+var ErrProviderRequired = errors.New("domain not in the inventory: a provider is required")
+
+// Store is the inventory. It is safe for concurrent use.
+type Store struct {
+	rdb    redis.UniversalClient
+	prefix string
+}
+
+// New returns a Store whose keys start with prefix ("rl:" by default), so
+// that several installations or tests can share one Redis.
+func New(rdb redis.UniversalClient, prefix string) *Store {
+	if prefix == "" {
+		prefix = "rl:"
+	}
+	return &Store{rdb: rdb, prefix: prefix}
+}
+
+// Redis returns the client the store uses.
+func (s *Store) Redis() redis.UniversalClient { return s.rdb }
+
+// Prefix returns the key prefix.
+func (s *Store) Prefix() string { return s.prefix }
+
+// Bucket returns the bucket a domain lives in.
+func Bucket(domain string) int {
+	h := fnv.New32a()
+	h.Write([]byte(domain))
+	return int(h.Sum32() % Buckets)
+}
+
+// bucketKeys are the four keys of one bucket, in the order the scripts take them.
+type bucketKeys [4]string
+
+func (s *Store) keys(b int) bucketKeys {
+	tag := s.prefix + "{" + strconv.FormatInt(int64(b), 16) + "}:"
+	return bucketKeys{tag + "i", tag + "o", tag + "e", tag + "x"}
+}
+
+// Desired is the intent for a domain.
+type Desired struct {
+	Provider   string
+	Locked     bool
+	Generation int64
+	// RequestedAt is when the newest accepted intent was asked for.
+	RequestedAt time.Time
+	// TradeLock is the OpenSRS 60-day trade lock setting asked for, or nil.
+	TradeLock *bool
+	// TradeApplied reports that the registrar accepted TradeLock. OpenSRS
+	// cannot read it back, so it is applied but unverified.
+	TradeApplied bool
+	// RelockAt, when set, is when desired flips back to locked.
+	RelockAt time.Time
+}
+
+// Observation flags, as registrars report them (see providers.State).
+const (
+	FlagByRegistry = 1 << iota
+	FlagPending
+	FlagIndirect
+)
+
+// Observed is the newest reading of the registrar.
+type Observed struct {
+	// Known is false until a read succeeds.
+	Known  bool
+	Locked bool
+	Flags  int
+	// CheckedAt is when the newest successful read started.
+	CheckedAt time.Time
+	// Error is the newest registrar error, cleared by a newer successful read.
+	Error   string
+	ErrorAt time.Time
+}
+
+// Domain is one domain's record.
+type Domain struct {
+	Name     string
+	Desired  Desired
+	Observed Observed
+}
+
+// InSync reports whether the registrar's lock equals the desired lock and the
+// newest read had no error. The trade lock never makes a domain out of sync.
+func (d Domain) InSync() bool {
+	return d.Observed.Known && d.Observed.Error == "" && d.Observed.Locked == d.Desired.Locked
+}
+
+// Get returns a domain's record, or ErrNotFound.
+func (s *Store) Get(ctx context.Context, domain string) (Domain, error) {
+	k := s.keys(Bucket(domain))
+	pipe := s.rdb.Pipeline()
+	i := pipe.HGet(ctx, k[0], domain)
+	o := pipe.HGet(ctx, k[1], domain)
+	e := pipe.HGet(ctx, k[2], domain)
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return Domain{}, err
+	}
+	if i.Err() != nil {
+		return Domain{}, ErrNotFound
+	}
+	return decodeDomain(domain, i.Val(), o.Val(), e.Val())
+}
+
+func decodeDomain(name, intent, obs, errv string) (Domain, error) {
+	d := Domain{Name: name}
+	var err error
+	if d.Desired, err = decodeIntent(intent); err != nil {
+		return Domain{}, fmt.Errorf("store: domain %s: %w", name, err)
+	}
+	if obs != "" {
+		if d.Observed, err = decodeObservation(obs); err != nil {
+			return Domain{}, fmt.Errorf("store: domain %s: %w", name, err)
+		}
+	}
+	if errv != "" {
+		ts, msg, _ := strings.Cut(errv, "|")
+		d.Observed.Error = msg
+		d.Observed.ErrorAt = msTime(ts)
+	}
+	return d, nil
+}
+
+// decodeIntent parses provider|locked|generation|requested_ms|trade|relock_ms.
+func decodeIntent(v string) (Desired, error) {
+	var f [6]string
+	if n := splitFields(v, f[:]); n != len(f) {
+		return Desired{}, fmt.Errorf("intent %q has %d fields, want %d", v, n, len(f))
+	}
+	gen, err := strconv.ParseInt(f[2], 10, 64)
+	if err != nil {
+		return Desired{}, fmt.Errorf("intent %q: generation: %w", v, err)
+	}
+	d := Desired{
+		Provider:    f[0],
+		Locked:      f[1] == "1",
+		Generation:  gen,
+		RequestedAt: msTime(f[3]),
+		RelockAt:    msTime(f[5]),
+	}
+	if t := f[4]; len(t) == 2 {
+		on := t[0] == '1'
+		d.TradeLock = &on
+		d.TradeApplied = t[1] == 'a'
+	}
+	return d, nil
+}
+
+// decodeObservation parses locked|read_ms|flags.
+func decodeObservation(v string) (Observed, error) {
+	var f [3]string
+	if n := splitFields(v, f[:]); n != len(f) {
+		return Observed{}, fmt.Errorf("observation %q has %d fields, want %d", v, n, len(f))
+	}
+	flags, _ := strconv.Atoi(f[2])
+	return Observed{Known: true, Locked: f[0] == "1", CheckedAt: msTime(f[1]), Flags: flags}, nil
+}
+
+// splitFields splits v on '|' into f without allocating and returns the
+// number of fields found.
+func splitFields(v string, f []string) int {
+	n := 0
+	for n < len(f) {
+		i := strings.IndexByte(v, '|')
+		if i < 0 {
+			f[n] = v
+			return n + 1
+		}
+		f[n], v = v[:i], v[i+1:]
+		n++
+	}
+	return n + 1 // more fields than expected
+}
+
+func msTime(s string) time.Time {
+	if s == "" {
+		return time.Time{}
+	}
+	ms, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || ms <= 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
+
+func timeMS(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return strconv.FormatInt(t.UnixMilli(), 10)
+}
+
+// Ping reports whether Redis answers.
+func (s *Store) Ping(ctx context.Context) error {
+	return s.rdb.Ping(ctx).Err()
+}

@@ -1,0 +1,251 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/reglock/reglock/redistest"
+)
+
+// backends runs a test against the real test Redis server and against
+// miniredis, which the embedded sandbox uses: the Lua scripts must behave the
+// same on both.
+func backends(t *testing.T, fn func(t *testing.T, s *Store)) {
+	t.Run("redis", func(t *testing.T) {
+		env := redistest.New(t)
+		fn(t, New(env.Client, env.StorePrefix()))
+	})
+	t.Run("miniredis", func(t *testing.T) {
+		mr := miniredis.RunT(t)
+		c := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+		t.Cleanup(func() { c.Close() })
+		fn(t, New(c, ""))
+	})
+}
+
+var t0 = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+
+func TestStore_Fold_record(t *testing.T) {
+	backends(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		if _, err := s.Get(ctx, "example.com"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("Get unknown = %v, want ErrNotFound", err)
+		}
+		_, _, err := s.Fold(ctx, Change{Domain: "example.com", Kind: KindLock})
+		if !errors.Is(err, ErrProviderRequired) {
+			t.Fatalf("Fold without provider = %v, want ErrProviderRequired", err)
+		}
+		if _, err := s.Get(ctx, "example.com"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("a refused change left a record: %v", err)
+		}
+		d, out, err := s.Fold(ctx, Change{Domain: "example.com", Kind: KindLock, DefaultProvider: "enom", RequestedAt: t0})
+		if err != nil || out != Applied {
+			t.Fatalf("Fold = %v, %v", out, err)
+		}
+		want := Desired{Provider: "enom", Locked: true, Generation: 1, RequestedAt: t0}
+		if d.Desired != want {
+			t.Fatalf("desired = %+v, want %+v", d.Desired, want)
+		}
+		if d.InSync() {
+			t.Fatal("a never-read domain is in sync")
+		}
+		// The stored provider wins over TLD routing; an explicit one replaces it.
+		d, _, _ = s.Fold(ctx, Change{Domain: "example.com", Kind: KindUnlock, DefaultProvider: "other", RequestedAt: t0.Add(time.Second), RelockAt: t0.Add(72 * time.Hour)})
+		if d.Desired.Provider != "enom" || d.Desired.Locked || d.Desired.Generation != 2 || !d.Desired.RelockAt.Equal(t0.Add(72*time.Hour)) {
+			t.Fatalf("after unlock: %+v", d.Desired)
+		}
+		d, _, _ = s.Fold(ctx, Change{Domain: "example.com", Kind: KindLock, Provider: "enom2", RequestedAt: t0.Add(2 * time.Second)})
+		if d.Desired.Provider != "enom2" || !d.Desired.Locked || d.Desired.Generation != 3 || !d.Desired.RelockAt.IsZero() {
+			t.Fatalf("after lock: %+v", d.Desired)
+		}
+		got, err := s.Get(ctx, "example.com")
+		if err != nil || got.Desired != d.Desired {
+			t.Fatalf("Get = %+v, %v; want %+v", got.Desired, err, d.Desired)
+		}
+	})
+}
+
+func TestStore_Fold_ordering(t *testing.T) {
+	backends(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		rec := func(kind Kind, at time.Time) Domain {
+			d, _, err := s.Fold(ctx, Change{Domain: "a.ee", Kind: kind, Provider: "ee", RequestedAt: at})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return d
+		}
+		rec(KindLock, t0)
+		g2 := rec(KindUnlock, t0.Add(time.Second)).Desired.Generation
+		cases := []struct {
+			name string
+			c    Change
+			want Outcome
+			gen  int64
+		}{
+			{"older generation", Change{Kind: KindLock, Mode: ModeFold, Generation: 1}, Superseded, 2},
+			{"same generation", Change{Kind: KindUnlock, Mode: ModeFold, Generation: g2}, Current, 2},
+			{"direct producer, older request", Change{Kind: KindLock, Mode: ModeFold, RequestedAt: t0.Add(500 * time.Millisecond)}, Superseded, 2},
+			{"direct producer, same request (a retry)", Change{Kind: KindUnlock, Mode: ModeFold, RequestedAt: t0.Add(time.Second)}, Current, 2},
+			{"direct producer, newer request", Change{Kind: KindLock, Mode: ModeFold, RequestedAt: t0.Add(3 * time.Second)}, Applied, 3},
+			{"relock of a replaced unlock", Change{Kind: KindLock, Mode: ModeRelock, Generation: g2}, Superseded, 3},
+			{"generation beyond the store (store lost data)", Change{Kind: KindUnlock, Mode: ModeFold, Generation: 9, RequestedAt: t0.Add(4 * time.Second)}, Applied, 9},
+			{"relock of the standing unlock", Change{Kind: KindLock, Mode: ModeRelock, Generation: 9}, Applied, 10},
+		}
+		for _, c := range cases {
+			c.c.Domain = "a.ee"
+			d, out, err := s.Fold(ctx, c.c)
+			if err != nil || out != c.want || d.Desired.Generation != c.gen {
+				t.Errorf("%s: outcome %v gen %d err %v; want %v gen %d", c.name, out, d.Desired.Generation, err, c.want, c.gen)
+			}
+		}
+		if d, _ := s.Get(ctx, "a.ee"); !d.Desired.Locked {
+			t.Error("relock did not lock")
+		}
+	})
+}
+
+func TestStore_Observe(t *testing.T) {
+	backends(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		if _, _, err := s.Observe(ctx, "nope.com", Reading{Locked: true, StartedAt: t0}); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("Observe unknown = %v", err)
+		}
+		if _, err := s.Get(ctx, "nope.com"); !errors.Is(err, ErrNotFound) {
+			t.Fatal("an observation created a record")
+		}
+		s.Fold(ctx, Change{Domain: "x.com", Kind: KindLock, Provider: "enom"})
+		d, ok, err := s.Observe(ctx, "x.com", Reading{Locked: true, StartedAt: t0, Flags: FlagIndirect})
+		if err != nil || !ok || !d.InSync() || !d.Observed.CheckedAt.Equal(t0) || d.Observed.Flags != FlagIndirect {
+			t.Fatalf("Observe = %+v %v %v", d.Observed, ok, err)
+		}
+		// A slower read that started earlier must not overwrite a newer one.
+		d, ok, _ = s.Observe(ctx, "x.com", Reading{Locked: false, StartedAt: t0.Add(-time.Second)})
+		if ok || !d.Observed.Locked {
+			t.Fatalf("stale reading recorded: %+v", d.Observed)
+		}
+		// An error keeps the last reading and takes the domain out of sync.
+		d, ok, _ = s.Observe(ctx, "x.com", Reading{Err: "enom: timeout\nsecond line", StartedAt: t0.Add(time.Second)})
+		if !ok || d.InSync() || d.Observed.Error != "enom: timeout second line" || !d.Observed.Locked {
+			t.Fatalf("after error: %+v", d.Observed)
+		}
+		// A success that started before the error does not clear it.
+		d, ok, _ = s.Observe(ctx, "x.com", Reading{Locked: true, StartedAt: t0.Add(500 * time.Millisecond)})
+		if ok || d.Observed.Error == "" {
+			t.Fatalf("older success cleared a newer error: %+v", d.Observed)
+		}
+		d, ok, _ = s.Observe(ctx, "x.com", Reading{Locked: true, StartedAt: t0.Add(2 * time.Second)})
+		if !ok || d.Observed.Error != "" || !d.InSync() {
+			t.Fatalf("newer success did not clear the error: %+v", d.Observed)
+		}
+		long := make([]byte, 5000)
+		for i := range long {
+			long[i] = 'x'
+		}
+		d, _, _ = s.Observe(ctx, "x.com", Reading{Err: string(long), StartedAt: t0.Add(3 * time.Second)})
+		if len(d.Observed.Error) > maxErrorText+4 {
+			t.Fatalf("stored error of %d bytes", len(d.Observed.Error))
+		}
+	})
+}
+
+func TestStore_List(t *testing.T) {
+	backends(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		const n = 250
+		want := map[string]bool{}
+		for i := range n {
+			name := fmt.Sprintf("d%03d.com", i)
+			p := "enom"
+			if i%5 == 0 {
+				p = "ee"
+			}
+			s.Fold(ctx, Change{Domain: name, Kind: KindLock, Provider: p})
+			if i%2 == 0 {
+				s.Observe(ctx, name, Reading{Locked: true, StartedAt: t0})
+			}
+			want[name] = true
+		}
+		all := listAll(t, s, ListOptions{Limit: 7})
+		if len(all) != n {
+			t.Fatalf("listed %d domains, want %d", len(all), n)
+		}
+		for _, d := range all {
+			if !want[d.Name] {
+				t.Fatalf("unexpected or repeated %s", d.Name)
+			}
+			delete(want, d.Name)
+		}
+		if got := listAll(t, s, ListOptions{Provider: "ee"}); len(got) != 50 {
+			t.Errorf("provider filter: %d, want 50", len(got))
+		}
+		drift := listAll(t, s, ListOptions{Drift: true, Limit: 3})
+		if len(drift) != 125 {
+			t.Errorf("drift listing: %d, want 125", len(drift))
+		}
+		for _, d := range drift {
+			if d.InSync() {
+				t.Errorf("%s listed as drifted but in sync", d.Name)
+			}
+		}
+		if _, err := s.List(ctx, ListOptions{Cursor: "zz:"}); !errors.Is(err, ErrBadCursor) {
+			t.Errorf("bad cursor: %v", err)
+		}
+		total := 0
+		for c := range Chunks {
+			doms, err := s.ReadChunk(ctx, c, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			total += len(doms)
+		}
+		if total != n {
+			t.Errorf("chunks hold %d domains, want %d", total, n)
+		}
+	})
+}
+
+func listAll(t *testing.T, s *Store, opt ListOptions) []Domain {
+	t.Helper()
+	var out []Domain
+	for pages := 0; ; pages++ {
+		p, err := s.List(context.Background(), opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, p.Domains...)
+		if p.Next == "" {
+			return out
+		}
+		if pages > 10000 {
+			t.Fatal("listing does not end")
+		}
+		opt.Cursor = p.Next
+	}
+}
+
+func TestStore_MarkTradeApplied(t *testing.T) {
+	backends(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		d, _, _ := s.Fold(ctx, Change{Domain: "t.com", Kind: KindTrade, Provider: "opensrs", TradeEnable: false})
+		if d.Desired.TradeLock == nil || *d.Desired.TradeLock || d.Desired.TradeApplied || !d.Desired.Locked {
+			t.Fatalf("trade intent: %+v", d.Desired)
+		}
+		if ok, _ := s.MarkTradeApplied(ctx, "t.com", true); ok {
+			t.Fatal("marked a setting that was not asked for")
+		}
+		if ok, err := s.MarkTradeApplied(ctx, "t.com", false); !ok || err != nil {
+			t.Fatalf("MarkTradeApplied = %v, %v", ok, err)
+		}
+		d, _ = s.Get(ctx, "t.com")
+		if !d.Desired.TradeApplied {
+			t.Fatalf("not applied: %+v", d.Desired)
+		}
+	})
+}
