@@ -1,0 +1,166 @@
+// Package ratelimit spaces the calls to each registrar account evenly, with
+// one budget shared by every worker process through Redis.
+//
+// It hands out time slots rather than yes/no answers: Redis keeps, per
+// account, the theoretical arrival time of the next free slot (the GCRA
+// state); a caller reserves the next slot and sleeps until it. Calls from any
+// number of processes therefore arrive at the registrar one interval apart,
+// no 1-second window ever holds more than rate+burst calls, and a waiting
+// caller never polls. The clock is Redis's, so hosts need not agree on time.
+//
+// At high rates a process reserves a small batch of consecutive slots in one
+// round trip and paces them out locally, so that the limiter costs far less
+// than one Redis call per registrar call.
+package ratelimit
+
+import (
+	"context"
+	"errors"
+	"math"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/reglock/reglock/providers"
+)
+
+// ErrLimited is wrapped in a *providers.RetryAfterError when the next free
+// slot is further away than the caller is willing to wait.
+var ErrLimited = errors.New("local rate limit: no free slot soon enough")
+
+// batchWindow is how much of the budget one process reserves at a time.
+// Slots it does not use in time are lost, so it is kept short.
+const batchWindow = 10 * time.Millisecond
+
+// maxBatch bounds a reservation at very high rates.
+const maxBatch = 1000
+
+// reserveScript reserves n consecutive slots. KEYS: the account's key.
+// ARGV: interval_us burst n max_wait_us. Returns {wait_us, reserved}:
+// reserved is 0 when the first slot is more than max_wait_us away.
+var reserveScript = redis.NewScript(`
+local t = redis.call("TIME")
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local T, burst, n, maxw = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local tat = tonumber(redis.call("GET", KEYS[1]) or "0")
+local start = math.max(tat, now - (burst - 1) * T)
+local wait = start - now
+if wait > maxw then return {wait, 0} end
+local newtat = start + n * T
+redis.call("SET", KEYS[1], string.format("%.0f", newtat), "PX", math.ceil((newtat - now) / 1000) + 1000)
+if wait < 0 then wait = 0 end
+return {wait, n}
+`)
+
+// Limiter is safe for concurrent use.
+type Limiter struct {
+	rdb    redis.UniversalClient
+	prefix string
+
+	mu     sync.Mutex
+	pacers map[string]*pacer
+
+	// onSlot, in tests, sees every slot handed out.
+	onSlot func(account string, slot time.Time)
+}
+
+// pacer holds the slots one process has reserved for one account.
+type pacer struct {
+	mu   sync.Mutex
+	next time.Time // local time of the next reserved slot
+	left int
+}
+
+// New returns a Limiter keeping its state under prefix.
+func New(rdb redis.UniversalClient, prefix string) *Limiter {
+	return &Limiter{rdb: rdb, prefix: prefix, pacers: make(map[string]*pacer)}
+}
+
+// Limit is an account's budget: Rate calls per second, at most Burst at once
+// after a quiet spell. Rate 0 means unlimited.
+type Limit struct {
+	Rate  float64
+	Burst int
+}
+
+// Wait blocks until account may make one call. If the next free slot is
+// more than maxWait away it reserves nothing and returns a
+// *providers.RetryAfterError wrapping ErrLimited, so that the caller can hand
+// the work back instead of holding a worker.
+func (l *Limiter) Wait(ctx context.Context, account string, lim Limit, maxWait time.Duration) error {
+	if lim.Rate <= 0 {
+		return nil
+	}
+	p := l.pacer(account)
+	interval := time.Duration(float64(time.Second) / lim.Rate)
+	p.mu.Lock()
+	now := time.Now()
+	// Slots that passed unused are gone: using several at once would burst.
+	for p.left > 0 && p.next.Before(now.Add(-interval)) {
+		p.next = p.next.Add(interval)
+		p.left--
+	}
+	if p.left == 0 {
+		n := int(math.Max(1, math.Min(maxBatch, lim.Rate*batchWindow.Seconds())))
+		wait, reserved, err := l.reserve(ctx, account, interval, lim.Burst, n, maxWait)
+		if err != nil {
+			p.mu.Unlock()
+			return err
+		}
+		if reserved == 0 {
+			p.mu.Unlock()
+			return providers.RetryAfter(wait, ErrLimited)
+		}
+		p.next, p.left = time.Now().Add(wait), reserved
+	}
+	slot := p.next
+	p.next = p.next.Add(interval)
+	p.left--
+	p.mu.Unlock()
+	if l.onSlot != nil {
+		l.onSlot(account, slot)
+	}
+	return sleepUntil(ctx, slot)
+}
+
+func (l *Limiter) pacer(account string) *pacer {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	p := l.pacers[account]
+	if p == nil {
+		p = &pacer{}
+		l.pacers[account] = p
+	}
+	return p
+}
+
+func (l *Limiter) reserve(ctx context.Context, account string, interval time.Duration, burst, n int, maxWait time.Duration) (time.Duration, int, error) {
+	if burst < 1 {
+		burst = 1
+	}
+	key := l.prefix + "rate:{" + account + "}"
+	res, err := reserveScript.Run(ctx, l.rdb, []string{key},
+		strconv.FormatInt(interval.Microseconds(), 10), strconv.Itoa(burst), strconv.Itoa(n),
+		strconv.FormatInt(maxWait.Microseconds(), 10)).Int64Slice()
+	if err != nil {
+		return 0, 0, err
+	}
+	return time.Duration(res[0]) * time.Microsecond, int(res[1]), nil
+}
+
+func sleepUntil(ctx context.Context, t time.Time) error {
+	d := time.Until(t)
+	if d <= 0 {
+		return ctx.Err()
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
