@@ -1,0 +1,225 @@
+// Package intent records what producers ask for and queues the work: the one
+// path from a lock, unlock or trade-lock request (HTTP API, CLI) to the
+// store and the queue, so that every front end validates, records and
+// queues the same way.
+package intent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/reglock/reglock/config"
+	"github.com/reglock/reglock/store"
+	"github.com/reglock/reglock/tasks"
+)
+
+// ErrUnknownProvider is returned for a provider name the configuration does
+// not define.
+var ErrUnknownProvider = errors.New("unknown provider")
+
+// ErrNoTradeLock is returned for a trade-lock request to a provider that has
+// no trade lock.
+var ErrNoTradeLock = errors.New("provider has no trade lock")
+
+// Routes knows the configured providers and which TLDs route to which.
+type Routes struct {
+	types map[string]string
+	cfg   *config.Config
+}
+
+// NewRoutes returns the routes of a configuration.
+func NewRoutes(cfg *config.Config) *Routes {
+	r := &Routes{types: make(map[string]string), cfg: cfg}
+	for _, p := range cfg.Providers {
+		r.types[p.Name] = p.Type
+	}
+	return r
+}
+
+// Known reports whether name is a configured provider.
+func (r *Routes) Known(name string) bool { _, ok := r.types[name]; return ok }
+
+// Type returns a provider's type ("enom", ...), or "".
+func (r *Routes) Type(name string) string { return r.types[name] }
+
+// ForDomain returns the provider whose tlds cover domain, or "".
+func (r *Routes) ForDomain(domain string) string {
+	if p, ok := r.cfg.ProviderForTLD(domain); ok {
+		return p.Name
+	}
+	return ""
+}
+
+// Service records intents and queues their tasks.
+type Service struct {
+	Store  *store.Store
+	Client *asynq.Client
+	Routes *Routes
+	// Queues namespaces the queue names (tests; several installations).
+	Queues tasks.Namespace
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Request is a producer's request.
+type Request struct {
+	Domain      string
+	Provider    string
+	Reason      string
+	RequestedBy string
+	// RelockAfter, for an unlock, flips the domain back to locked after it.
+	RelockAfter time.Duration
+	// TradeEnable and ConsentIP are the trade lock setting.
+	TradeEnable bool
+	ConsentIP   netip.Addr
+}
+
+// Accepted is the answer to an accepted request.
+type Accepted struct {
+	Domain store.Domain
+	TaskID string
+}
+
+// Lock records desired = locked and queues the change.
+func (s *Service) Lock(ctx context.Context, r Request) (Accepted, error) {
+	return s.record(ctx, store.KindLock, r)
+}
+
+// Unlock records desired = unlocked and queues the change; with RelockAfter
+// it also schedules the end of the unlock window.
+func (s *Service) Unlock(ctx context.Context, r Request) (Accepted, error) {
+	return s.record(ctx, store.KindUnlock, r)
+}
+
+// TradeLock records the trade lock setting and queues it.
+func (s *Service) TradeLock(ctx context.Context, r Request) (Accepted, error) {
+	return s.record(ctx, store.KindTrade, r)
+}
+
+// record validates a request completely before touching Redis, so that a
+// refused request records and queues nothing.
+func (s *Service) record(ctx context.Context, kind store.Kind, r Request) (Accepted, error) {
+	in := tasks.Intent{Domain: r.Domain, Provider: r.Provider, Reason: r.Reason, RequestedBy: r.RequestedBy, RequestedAt: s.now()}
+	if err := in.Validate(); err != nil {
+		return Accepted{}, err
+	}
+	if in.Provider != "" && !s.Routes.Known(in.Provider) {
+		return Accepted{}, fmt.Errorf("%w %q (configured: %s)", ErrUnknownProvider, in.Provider, strings.Join(s.providerNames(), ", "))
+	}
+	if r.RelockAfter < 0 || r.RelockAfter > 366*24*time.Hour {
+		return Accepted{}, &tasks.FieldError{Field: "relock_after", Reason: "must be between 0 and a year"}
+	}
+	if kind == store.KindTrade && !r.ConsentIP.IsValid() {
+		return Accepted{}, &tasks.FieldError{Field: "consent_ip", Reason: "required: the registrant's IP address when they gave consent"}
+	}
+	if kind == store.KindTrade && in.Provider != "" && s.Routes.Type(in.Provider) != "opensrs" {
+		return Accepted{}, fmt.Errorf("%w: %s is a %s account; only opensrs has the 60-day trade lock", ErrNoTradeLock, in.Provider, s.Routes.Type(in.Provider))
+	}
+	c := store.Change{
+		Domain: in.Domain, Kind: kind, Mode: store.ModeRecord, Provider: in.Provider,
+		DefaultProvider: s.Routes.ForDomain(in.Domain), RequestedAt: in.RequestedAt, TradeEnable: r.TradeEnable,
+	}
+	if kind == store.KindUnlock && r.RelockAfter > 0 {
+		c.RelockAt = in.RequestedAt.Add(r.RelockAfter)
+	}
+	if kind == store.KindTrade && in.Provider == "" {
+		// The provider comes from the inventory or the TLD routes; check its
+		// type before recording anything.
+		p := c.DefaultProvider
+		if d, err := s.Store.Get(ctx, in.Domain); err == nil {
+			p = d.Desired.Provider
+		}
+		if p != "" && s.Routes.Type(p) != "opensrs" {
+			return Accepted{}, fmt.Errorf("%w: %s is a %s account; only opensrs has the 60-day trade lock", ErrNoTradeLock, p, s.Routes.Type(p))
+		}
+	}
+	d, _, err := s.Store.Fold(ctx, c)
+	if err != nil {
+		return Accepted{}, err
+	}
+	in.Provider = d.Desired.Provider
+	in.Generation = d.Desired.Generation
+	var task *asynq.Task
+	switch kind {
+	case store.KindLock:
+		task, err = tasks.NewLockTask(tasks.LockPayload{Intent: in})
+	case store.KindUnlock:
+		task, err = tasks.NewUnlockTask(tasks.UnlockPayload{Intent: in, RelockAfter: tasks.Duration(r.RelockAfter)})
+	case store.KindTrade:
+		task, err = tasks.NewTradeLockTask(tasks.TradeLockPayload{Intent: in, Enable: r.TradeEnable, ConsentIP: r.ConsentIP})
+	}
+	if err != nil {
+		return Accepted{}, err
+	}
+	id := TaskID(string(kind), in.Domain, in.Generation)
+	if err := s.enqueue(ctx, task, asynq.TaskID(id), asynq.Queue(s.Queues.Queue(tasks.QueueChanges)), asynq.Retention(24*time.Hour)); err != nil {
+		return Accepted{}, err
+	}
+	if !c.RelockAt.IsZero() {
+		if err := s.ScheduleRelock(ctx, d); err != nil {
+			return Accepted{}, err
+		}
+	}
+	return Accepted{Domain: d, TaskID: id}, nil
+}
+
+// ScheduleRelock queues the end of a domain's unlock window: a lock that
+// applies only if the unlock of this generation still stands. The task ID
+// makes scheduling it twice harmless.
+func (s *Service) ScheduleRelock(ctx context.Context, d store.Domain) error {
+	if d.Desired.RelockAt.IsZero() || d.Desired.Locked {
+		return nil
+	}
+	t, err := tasks.NewLockTask(tasks.LockPayload{Intent: tasks.Intent{
+		Domain: d.Name, Provider: d.Desired.Provider, Generation: d.Desired.Generation,
+		RequestedAt: d.Desired.RelockAt, Cause: tasks.CauseRelock, RequestedBy: "reglock",
+		Reason: "unlock window ended",
+	}})
+	if err != nil {
+		return err
+	}
+	return s.enqueue(ctx, t, asynq.TaskID(TaskID("relock", d.Name, d.Desired.Generation)),
+		asynq.Queue(s.Queues.Queue(tasks.QueueFixes)), asynq.ProcessAt(d.Desired.RelockAt), asynq.Retention(24*time.Hour))
+}
+
+// Enqueue queues a task; a task whose ID is already queued counts as queued.
+func (s *Service) Enqueue(ctx context.Context, t *asynq.Task, opts ...asynq.Option) error {
+	return s.enqueue(ctx, t, opts...)
+}
+
+func (s *Service) enqueue(ctx context.Context, t *asynq.Task, opts ...asynq.Option) error {
+	_, err := s.Client.EnqueueContext(ctx, t, opts...)
+	if errors.Is(err, asynq.ErrTaskIDConflict) || errors.Is(err, asynq.ErrDuplicateTask) {
+		return nil
+	}
+	return err
+}
+
+// TaskID is the ID of the task that carries one generation of a domain's
+// intent: readable in asynqmon, and unique, so a retried request cannot queue
+// the same intent twice.
+func TaskID(kind, domain string, generation int64) string {
+	return kind + ":" + domain + "@" + strconv.FormatInt(generation, 10)
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (s *Service) providerNames() []string {
+	names := make([]string, 0, len(s.Routes.types))
+	for _, p := range s.Routes.cfg.Providers {
+		names = append(names, p.Name)
+	}
+	return names
+}
