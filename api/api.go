@@ -1,0 +1,219 @@
+// Package api serves reglock's HTTP API: /v1 for producers and operators
+// (bearer tokens, JSON in and out, one error envelope), and the health,
+// readiness and metrics endpoints that need no token.
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"net/http"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/reglock/reglock/config"
+	"github.com/reglock/reglock/intent"
+	"github.com/reglock/reglock/store"
+)
+
+// Scopes a token can carry.
+const (
+	ScopeRead  = "read"
+	ScopeWrite = "write"
+	ScopeAdmin = "admin"
+)
+
+// Server is the HTTP API.
+type Server struct {
+	Intents *intent.Service
+	Store   *store.Store
+	Log     zerolog.Logger
+	// Extra handlers mounted outside /v1, e.g. "/metrics" (no token) and
+	// "/monitoring/" (behind the tokens).
+	Public    map[string]http.Handler
+	Protected map[string]http.Handler
+
+	// NoAuth serves /v1 to anyone (--insecure-no-auth with no tokens).
+	NoAuth bool
+
+	tokens   []token
+	draining atomic.Bool
+}
+
+type token struct {
+	name   string
+	digest [sha256.Size]byte
+	scopes []string
+}
+
+// New returns a Server that accepts the given tokens.
+func New(tokens []config.Token) *Server {
+	s := &Server{}
+	for _, t := range tokens {
+		scopes := t.Scopes
+		if len(scopes) == 0 {
+			scopes = []string{ScopeRead, ScopeWrite, ScopeAdmin}
+		}
+		s.tokens = append(s.tokens, token{name: t.Name, digest: sha256.Sum256([]byte(t.Token.Reveal())), scopes: scopes})
+	}
+	return s
+}
+
+// Drain makes /readyz fail so that load balancers stop sending traffic
+// while the process shuts down.
+func (s *Server) Drain() { s.draining.Store(true) }
+
+// Handler returns the API's routes.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	v1 := func(pattern, scope string, h http.HandlerFunc) {
+		mux.Handle(pattern, s.authenticate(scope, h))
+	}
+	v1("POST /v1/domains/{domain}/lock", ScopeWrite, s.lock)
+	v1("DELETE /v1/domains/{domain}/lock", ScopeWrite, s.unlock)
+	v1("PUT /v1/domains/{domain}/trade-lock", ScopeWrite, s.tradeLock)
+	v1("GET /v1/domains/{domain}", ScopeRead, s.getDomain)
+	v1("GET /v1/domains", ScopeRead, s.listDomains)
+	// Known paths with another method answer 405 in the JSON envelope.
+	for _, p := range []string{"/v1/domains/{domain}/lock", "/v1/domains/{domain}/trade-lock", "/v1/domains/{domain}", "/v1/domains"} {
+		mux.HandleFunc(p, methodNotAllowed)
+	}
+	mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path)
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", s.readyz)
+	for p, h := range s.Public {
+		mux.Handle(p, h)
+	}
+	for p, h := range s.Protected {
+		mux.Handle(p, s.authenticate(ScopeRead, h.ServeHTTP))
+	}
+	return s.logRequests(mux)
+}
+
+func methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed on "+r.URL.Path)
+}
+
+type ctxKey struct{}
+
+// authenticate checks the bearer token (or, for browsers opening
+// asynqmon, the same token as an HTTP basic auth password) in constant
+// time, then the token's scope.
+func (s *Server) authenticate(scope string, next http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.NoAuth {
+			next(w, r)
+			return
+		}
+		presented, ok := bearer(r)
+		if !ok {
+			if _, pw, basic := r.BasicAuth(); basic {
+				presented, ok = pw, true
+			}
+		}
+		var match *token
+		if ok {
+			d := sha256.Sum256([]byte(presented))
+			// Compare with every token, without stopping early, so that
+			// timing says nothing about which token (or how much of it) matched.
+			for i := range s.tokens {
+				if subtle.ConstantTimeCompare(d[:], s.tokens[i].digest[:]) == 1 {
+					match = &s.tokens[i]
+				}
+			}
+		}
+		if match == nil {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="reglock", Basic realm="reglock"`)
+			writeError(w, http.StatusUnauthorized, "unauthorized", "missing or invalid bearer token (Authorization: Bearer TOKEN)")
+			return
+		}
+		if !slices.Contains(match.scopes, scope) && !slices.Contains(match.scopes, ScopeAdmin) {
+			writeError(w, http.StatusForbidden, "forbidden", "token "+match.name+" lacks the "+scope+" scope")
+			return
+		}
+		if rec, ok := w.(*statusRecorder); ok {
+			rec.token = match.name
+		}
+		next(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, match.name)))
+	})
+}
+
+func bearer(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	const p = "Bearer "
+	if len(h) <= len(p) || !strings.EqualFold(h[:len(p)], p) {
+		return "", false
+	}
+	return strings.TrimSpace(h[len(p):]), true
+}
+
+// tokenName is the name of the token that authenticated the request.
+func tokenName(r *http.Request) string {
+	n, _ := r.Context().Value(ctxKey{}).(string)
+	return n
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.draining.Load() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"ready": false, "reason": "shutting down"})
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.Store.Ping(ctx); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"ready": false, "reason": "redis unreachable", "checks": map[string]string{"redis": err.Error()}})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ready": true, "checks": map[string]string{"redis": "ok"}})
+}
+
+// statusRecorder remembers what a handler answered, for the request log.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	token  string
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the real writer (asynqmon streams).
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// logRequests logs one line per request: no headers, no bodies, no query
+// strings, so no credential can reach the log.
+func (s *Server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w}
+		next.ServeHTTP(rec, r)
+		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || r.URL.Path == "/metrics" {
+			return
+		}
+		ev := s.Log.Info()
+		if rec.status >= 500 {
+			ev = s.Log.Error()
+		}
+		ev.Str("method", r.Method).Str("path", r.URL.Path).Int("status", rec.status).
+			Dur("duration", time.Since(start)).Str("token", rec.token).Str("remote", r.RemoteAddr).Msg("request")
+	})
+}

@@ -1,0 +1,230 @@
+package api_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/hibiken/asynq"
+	"github.com/rs/zerolog"
+
+	"github.com/reglock/reglock/api"
+	"github.com/reglock/reglock/config"
+	"github.com/reglock/reglock/intent"
+	"github.com/reglock/reglock/redistest"
+	"github.com/reglock/reglock/secret"
+	"github.com/reglock/reglock/store"
+	"github.com/reglock/reglock/tasks"
+)
+
+const (
+	writeToken = "write-token-0123456789abcdef"
+	readToken  = "read-token-0123456789abcdef"
+)
+
+type bundle struct {
+	t      *testing.T
+	url    string
+	store  *store.Store
+	insp   *asynq.Inspector
+	queues tasks.Namespace
+}
+
+func setup(t *testing.T) *bundle {
+	t.Helper()
+	env := redistest.New(t)
+	cfg := &config.Config{Providers: []config.Provider{
+		{Name: "enom-main", Type: "enom", TLDs: []string{"com", "net"}},
+		{Name: "opensrs", Type: "opensrs"},
+	}}
+	b := &bundle{t: t, store: store.New(env.Client, env.StorePrefix()), queues: tasks.Namespace(env.Namespace)}
+	b.insp = asynq.NewInspectorFromRedisClient(env.Client)
+	srv := api.New([]config.Token{
+		{Name: "billing", Token: secret.String(writeToken)},
+		{Name: "dashboard", Token: secret.String(readToken), Scopes: []string{"read"}},
+	})
+	srv.Store = b.store
+	srv.Intents = &intent.Service{Store: b.store, Client: asynq.NewClientFromRedisClient(env.Client), Routes: intent.NewRoutes(cfg), Queues: b.queues}
+	srv.Log = zerolog.New(zerolog.NewTestWriter(t))
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	b.url = hs.URL
+	return b
+}
+
+// call makes a request and decodes the JSON answer into a map.
+func (b *bundle) call(method, path, token, body string) (int, map[string]any) {
+	b.t.Helper()
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	req, _ := http.NewRequest(method, b.url+path, r)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	data, _ := io.ReadAll(resp.Body)
+	if err := json.Unmarshal(data, &out); err != nil {
+		b.t.Fatalf("%s %s: answer is not JSON: %q", method, path, data)
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+		b.t.Errorf("%s %s: Content-Type %q", method, path, ct)
+	}
+	return resp.StatusCode, out
+}
+
+// nothingRecorded asserts that the store and the queue are empty.
+func (b *bundle) nothingRecorded() {
+	b.t.Helper()
+	p, err := b.store.List(context.Background(), store.ListOptions{})
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	for p.Next != "" && len(p.Domains) == 0 {
+		if p, err = b.store.List(context.Background(), store.ListOptions{Cursor: p.Next}); err != nil {
+			b.t.Fatal(err)
+		}
+	}
+	if len(p.Domains) != 0 {
+		b.t.Fatalf("a refused request recorded %s", p.Domains[0].Name)
+	}
+	if info, err := b.insp.GetQueueInfo(b.queues.Queue(tasks.QueueChanges)); err == nil && info.Size > 0 {
+		b.t.Fatalf("a refused request queued %d tasks", info.Size)
+	}
+}
+
+func errCode(out map[string]any) string {
+	e, _ := out["error"].(map[string]any)
+	c, _ := e["code"].(string)
+	return c
+}
+
+func errMessage(out map[string]any) string {
+	e, _ := out["error"].(map[string]any)
+	m, _ := e["message"].(string)
+	return m
+}
+
+func TestAPI_lockUnlockAndStatus(t *testing.T) {
+	b := setup(t)
+	code, out := b.call("POST", "/v1/domains/B%C3%BCcher.COM./lock", writeToken, `{"reason":"customer asked","requested_by":"ticket-42"}`)
+	if code != 202 || out["domain"] != "xn--bcher-kva.com" || out["generation"] != 1.0 || out["task_id"] != "lock:xn--bcher-kva.com@1" {
+		t.Fatalf("lock: %d %v", code, out)
+	}
+	if d := out["desired"].(map[string]any); d["locked"] != true || d["trade_lock"] != nil || d["relock_at"] != nil {
+		t.Fatalf("desired: %v", d)
+	}
+	if _, err := b.insp.GetTaskInfo(b.queues.Queue(tasks.QueueChanges), "lock:xn--bcher-kva.com@1"); err != nil {
+		t.Fatalf("task not queued: %v", err)
+	}
+	code, out = b.call("DELETE", "/v1/domains/xn--bcher-kva.com/lock", writeToken, `{"relock_after":"72h"}`)
+	if code != 202 || out["generation"] != 2.0 || out["desired"].(map[string]any)["relock_at"] == nil {
+		t.Fatalf("unlock: %d %v", code, out)
+	}
+	// The end of the window is scheduled as a task of its own.
+	if _, err := b.insp.GetTaskInfo(b.queues.Queue(tasks.QueueFixes), "relock:xn--bcher-kva.com@2"); err != nil {
+		t.Fatalf("relock not scheduled: %v", err)
+	}
+	code, out = b.call("GET", "/v1/domains/bücher.com", readToken, "")
+	if code != 200 || out["provider"] != "enom-main" || out["in_sync"] != false {
+		t.Fatalf("get: %d %v", code, out)
+	}
+	obs := out["observed"].(map[string]any)
+	if obs["locked"] != nil || obs["checked_at"] != nil || obs["error"] != nil {
+		t.Fatalf("observed before any read: %v", obs)
+	}
+	code, out = b.call("GET", "/v1/domains?drift=true&limit=10", readToken, "")
+	if code != 200 || len(out["domains"].([]any)) != 1 || out["next_cursor"] != nil {
+		t.Fatalf("list: %d %v", code, out)
+	}
+	code, out = b.call("GET", "/v1/domains/other.com", readToken, "")
+	if code != 404 || errCode(out) != "not_found" {
+		t.Fatalf("unknown domain: %d %v", code, out)
+	}
+}
+
+func TestAPI_tradeLock(t *testing.T) {
+	b := setup(t)
+	code, out := b.call("PUT", "/v1/domains/trade.org/trade-lock", writeToken, `{"enable":false,"consent_ip":"203.0.113.7","provider":"opensrs"}`)
+	if code != 202 || out["desired"].(map[string]any)["trade_lock"] != false {
+		t.Fatalf("trade-lock: %d %v", code, out)
+	}
+	code, out = b.call("PUT", "/v1/domains/trade.com/trade-lock", writeToken, `{"enable":false,"consent_ip":"203.0.113.7"}`)
+	if code != 422 || errCode(out) != "trade_lock_unsupported" {
+		t.Fatalf("trade-lock on an eNom domain: %d %v", code, out)
+	}
+}
+
+// Every refused request answers a clear 4xx naming the problem, and records
+// and queues nothing.
+func TestAPI_refusedRequestsRecordNothing(t *testing.T) {
+	big := `{"reason":"` + strings.Repeat("x", 70<<10) + `"}`
+	cases := []struct {
+		name, method, path, token, body string
+		status                          int
+		code, mentions                  string
+	}{
+		{"no token", "POST", "/v1/domains/example.com/lock", "", "", 401, "unauthorized", "bearer token"},
+		{"wrong token", "POST", "/v1/domains/example.com/lock", "nope-nope-nope-nope", "", 401, "unauthorized", "bearer token"},
+		{"read-only token", "POST", "/v1/domains/example.com/lock", readToken, "", 403, "forbidden", "write"},
+		{"invalid domain", "POST", "/v1/domains/exa_mple.com/lock", writeToken, "", 400, "invalid_domain", `"_"`},
+		{"subdomain", "POST", "/v1/domains/www.example.com/lock", writeToken, "", 400, "invalid_domain", "example.com"},
+		{"public suffix", "POST", "/v1/domains/co.uk/lock", writeToken, "", 400, "invalid_domain", "public suffix"},
+		{"too long", "POST", "/v1/domains/" + strings.Repeat("a", 64) + ".com/lock", writeToken, "", 400, "invalid_domain", "63"},
+		{"unknown provider", "POST", "/v1/domains/example.com/lock", writeToken, `{"provider":"godaddy"}`, 422, "unknown_provider", "godaddy"},
+		{"no provider for a TLD nobody routes", "POST", "/v1/domains/example.ee/lock", writeToken, "", 422, "provider_required", "provider"},
+		{"malformed JSON", "POST", "/v1/domains/example.com/lock", writeToken, `{"reason":`, 400, "invalid_json", "malformed"},
+		{"not an object", "POST", "/v1/domains/example.com/lock", writeToken, `["x"]`, 400, "invalid_field", "JSON object"},
+		{"unknown field", "POST", "/v1/domains/example.com/lock", writeToken, `{"reasn":"x"}`, 400, "unknown_field", `"reasn"`},
+		{"wrong type", "POST", "/v1/domains/example.com/lock", writeToken, `{"reason":42}`, 400, "invalid_field", "reason"},
+		{"trailing data", "POST", "/v1/domains/example.com/lock", writeToken, `{} {}`, 400, "invalid_body", "after the JSON"},
+		{"oversized body", "POST", "/v1/domains/example.com/lock", writeToken, big, 400, "body_too_large", "64 KiB"},
+		{"reason too long", "POST", "/v1/domains/example.com/lock", writeToken, `{"reason":"` + strings.Repeat("r", 600) + `"}`, 400, "invalid_field", "reason"},
+		{"bad relock_after", "DELETE", "/v1/domains/example.com/lock", writeToken, `{"relock_after":"3 days"}`, 400, "invalid_field", "relock_after"},
+		{"negative relock_after", "DELETE", "/v1/domains/example.com/lock", writeToken, `{"relock_after":"-1h"}`, 400, "invalid_field", "relock_after"},
+		{"trade lock without enable", "PUT", "/v1/domains/example.com/trade-lock", writeToken, `{"consent_ip":"203.0.113.7"}`, 400, "invalid_field", "enable"},
+		{"trade lock with a bad IP", "PUT", "/v1/domains/example.com/trade-lock", writeToken, `{"enable":false,"consent_ip":"203.0.113"}`, 400, "invalid_field", "consent_ip"},
+		{"trade lock without a body", "PUT", "/v1/domains/example.com/trade-lock", writeToken, ``, 400, "invalid_body", "JSON object"},
+		{"wrong method", "PATCH", "/v1/domains/example.com/lock", writeToken, ``, 405, "method_not_allowed", "PATCH"},
+		{"unknown route", "GET", "/v1/registrars", writeToken, ``, 404, "not_found", "/v1/registrars"},
+		{"bad limit", "GET", "/v1/domains?limit=5000", writeToken, ``, 400, "invalid_query", "limit"},
+		{"bad drift", "GET", "/v1/domains?drift=maybe", writeToken, ``, 400, "invalid_query", "drift"},
+		{"bad cursor", "GET", "/v1/domains?cursor=zz", writeToken, ``, 400, "invalid_query", "cursor"},
+		{"unknown query parameter", "GET", "/v1/domains?sort=name", writeToken, ``, 400, "invalid_query", "sort"},
+		{"unknown provider filter", "GET", "/v1/domains?provider=nope", writeToken, ``, 422, "unknown_provider", "nope"},
+	}
+	b := setup(t)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			b.t = t
+			code, out := b.call(c.method, c.path, c.token, c.body)
+			if code != c.status || errCode(out) != c.code || !strings.Contains(errMessage(out), c.mentions) {
+				t.Errorf("got %d %s %q; want %d %s mentioning %q", code, errCode(out), errMessage(out), c.status, c.code, c.mentions)
+			}
+			b.nothingRecorded()
+		})
+	}
+}
+
+func TestAPI_healthAndReadiness(t *testing.T) {
+	b := setup(t)
+	for _, p := range []string{"/healthz", "/readyz"} {
+		code, out := b.call("GET", p, "", "")
+		if code != 200 {
+			t.Errorf("%s: %d %v", p, code, out)
+		}
+	}
+}
