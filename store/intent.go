@@ -133,13 +133,25 @@ func (s *Store) Fold(ctx context.Context, c Change) (Domain, Outcome, error) {
 	if c.RequestedAt.IsZero() {
 		c.RequestedAt = time.Now()
 	}
-	k := s.keys(Bucket(c.Domain))
+	b := Bucket(c.Domain)
+	k := s.keys(b)
 	trade := "0"
 	if c.TradeEnable {
 		trade = "1"
 	}
-	res, err := intentScript.Run(ctx, s.rdb, k[:], c.Domain, string(c.Mode), string(c.Kind), c.Provider,
-		c.DefaultProvider, strconv.FormatInt(c.Generation, 10), timeMS(c.RequestedAt), timeMS(c.RelockAt), trade).Slice()
+	args := []any{c.Domain, string(c.Mode), string(c.Kind), c.Provider, c.DefaultProvider,
+		strconv.FormatInt(c.Generation, 10), timeMS(c.RequestedAt), timeMS(c.RelockAt), trade}
+	// Mark the bucket occupied in the same round trip, before the domain
+	// can exist: a crash in between leaves at worst an empty bucket marked.
+	var cmd *redis.Cmd
+	err := runPipeline(ctx, s.rdb, func(p redis.Pipeliner) {
+		p.SetBit(ctx, s.occupiedKey(), int64(b), 1)
+		cmd = intentScript.EvalSha(ctx, p, k[:], args...)
+	}, intentScript)
+	if err != nil {
+		return Domain{}, "", err
+	}
+	res, err := cmd.Slice()
 	if err != nil {
 		return Domain{}, "", err
 	}

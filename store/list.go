@@ -34,9 +34,24 @@ type Page struct {
 	Next    string
 }
 
-// maxScanBuckets bounds the buckets one List call reads, so that a filter
-// matching nothing cannot make one request read the whole inventory.
+// maxScanBuckets bounds the occupied buckets one List call reads, so that a
+// filter matching nothing cannot make one request read the whole inventory.
 const maxScanBuckets = 2048
+
+// occupied returns the bitmap of buckets that hold domains.
+func (s *Store) occupied(ctx context.Context) ([]byte, error) {
+	b, err := s.rdb.Get(ctx, s.occupiedKey()).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	return b, err
+}
+
+// isOccupied reads bucket b's bit (Redis bitmaps are big-endian within a byte).
+func isOccupied(bitmap []byte, b int) bool {
+	i := b / 8
+	return i < len(bitmap) && bitmap[i]&(0x80>>(b%8)) != 0
+}
 
 // List returns one page of domains in a stable order (by bucket, then name).
 func (s *Store) List(ctx context.Context, opt ListOptions) (Page, error) {
@@ -50,17 +65,30 @@ func (s *Store) List(ctx context.Context, opt ListOptions) (Page, error) {
 	if err != nil {
 		return Page{}, err
 	}
+	bitmap, err := s.occupied(ctx)
+	if err != nil {
+		return Page{}, err
+	}
 	var out []Domain
-	batch, scanned := 16, 0
+	batch, scanned := 8, 0
 	for b < Buckets && scanned < maxScanBuckets {
-		n := min(batch, Buckets-b, maxScanBuckets-scanned)
-		buckets, err := s.readBuckets(ctx, b, n, opt.Drift)
+		// The next batch of occupied buckets.
+		var ids []int
+		for ; b < Buckets && len(ids) < batch; b++ {
+			if isOccupied(bitmap, b) {
+				ids = append(ids, b)
+			}
+		}
+		if len(ids) == 0 {
+			break
+		}
+		buckets, err := s.readBuckets(ctx, ids, opt.Drift)
 		if err != nil {
 			return Page{}, err
 		}
 		for j, doms := range buckets {
 			for _, d := range doms {
-				if j == 0 && after != "" && d.Name <= after {
+				if after != "" && d.Name <= after {
 					continue
 				}
 				if opt.Provider != "" && d.Desired.Provider != opt.Provider {
@@ -68,38 +96,37 @@ func (s *Store) List(ctx context.Context, opt ListOptions) (Page, error) {
 				}
 				out = append(out, d)
 				if len(out) == opt.Limit {
-					return Page{Domains: out, Next: formatCursor(b+j, d.Name)}, nil
+					return Page{Domains: out, Next: formatCursor(ids[j], d.Name)}, nil
 				}
 			}
+			after = "" // only the first bucket resumes mid-way
 		}
-		after = ""
-		b += n
-		scanned += n
-		batch = min(batch*2, 1024)
+		scanned += len(ids)
+		batch = min(batch*2, 512)
 	}
 	p := Page{Domains: out}
-	if b < Buckets {
+	if b < Buckets && scanned >= maxScanBuckets {
 		p.Next = formatCursor(b, "")
 	}
 	return p, nil
 }
 
-// readBuckets reads n buckets starting at first in one round trip (two for
-// drift listings), each bucket's domains sorted by name.
-func (s *Store) readBuckets(ctx context.Context, first, n int, driftOnly bool) ([][]Domain, error) {
+// readBuckets reads the given buckets in one round trip (two for drift
+// listings), each bucket's domains sorted by name.
+func (s *Store) readBuckets(ctx context.Context, ids []int, driftOnly bool) ([][]Domain, error) {
 	if driftOnly {
-		return s.readDrift(ctx, first, n)
+		return s.readDrift(ctx, ids)
 	}
 	pipe := s.rdb.Pipeline()
-	cmds := make([][3]*redis.MapStringStringCmd, n)
-	for j := range n {
-		k := s.keys(first + j)
+	cmds := make([][3]*redis.MapStringStringCmd, len(ids))
+	for j, b := range ids {
+		k := s.keys(b)
 		cmds[j] = [3]*redis.MapStringStringCmd{pipe.HGetAll(ctx, k[0]), pipe.HGetAll(ctx, k[1]), pipe.HGetAll(ctx, k[2])}
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, err
 	}
-	out := make([][]Domain, n)
+	out := make([][]Domain, len(ids))
 	for j, c := range cmds {
 		intents, obs, errs := c[0].Val(), c[1].Val(), c[2].Val()
 		doms := make([]Domain, 0, len(intents))
@@ -116,25 +143,25 @@ func (s *Store) readBuckets(ctx context.Context, first, n int, driftOnly bool) (
 	return out, nil
 }
 
-// readDrift reads the drift index of n buckets, then the records of the
-// drifted domains.
-func (s *Store) readDrift(ctx context.Context, first, n int) ([][]Domain, error) {
+// readDrift reads the drift index of the given buckets, then the records of
+// the drifted domains.
+func (s *Store) readDrift(ctx context.Context, ids []int) ([][]Domain, error) {
 	pipe := s.rdb.Pipeline()
-	sets := make([]*redis.StringSliceCmd, n)
-	for j := range n {
-		sets[j] = pipe.SMembers(ctx, s.keys(first + j)[3])
+	sets := make([]*redis.StringSliceCmd, len(ids))
+	for j, b := range ids {
+		sets[j] = pipe.SMembers(ctx, s.keys(b)[3])
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, err
 	}
 	type get struct{ i, o, e *redis.StringCmd }
-	gets := make([][]get, n)
+	gets := make([][]get, len(ids))
 	pipe = s.rdb.Pipeline()
 	queued := false
 	for j, c := range sets {
 		names := c.Val()
 		slices.Sort(names)
-		k := s.keys(first + j)
+		k := s.keys(ids[j])
 		for _, name := range names {
 			gets[j] = append(gets[j], get{pipe.HGet(ctx, k[0], name), pipe.HGet(ctx, k[1], name), pipe.HGet(ctx, k[2], name)})
 			queued = true
@@ -145,7 +172,7 @@ func (s *Store) readDrift(ctx context.Context, first, n int) ([][]Domain, error)
 			return nil, err
 		}
 	}
-	out := make([][]Domain, n)
+	out := make([][]Domain, len(ids))
 	for j, names := range sets {
 		for x, name := range names.Val() {
 			g := gets[j][x]
@@ -173,7 +200,20 @@ func (s *Store) ReadChunk(ctx context.Context, chunk int, provider string) ([]Do
 	if chunk < 0 || chunk >= Chunks {
 		return nil, fmt.Errorf("store: chunk %d out of range [0,%d)", chunk, Chunks)
 	}
-	buckets, err := s.readBuckets(ctx, chunk*chunkBuckets, chunkBuckets, false)
+	bitmap, err := s.occupied(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var ids []int
+	for b := chunk * chunkBuckets; b < (chunk+1)*chunkBuckets; b++ {
+		if isOccupied(bitmap, b) {
+			ids = append(ids, b)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	buckets, err := s.readBuckets(ctx, ids, false)
 	if err != nil {
 		return nil, err
 	}

@@ -229,6 +229,34 @@ func timeMS(t time.Time) string {
 	return strconv.FormatInt(t.UnixMilli(), 10)
 }
 
+// occupiedKey is a bitmap of the buckets that hold at least one domain
+// (2 KiB): listings and sweeps skip the empty ones, which is most of them in
+// a small installation. Bits are only ever set, before a domain is added.
+func (s *Store) occupiedKey() string { return s.prefix + "occupied" }
+
+// runPipeline runs fill's commands in one round trip. Scripts go as
+// EVALSHA; if Redis does not know one (after a restart or a failover), they
+// are loaded and the pipeline runs again. Callers only pipeline commands
+// that may run twice (SETBIT) next to the script that failed.
+func runPipeline(ctx context.Context, rdb redis.UniversalClient, fill func(redis.Pipeliner), scripts ...*redis.Script) error {
+	for attempt := 0; ; attempt++ {
+		p := rdb.Pipeline()
+		fill(p)
+		_, err := p.Exec(ctx)
+		if err == nil || errors.Is(err, redis.Nil) {
+			return nil
+		}
+		if attempt > 0 || !redis.HasErrorPrefix(err, "NOSCRIPT") {
+			return err
+		}
+		for _, sc := range scripts {
+			if err := sc.Load(ctx, rdb).Err(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
 // Ping reports whether Redis answers.
 func (s *Store) Ping(ctx context.Context) error {
 	return s.rdb.Ping(ctx).Err()
