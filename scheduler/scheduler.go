@@ -1,0 +1,106 @@
+// Package scheduler starts compliance sweeps on a cron schedule
+// (robfig/cron/v3 specs, in a configured time zone).
+//
+// Any number of scheduler replicas may run: each tick's sweep gets an ID
+// derived from the tick's scheduled time, the same in every replica, and the
+// Starter enqueues it under that ID, so one tick starts one sweep.
+package scheduler
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/robfig/cron/v3"
+	"github.com/rs/zerolog"
+)
+
+// Starter starts the sweep with the given ID; starting an ID twice must start
+// it once.
+type Starter interface {
+	StartSweep(ctx context.Context, id string) error
+}
+
+// Scheduler runs a cron schedule.
+type Scheduler struct {
+	schedule cron.Schedule
+	loc      *time.Location
+	starter  Starter
+	log      zerolog.Logger
+	// now and sleep are the clock, replaced in tests.
+	now   func() time.Time
+	sleep func(ctx context.Context, d time.Duration) error
+}
+
+// New parses a cron spec ("0 3 * * *", "@every 15m", "@daily") for the time
+// zone tz ("" means UTC).
+func New(spec, tz string, starter Starter, log zerolog.Logger) (*Scheduler, error) {
+	loc := time.UTC
+	if tz != "" {
+		l, err := time.LoadLocation(tz)
+		if err != nil {
+			return nil, fmt.Errorf("scheduler.timezone: %w", err)
+		}
+		loc = l
+	}
+	sched, err := cron.ParseStandard(spec)
+	if err != nil {
+		return nil, fmt.Errorf("scheduler.sweep %q: %w", spec, err)
+	}
+	return &Scheduler{schedule: sched, loc: loc, starter: starter, log: log, now: time.Now, sleep: sleepCtx}, nil
+}
+
+// SweepID is the ID of the sweep of the tick scheduled at t.
+func SweepID(t time.Time) string {
+	return "sweep-" + t.UTC().Format("20060102T150405Z")
+}
+
+// Next returns the first tick after t.
+func (s *Scheduler) Next(t time.Time) time.Time {
+	return s.schedule.Next(t.In(s.loc))
+}
+
+// Run starts a sweep at every tick until ctx ends. A failed start is
+// retried until the next tick is due.
+func (s *Scheduler) Run(ctx context.Context) error {
+	next := s.Next(s.now())
+	s.log.Info().Time("next", next).Msg("scheduler started")
+	for {
+		if err := s.sleep(ctx, next.Sub(s.now())); err != nil {
+			return nil
+		}
+		tick := next
+		next = s.Next(tick)
+		id := SweepID(tick)
+		for attempt := 0; ; attempt++ {
+			err := s.starter.StartSweep(ctx, id)
+			if err == nil {
+				s.log.Info().Str("sweep_id", id).Time("next", next).Msg("scheduled sweep started")
+				break
+			}
+			s.log.Error().Err(err).Str("sweep_id", id).Msg("could not start the scheduled sweep; retrying")
+			wait := min(time.Second<<min(attempt, 6), 60*time.Second)
+			if !s.now().Add(wait).Before(next) {
+				s.log.Error().Str("sweep_id", id).Msg("giving up on this tick; the next one is due")
+				break
+			}
+			if err := s.sleep(ctx, wait); err != nil {
+				return nil
+			}
+		}
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,110 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// fakeClock advances instantly when slept on.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+	return nil
+}
+
+type recorder struct {
+	mu     sync.Mutex
+	ids    []string
+	failN  int
+	cancel context.CancelFunc
+	stopAt int
+}
+
+func (r *recorder) StartSweep(_ context.Context, id string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.failN > 0 {
+		r.failN--
+		return errors.New("redis down")
+	}
+	r.ids = append(r.ids, id)
+	if len(r.ids) == r.stopAt {
+		r.cancel()
+	}
+	return nil
+}
+
+func run(t *testing.T, spec, tz string, start time.Time, ticks, failN int) []string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	rec := &recorder{cancel: cancel, stopAt: ticks, failN: failN}
+	s, err := New(spec, tz, rec, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := &fakeClock{now: start}
+	s.now, s.sleep = clock.Now, clock.Sleep
+	if err := s.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return rec.ids
+}
+
+func TestScheduler_ticks(t *testing.T) {
+	start := time.Date(2026, 11, 22, 1, 30, 0, 0, time.UTC)
+	got := run(t, "0 3 * * *", "UTC", start, 3, 0)
+	want := []string{"sweep-20261122T030000Z", "sweep-20261123T030000Z", "sweep-20261124T030000Z"}
+	if len(got) != 3 || got[0] != want[0] || got[1] != want[1] || got[2] != want[2] {
+		t.Fatalf("sweeps %v, want %v", got, want)
+	}
+	// The time zone moves the tick: 03:00 in Tallinn (UTC+2 in November) is 01:00 UTC.
+	got = run(t, "0 3 * * *", "Europe/Tallinn", start, 1, 0)
+	if got[0] != "sweep-20261123T010000Z" {
+		t.Fatalf("Tallinn tick %v", got)
+	}
+	got = run(t, "@every 15m", "", start, 2, 0)
+	if got[0] != "sweep-20261122T014500Z" || got[1] != "sweep-20261122T020000Z" {
+		t.Fatalf("@every ticks %v", got)
+	}
+}
+
+// Two replicas whose clocks differ by seconds compute the same tick, so
+// they ask for the same sweep ID.
+func TestScheduler_replicasAgreeOnTheID(t *testing.T) {
+	a := run(t, "0 3 * * *", "UTC", time.Date(2026, 11, 22, 2, 59, 57, 0, time.UTC), 1, 0)
+	b := run(t, "0 3 * * *", "UTC", time.Date(2026, 11, 22, 2, 59, 59, 500e6, time.UTC), 1, 0)
+	if a[0] != b[0] {
+		t.Fatalf("replicas disagree: %s vs %s", a[0], b[0])
+	}
+}
+
+func TestScheduler_retriesAFailedStart(t *testing.T) {
+	got := run(t, "0 3 * * *", "UTC", time.Date(2026, 11, 22, 1, 0, 0, 0, time.UTC), 1, 3)
+	if len(got) != 1 || got[0] != "sweep-20261122T030000Z" {
+		t.Fatalf("after 3 failures: %v", got)
+	}
+}
+
+func TestNew_badSpec(t *testing.T) {
+	if _, err := New("61 * * * *", "", nil, zerolog.Nop()); err == nil {
+		t.Fatal("accepted minute 61")
+	}
+	if _, err := New("@daily", "Mars/Olympus", nil, zerolog.Nop()); err == nil {
+		t.Fatal("accepted an unknown time zone")
+	}
+}
