@@ -4,7 +4,7 @@
 // registrar code.
 //
 //	client := asynq.NewClient(asynq.RedisClientOpt{Addr: "127.0.0.1:6379"})
-//	task, err := tasks.NewLockTask(tasks.LockPayload{Domain: "Example.COM.", Provider: "enom-main"})
+//	task, err := tasks.NewLockTask(tasks.LockPayload{Intent: tasks.Intent{Domain: "Example.COM.", Provider: "enom-main"}})
 //	if err != nil { ... }
 //	info, err := client.Enqueue(task)
 //

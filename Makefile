@@ -1,0 +1,37 @@
+# reglock: make run (sandbox), make test (with a private Redis), make bench.
+GO       ?= go
+BIN      := bin/reglock
+GOFLAGS  ?=
+
+.PHONY: all build run test test-short lint fuzz clean
+
+all: build
+
+build:
+	$(GO) build $(GOFLAGS) -o $(BIN) ./cmd/reglock
+
+## run: the sandbox: embedded Redis, simulated registrar, API on 127.0.0.1:8080.
+run: build
+	./$(BIN) serve
+
+## test: every test, with the race detector, against a private redis-server
+## started (and installed if missing) for this run only.
+test:
+	./scripts/with-redis.sh $(GO) test -race -count=1 -timeout 25m ./...
+
+## lint: formatting and vet.
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+## fuzz: run every fuzz target for FUZZTIME each (the seeds also run in make test).
+FUZZTIME ?= 30s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+clean:
+	rm -rf bin

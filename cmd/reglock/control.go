@@ -1,0 +1,290 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/reglock/reglock/api"
+	"github.com/reglock/reglock/intent"
+	"github.com/reglock/reglock/secret"
+	"github.com/reglock/reglock/store"
+	"github.com/reglock/reglock/tasks"
+)
+
+// controller is what the producer commands need: the HTTP API (--api, or the
+// sandbox) or, with --config, Redis directly.
+type controller interface {
+	Lock(ctx context.Context, domain string, r api.LockRequest) (api.Accepted, error)
+	Unlock(ctx context.Context, domain string, r api.UnlockRequest) (api.Accepted, error)
+	TradeLock(ctx context.Context, domain string, r api.TradeLockRequest) (api.Accepted, error)
+	Domain(ctx context.Context, domain string) (api.Domain, error)
+}
+
+// openController picks the backend: --api, else --config (Redis), else a
+// sandbox running on this machine.
+func openController(ctx context.Context, g *globals) (controller, func(), error) {
+	if g.apiURL != "" {
+		tok := g.apiToken
+		if tok == "" {
+			tok = os.Getenv("REGLOCK_TOKEN")
+		}
+		return &api.Client{BaseURL: g.apiURL, Token: secret.String(tok)}, func() {}, nil
+	}
+	if g.configPath != "" {
+		log, err := g.logger()
+		if err != nil {
+			return nil, nil, err
+		}
+		cfg, err := g.loadConfig()
+		if err != nil {
+			return nil, nil, err
+		}
+		rt, err := openRuntime(ctx, cfg, log, runtimeOptions{namespace: g.namespace})
+		if err != nil {
+			return nil, nil, err
+		}
+		return direct{rt}, rt.Close, nil
+	}
+	if info, err := readSandboxInfo(); err == nil {
+		return &api.Client{BaseURL: info.API, Token: secret.String(info.Token)}, func() {}, nil
+	}
+	return nil, nil, usageError{errors.New("nothing to talk to: give --config FILE (Redis), --api URL, or start `reglock serve` (the sandbox) first")}
+}
+
+// direct records intents in Redis itself, exactly as the API does.
+type direct struct{ rt *runtime }
+
+func (d direct) Lock(ctx context.Context, domain string, r api.LockRequest) (api.Accepted, error) {
+	acc, err := d.rt.intents.Lock(ctx, intent.Request{Domain: domain, Provider: r.Provider, Reason: r.Reason, RequestedBy: r.RequestedBy})
+	return accepted(acc, err)
+}
+
+func (d direct) Unlock(ctx context.Context, domain string, r api.UnlockRequest) (api.Accepted, error) {
+	req := intent.Request{Domain: domain, Provider: r.Provider, Reason: r.Reason, RequestedBy: r.RequestedBy}
+	if r.RelockAfter != "" {
+		v, err := time.ParseDuration(r.RelockAfter)
+		if err != nil || v <= 0 {
+			return api.Accepted{}, usageError{fmt.Errorf("--relock-after: %q is not a positive duration such as 72h", r.RelockAfter)}
+		}
+		req.RelockAfter = v
+	}
+	acc, err := d.rt.intents.Unlock(ctx, req)
+	return accepted(acc, err)
+}
+
+func (d direct) TradeLock(ctx context.Context, domain string, r api.TradeLockRequest) (api.Accepted, error) {
+	ip, err := netip.ParseAddr(r.ConsentIP)
+	if err != nil {
+		return api.Accepted{}, usageError{fmt.Errorf("--consent-ip: %q is not an IP address", r.ConsentIP)}
+	}
+	acc, err := d.rt.intents.TradeLock(ctx, intent.Request{
+		Domain: domain, Provider: r.Provider, Reason: r.Reason, RequestedBy: r.RequestedBy,
+		TradeEnable: *r.Enable, ConsentIP: ip,
+	})
+	return accepted(acc, err)
+}
+
+func (d direct) Domain(ctx context.Context, domain string) (api.Domain, error) {
+	name, err := tasks.NormalizeDomain(domain)
+	if err != nil {
+		return api.Domain{}, err
+	}
+	rec, err := d.rt.store.Get(ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return api.Domain{}, fmt.Errorf("%s is not in the inventory", name)
+	}
+	return api.DomainOf(rec), err
+}
+
+func accepted(acc intent.Accepted, err error) (api.Accepted, error) {
+	if err != nil {
+		return api.Accepted{}, err
+	}
+	return api.AcceptedOf(acc), nil
+}
+
+// requestedBy names the operator for the audit trail.
+func requestedBy() string {
+	u := os.Getenv("USER")
+	if u == "" {
+		u = "unknown"
+	}
+	return "cli:" + u
+}
+
+func newLockCmd(g *globals) *cobra.Command {
+	var r api.LockRequest
+	cmd := &cobra.Command{
+		Use:   "lock DOMAIN",
+		Short: "Record desired = locked and queue the change",
+		Args:  exactArgs(1, "DOMAIN"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, done, err := openController(cmd.Context(), g)
+			if err != nil {
+				return err
+			}
+			defer done()
+			r.RequestedBy = requestedBy()
+			acc, err := c.Lock(cmd.Context(), args[0], r)
+			if err != nil {
+				return err
+			}
+			printAccepted(g.stdout, "lock", acc)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&r.Provider, "provider", "", "provider name from the configuration (needed for a new domain no provider's tlds cover)")
+	cmd.Flags().StringVar(&r.Reason, "reason", "", "why, for the audit trail")
+	addAPIFlags(cmd, g)
+	return cmd
+}
+
+func newUnlockCmd(g *globals) *cobra.Command {
+	var r api.UnlockRequest
+	cmd := &cobra.Command{
+		Use:   "unlock DOMAIN",
+		Short: "Record desired = unlocked and queue the change",
+		Args:  exactArgs(1, "DOMAIN"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, done, err := openController(cmd.Context(), g)
+			if err != nil {
+				return err
+			}
+			defer done()
+			r.RequestedBy = requestedBy()
+			acc, err := c.Unlock(cmd.Context(), args[0], r)
+			if err != nil {
+				return err
+			}
+			printAccepted(g.stdout, "unlock", acc)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&r.RelockAfter, "relock-after", "", "flip back to locked after this long, e.g. 72h")
+	cmd.Flags().StringVar(&r.Provider, "provider", "", "provider name from the configuration")
+	cmd.Flags().StringVar(&r.Reason, "reason", "", "why, for the audit trail")
+	addAPIFlags(cmd, g)
+	return cmd
+}
+
+func newTradeLockCmd(g *globals) *cobra.Command {
+	var r api.TradeLockRequest
+	var enable bool
+	cmd := &cobra.Command{
+		Use:   "trade-lock DOMAIN --enable=false --consent-ip IP",
+		Short: "Set the OpenSRS 60-day trade lock setting",
+		Args:  exactArgs(1, "DOMAIN"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !cmd.Flags().Changed("enable") {
+				return usageError{errors.New("--enable is required (--enable=false records the registrant's opt-out)")}
+			}
+			if r.ConsentIP == "" {
+				return usageError{errors.New("--consent-ip is required: the registrant's IP address when they gave consent")}
+			}
+			r.Enable = &enable
+			c, done, err := openController(cmd.Context(), g)
+			if err != nil {
+				return err
+			}
+			defer done()
+			r.RequestedBy = requestedBy()
+			acc, err := c.TradeLock(cmd.Context(), args[0], r)
+			if err != nil {
+				return err
+			}
+			printAccepted(g.stdout, "trade-lock", acc)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&enable, "enable", true, "apply the 60-day lock after the next change of registrant")
+	cmd.Flags().StringVar(&r.ConsentIP, "consent-ip", "", "the registrant's IP address when they gave consent")
+	cmd.Flags().StringVar(&r.Provider, "provider", "", "provider name from the configuration")
+	cmd.Flags().StringVar(&r.Reason, "reason", "", "why, for the audit trail")
+	addAPIFlags(cmd, g)
+	return cmd
+}
+
+func newStatusCmd(g *globals) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "status DOMAIN",
+		Short: "Show desired vs observed lock, last check and last error",
+		Args:  exactArgs(1, "DOMAIN"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, done, err := openController(cmd.Context(), g)
+			if err != nil {
+				return err
+			}
+			defer done()
+			d, err := c.Domain(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				enc := json.NewEncoder(g.stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(d)
+			}
+			printDomain(g.stdout, d)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the API's JSON")
+	addAPIFlags(cmd, g)
+	return cmd
+}
+
+func exactArgs(n int, names string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usageError{fmt.Errorf("%s takes %s (got %d arguments)", cmd.Name(), names, len(args))}
+		}
+		return nil
+	}
+}
+
+func printAccepted(w io.Writer, what string, a api.Accepted) {
+	fmt.Fprintf(w, "queued %s of %s: generation %d, task %s\n", what, a.Domain, a.Generation, a.TaskID)
+}
+
+func printDomain(w io.Writer, d api.Domain) {
+	lock := func(b bool) string {
+		if b {
+			return "locked"
+		}
+		return "unlocked"
+	}
+	fmt.Fprintf(w, "%s\n  provider:    %s\n  generation:  %d\n  desired:     %s", d.Domain, d.Provider, d.Generation, lock(d.Desired.Locked))
+	if d.Desired.RelockAt != nil {
+		fmt.Fprintf(w, " (relocks at %s)", d.Desired.RelockAt.Format(time.RFC3339))
+	}
+	fmt.Fprintln(w)
+	if d.Desired.TradeLock != nil {
+		state := "pending"
+		if d.Desired.TradeApplied != nil && *d.Desired.TradeApplied {
+			state = "applied, unverified (OpenSRS cannot read it back)"
+		}
+		fmt.Fprintf(w, "  trade lock:  %v (%s)\n", *d.Desired.TradeLock, state)
+	}
+	if d.Observed.Locked == nil {
+		fmt.Fprintln(w, "  observed:    not read yet")
+	} else {
+		fmt.Fprintf(w, "  observed:    %s (read %s)\n", lock(*d.Observed.Locked), d.Observed.CheckedAt.Format(time.RFC3339))
+	}
+	if d.Observed.Error != nil {
+		fmt.Fprintf(w, "  last error:  %s\n", *d.Observed.Error)
+	}
+	sync := "yes"
+	if !d.InSync {
+		sync = "no"
+	}
+	fmt.Fprintf(w, "  in sync:     %s\n", sync)
+}

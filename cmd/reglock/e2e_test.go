@@ -1,0 +1,295 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/reglock/reglock/providers/simulator"
+	"github.com/reglock/reglock/redistest"
+)
+
+// binary is reglock built once for the end-to-end tests, which run it as
+// separate processes so that a kill is a real kill.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "reglock-e2e")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "reglock")
+	out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "building reglock: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// e2e is one end-to-end test's world: a namespace on the test Redis, the
+// simulator, a config file pointing at both.
+type e2e struct {
+	t      *testing.T
+	env    redistest.Env
+	sim    *simulator.Simulator
+	enom   *simulator.Account
+	config string
+	api    string
+	token  string
+}
+
+func newE2E(t *testing.T) *e2e {
+	t.Helper()
+	e := &e2e{t: t, env: redistest.New(t), sim: simulator.New(simulator.Options{})}
+	e.enom = e.sim.AddAccount(simulator.ENom, "resellid", "resellpw")
+	hs := httptest.NewServer(e.sim.Handler())
+	t.Cleanup(hs.Close)
+	e.api = "127.0.0.1:" + freePort(t)
+	e.token = "e2e-token-0123456789abcdef"
+	e.config = filepath.Join(t.TempDir(), "reglock.yaml")
+	cfg := fmt.Sprintf(`redis:
+  url: redis://%s/0
+api:
+  listen: %s
+  tokens:
+    - name: billing
+      token: ${E2E_TOKEN}
+worker:
+  concurrency: 8
+  shutdown_timeout: 3s
+providers:
+  - name: enom-main
+    type: enom
+    endpoint: %s/enom/interface.asp
+    username: resellid
+    password: ${E2E_ENOM_PW}
+    tlds: [com, net]
+`, redistest.Addr(), e.api, hs.URL)
+	if err := os.WriteFile(e.config, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// proc is a running reglock process.
+type proc struct {
+	cmd *exec.Cmd
+	out *syncBuffer
+}
+
+// start runs reglock with args (the config and namespace are added).
+func (e *e2e) start(args ...string) *proc {
+	e.t.Helper()
+	p := &proc{out: &syncBuffer{}}
+	p.cmd = exec.Command(binary, append(args, "--config", e.config, "--log-format", "json")...)
+	p.cmd.Env = append(os.Environ(), "E2E_TOKEN="+e.token, "E2E_ENOM_PW=resellpw", "REGLOCK_NAMESPACE="+e.env.Namespace)
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	if err := p.cmd.Start(); err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() {
+		p.cmd.Process.Kill()
+		p.cmd.Wait()
+		if e.t.Failed() {
+			e.t.Logf("reglock %v output:\n%s", args, p.out.String())
+		}
+	})
+	return p
+}
+
+// run runs a reglock command to completion and returns its output.
+func (e *e2e) run(args ...string) (string, error) {
+	e.t.Helper()
+	cmd := exec.Command(binary, append(args, "--config", e.config)...)
+	cmd.Env = append(os.Environ(), "E2E_TOKEN="+e.token, "E2E_ENOM_PW=resellpw", "REGLOCK_NAMESPACE="+e.env.Namespace)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// http calls the API and decodes the answer.
+func (e *e2e) http(method, path string) (int, map[string]any) {
+	e.t.Helper()
+	req, _ := http.NewRequest(method, "http://"+e.api+path, nil)
+	req.Header.Set("Authorization", "Bearer "+e.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+func (e *e2e) eventually(what string, timeout time.Duration, cond func() bool) {
+	e.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// inSync reports whether the API shows the domain converged on locked.
+func (e *e2e) inSync(domain string, locked bool) bool {
+	code, out := e.http("GET", "/v1/domains/"+domain)
+	if code != 200 {
+		return false
+	}
+	l, _ := e.sim.Locked(domain)
+	desired, _ := out["desired"].(map[string]any)
+	return out["in_sync"] == true && desired["locked"] == locked && l == locked
+}
+
+func TestE2E_serveLockUnlockAndCLI(t *testing.T) {
+	t.Parallel()
+	e := newE2E(t)
+	e.enom.AddDomain("example.com", false)
+	e.start("serve")
+	e.eventually("the API", 10*time.Second, func() bool { c, _ := e.http("GET", "/v1/domains/example.com"); return c == 404 })
+
+	code, out := e.http("POST", "/v1/domains/example.com/lock")
+	if code != 202 || out["task_id"] != "lock:example.com@1" {
+		t.Fatalf("lock: %d %v", code, out)
+	}
+	e.eventually("the lock to converge", 15*time.Second, func() bool { return e.inSync("example.com", true) })
+
+	// The CLI records straight into Redis; the serving worker carries it out.
+	if out, err := e.run("unlock", "example.com", "--reason", "transfer out"); err != nil || !strings.Contains(out, "queued unlock of example.com: generation 2") {
+		t.Fatalf("reglock unlock: %v\n%s", err, out)
+	}
+	e.eventually("the unlock to converge", 15*time.Second, func() bool { return e.inSync("example.com", false) })
+	status, err := e.run("status", "EXAMPLE.com.")
+	if err != nil || !strings.Contains(status, "desired:     unlocked") || !strings.Contains(status, "in sync:     yes") {
+		t.Fatalf("reglock status: %v\n%s", err, status)
+	}
+	if out, err := e.run("lock", "bad_name.com"); err == nil || !strings.Contains(out, `contains "_"`) {
+		t.Fatalf("reglock lock of a bad name: %v\n%s", err, out)
+	}
+}
+
+// A worker killed with SIGKILL in the middle of a registrar call loses
+// nothing: once a worker runs again, asynq's recoverer hands the task back
+// (after its 30-second lease and 30 more of clock-skew allowance) and the
+// domain converges.
+func TestE2E_workerKilledMidTaskLosesNothing(t *testing.T) {
+	t.Parallel()
+	e := newE2E(t)
+	e.enom.AddDomain("killed.com", false)
+	e.enom.SetLatency(time.Hour) // the registrar call hangs until the worker dies
+	w := e.start("worker")
+	if out, err := e.run("lock", "killed.com"); err != nil {
+		t.Fatalf("reglock lock: %v\n%s", err, out)
+	}
+	e.eventually("the registrar call to be in flight", 15*time.Second, func() bool { return e.enom.Calls() >= 1 })
+	if err := w.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	w.cmd.Wait()
+	e.enom.SetLatency(0)
+	e.start("serve")
+	e.eventually("the killed task to be recovered and converge", 150*time.Second, func() bool { return e.inSync("killed.com", true) })
+}
+
+// The sandbox: no Redis, no providers, a generated token; the CLI finds it.
+func TestE2E_sandbox(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	addr := "127.0.0.1:" + freePort(t)
+	cfg := filepath.Join(dir, "sandbox.yaml")
+	os.WriteFile(cfg, []byte("api:\n  listen: "+addr+"\n"), 0o600)
+	cmd := exec.Command(binary, "serve", "--config", cfg, "--log-format", "json")
+	cmd.Env = append(os.Environ(), "TMPDIR="+dir)
+	out := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	var token string
+	deadline := time.Now().Add(10 * time.Second)
+	for token == "" && time.Now().Before(deadline) {
+		for _, line := range strings.Split(out.String(), "\n") {
+			if f := strings.Fields(line); len(f) == 2 && f[0] == "Token:" {
+				token = f[1]
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if token == "" {
+		t.Fatalf("no token printed:\n%s", out.String())
+	}
+	first := strings.SplitN(out.String(), "\n", 2)[0]
+	if !strings.Contains(first, "SANDBOX") {
+		t.Errorf("first log line does not say it is a sandbox: %s", first)
+	}
+	// The CLI finds the sandbox through its file in TMPDIR.
+	cli := func(args ...string) string {
+		c := exec.Command(binary, args...)
+		c.Env = append(os.Environ(), "TMPDIR="+dir, "REGLOCK_CONFIG=")
+		o, err := c.CombinedOutput()
+		if err != nil {
+			t.Fatalf("reglock %v: %v\n%s", args, err, o)
+		}
+		return string(o)
+	}
+	cli("lock", "example.net")
+	deadline = time.Now().Add(10 * time.Second)
+	for !strings.Contains(cli("status", "example.net"), "in sync:     yes") {
+		if time.Now().After(deadline) {
+			t.Fatalf("example.net did not converge in the sandbox:\n%s", out.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("sandbox did not exit cleanly on SIGTERM: %v", err)
+	}
+}
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	return port
+}
+
+// syncBuffer is a bytes.Buffer safe for a process's output and a reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+

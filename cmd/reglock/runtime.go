@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+
+	"github.com/reglock/reglock/config"
+	"github.com/reglock/reglock/intent"
+	"github.com/reglock/reglock/ratelimit"
+	"github.com/reglock/reglock/store"
+	"github.com/reglock/reglock/tasks"
+	"github.com/reglock/reglock/worker"
+)
+
+// runtime is one process's connections and services, built from the
+// configuration.
+type runtime struct {
+	cfg      *config.Config
+	log      zerolog.Logger
+	rdb      redis.UniversalClient
+	store    *store.Store
+	limiter  *ratelimit.Limiter
+	client   *asynq.Client
+	intents  *intent.Service
+	accounts map[string]worker.Account
+	queues   tasks.Namespace
+	sandbox  *sandbox
+	closers  []func()
+}
+
+// runtimeOptions say what a command needs.
+type runtimeOptions struct {
+	// embeddedOK allows the in-memory Redis (only `serve` may: anything
+	// else would talk to a Redis nobody else can see).
+	embeddedOK bool
+	// registrars builds the registrar clients (workers need them).
+	registrars bool
+	// namespace prefixes keys and queues (--namespace).
+	namespace string
+}
+
+// openRuntime connects to Redis (or starts the sandbox) and builds the
+// services every role shares.
+func openRuntime(ctx context.Context, cfg *config.Config, log zerolog.Logger, opt runtimeOptions) (*runtime, error) {
+	rt := &runtime{cfg: cfg, log: log, queues: tasks.Namespace(opt.namespace)}
+	if cfg.Redis.Embedded() {
+		if !opt.embeddedOK {
+			return nil, errors.New("no Redis configured (redis.url, redis.sentinel or redis.cluster): only `reglock serve` can run on the embedded in-memory Redis; point this command at the same Redis as the server, or use --api")
+		}
+		sb, err := startSandbox(ctx, cfg, log)
+		if err != nil {
+			return nil, err
+		}
+		rt.sandbox = sb
+		rt.rdb = sb.rdb
+		rt.closers = append(rt.closers, sb.Close)
+	} else {
+		rdb, err := redisClient(cfg.Redis, cfg.Worker.Concurrency)
+		if err != nil {
+			return nil, err
+		}
+		rt.rdb = rdb
+		rt.closers = append(rt.closers, func() { rdb.Close() })
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err = rdb.Ping(pctx).Err()
+		cancel()
+		if err != nil {
+			rt.Close()
+			return nil, fmt.Errorf("redis %s: %w", redisName(cfg.Redis), err)
+		}
+	}
+	prefix := "rl:"
+	if opt.namespace != "" {
+		prefix = opt.namespace + ":rl:"
+	}
+	rt.store = store.New(rt.rdb, prefix)
+	rt.limiter = ratelimit.New(rt.rdb, prefix)
+	rt.client = asynq.NewClientFromRedisClient(rt.rdb)
+	rt.intents = &intent.Service{Store: rt.store, Client: rt.client, Routes: intent.NewRoutes(cfg), Queues: rt.queues}
+	if opt.registrars {
+		accts, err := buildAccounts(cfg)
+		if err != nil {
+			rt.Close()
+			return nil, err
+		}
+		rt.accounts = accts
+	}
+	return rt, nil
+}
+
+// Close releases everything, last opened first.
+func (rt *runtime) Close() {
+	for i := len(rt.closers) - 1; i >= 0; i-- {
+		rt.closers[i]()
+	}
+}
+
+// worker returns the task handlers.
+func (rt *runtime) worker() *worker.Worker {
+	return &worker.Worker{
+		Store: rt.store, Limiter: rt.limiter, Intents: rt.intents, Accounts: rt.accounts,
+		Log: rt.log.With().Str("component", "worker").Logger(),
+	}
+}
+
+// redisClient builds the client for a configured Redis: a single server,
+// a Sentinel-managed primary, or a Cluster.
+func redisClient(c config.Redis, concurrency int) (redis.UniversalClient, error) {
+	pool := max(concurrency+20, 32)
+	switch {
+	case c.Sentinel != nil:
+		return redis.NewFailoverClient(&redis.FailoverOptions{
+			MasterName: c.Sentinel.MasterName, SentinelAddrs: c.Sentinel.Addrs,
+			Password: c.Sentinel.Password.Reveal(), SentinelPassword: c.Sentinel.SentinelPassword.Reveal(),
+			DB: c.Sentinel.DB, PoolSize: pool,
+		}), nil
+	case c.Cluster != nil:
+		return redis.NewClusterClient(&redis.ClusterOptions{
+			Addrs: c.Cluster.Addrs, Password: c.Cluster.Password.Reveal(), PoolSize: pool,
+		}), nil
+	default:
+		opt, err := redis.ParseURL(c.URL)
+		if err != nil {
+			return nil, fmt.Errorf("redis.url %s: %w", c.RedactedURL(), err)
+		}
+		opt.PoolSize = pool
+		return redis.NewClient(opt), nil
+	}
+}
+
+// redisName describes a configured Redis for messages, without secrets.
+func redisName(c config.Redis) string {
+	switch {
+	case c.Sentinel != nil:
+		return fmt.Sprintf("sentinel %s %v", c.Sentinel.MasterName, c.Sentinel.Addrs)
+	case c.Cluster != nil:
+		return fmt.Sprintf("cluster %v", c.Cluster.Addrs)
+	default:
+		return c.RedactedURL()
+	}
+}

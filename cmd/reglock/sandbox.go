@@ -1,0 +1,172 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+
+	"github.com/reglock/reglock/config"
+	"github.com/reglock/reglock/providers/simulator"
+	"github.com/reglock/reglock/secret"
+)
+
+// sandbox is what `reglock serve` runs on when no Redis is configured: an
+// in-process miniredis and, when no providers are configured either, the
+// registrar simulator with a few demo domains.
+type sandbox struct {
+	mr     *miniredis.Miniredis
+	rdb    *redis.Client
+	sim    *simulator.Simulator
+	simURL string
+	simSrv *http.Server
+	stop   chan struct{}
+	wg     sync.WaitGroup
+}
+
+// demoDomains are the sandbox registrar's domains and their locks.
+var demoDomains = []struct {
+	name   string
+	locked bool
+}{
+	{"example.com", true},
+	{"example.net", false},
+	{"example.org", true},
+	{"xn--bcher-kva.de", false}, // bücher.de
+}
+
+// sandboxProvider is the name of the sandbox's simulated eNom account.
+const sandboxProvider = "sandbox-enom"
+
+func startSandbox(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*sandbox, error) {
+	sb := &sandbox{mr: miniredis.NewMiniRedis(), stop: make(chan struct{})}
+	if err := sb.mr.Start(); err != nil {
+		return nil, err
+	}
+	sb.rdb = redis.NewClient(&redis.Options{Addr: sb.mr.Addr(), PoolSize: 64})
+	sb.wg.Add(1)
+	go sb.tick(time.Second)
+	log.Warn().Str("redis", sb.mr.Addr()).Msg("SANDBOX: no Redis configured; running on an embedded in-memory Redis. Everything is lost on exit. Development only.")
+	if len(cfg.Providers) == 0 {
+		if err := sb.startSimulator(cfg); err != nil {
+			sb.Close()
+			return nil, err
+		}
+		log.Warn().Str("provider", sandboxProvider).Str("endpoint", sb.simURL).Int("domains", len(demoDomains)).
+			Msg("SANDBOX: no providers configured; using the built-in registrar simulator (fake eNom) with demo domains example.com, example.net, example.org, bücher.de")
+	}
+	return sb, nil
+}
+
+// tick keeps miniredis's clock moving: it only expires keys when told that
+// time has passed, and asynq's unique locks, leases and retention rely on
+// keys that expire.
+func (sb *sandbox) tick(every time.Duration) {
+	defer sb.wg.Done()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	last := time.Now()
+	sb.mr.SetTime(last)
+	for {
+		select {
+		case <-sb.stop:
+			return
+		case now := <-t.C:
+			sb.mr.SetTime(now)
+			sb.mr.FastForward(now.Sub(last))
+			last = now
+		}
+	}
+}
+
+func (sb *sandbox) startSimulator(cfg *config.Config) error {
+	sb.sim = simulator.New(simulator.Options{})
+	pw := randomToken()
+	acct := sb.sim.AddAccount(simulator.ENom, "sandbox", pw)
+	for _, d := range demoDomains {
+		acct.AddDomain(d.name, d.locked)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	sb.simSrv = &http.Server{Handler: sb.sim.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	go sb.simSrv.Serve(ln)
+	sb.simURL = "http://" + ln.Addr().String() + "/enom/interface.asp"
+	cfg.Providers = append(cfg.Providers, config.Provider{
+		Name: sandboxProvider, Type: config.TypeEnom, Endpoint: sb.simURL,
+		Username: "sandbox", Password: secret.String(pw), TLDs: []string{"com", "net", "org", "de"},
+		Rate: 20, Burst: 1, Timeout: 10 * time.Second,
+	})
+	return nil
+}
+
+// Close stops the simulator, the clock and miniredis.
+func (sb *sandbox) Close() {
+	close(sb.stop)
+	sb.wg.Wait()
+	if sb.simSrv != nil {
+		sb.simSrv.Close()
+	}
+	sb.rdb.Close()
+	sb.mr.Close()
+}
+
+func randomToken() string {
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	return hex.EncodeToString(b)
+}
+
+// sandboxInfo is what a running sandbox tells the CLI on the same machine,
+// so that `reglock lock example.net` works without flags.
+type sandboxInfo struct {
+	API   string `json:"api"`
+	Token string `json:"token"`
+	PID   int    `json:"pid"`
+}
+
+func sandboxInfoPath() string {
+	return filepath.Join(os.TempDir(), "reglock-sandbox.json")
+}
+
+func writeSandboxInfo(info sandboxInfo) error {
+	b, err := json.Marshal(info)
+	if err != nil {
+		return err
+	}
+	tmp := sandboxInfoPath() + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, sandboxInfoPath())
+}
+
+// readSandboxInfo returns the running sandbox's address and token.
+func readSandboxInfo() (sandboxInfo, error) {
+	var info sandboxInfo
+	b, err := os.ReadFile(sandboxInfoPath())
+	if err != nil {
+		return info, err
+	}
+	if err := json.Unmarshal(b, &info); err != nil {
+		return info, err
+	}
+	if info.API == "" || info.Token == "" {
+		return info, errors.New("incomplete sandbox file")
+	}
+	return info, nil
+}

@@ -1,0 +1,191 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/reglock/reglock/api"
+	"github.com/reglock/reglock/config"
+	"github.com/reglock/reglock/secret"
+	"github.com/reglock/reglock/worker"
+)
+
+// roles says which parts of reglock a process runs.
+type roles struct {
+	api, worker bool
+	serve       bool // everything in one process; the only role that may be a sandbox
+	insecure    bool // --insecure-no-auth
+}
+
+func newServeCmd(g *globals) *cobra.Command {
+	r := roles{api: true, worker: true, serve: true}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run everything in one process: HTTP API and worker (with no config: a sandbox)",
+		Long: `serve runs the HTTP API and the worker in one process.
+
+With no configuration at all it is a sandbox: an embedded in-memory Redis, the built-in
+registrar simulator with demo domains, and the API on 127.0.0.1:8080 with a generated
+token printed at startup.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runRoles(cmd.Context(), g, r) },
+	}
+	cmd.Flags().BoolVar(&r.insecure, "insecure-no-auth", false, "serve the API without tokens (trusted networks only)")
+	return cmd
+}
+
+func newWorkerCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "worker",
+		Short: "Process lock, unlock, trade-lock and check tasks (run any number against one Redis)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runRoles(cmd.Context(), g, roles{worker: true})
+		},
+	}
+}
+
+func newAPICmd(g *globals) *cobra.Command {
+	r := roles{api: true}
+	cmd := &cobra.Command{
+		Use:   "api",
+		Short: "Serve the HTTP API (run any number against one Redis)",
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return runRoles(cmd.Context(), g, r) },
+	}
+	cmd.Flags().BoolVar(&r.insecure, "insecure-no-auth", false, "serve the API without tokens (trusted networks only)")
+	return cmd
+}
+
+// runRoles starts the roles, waits for SIGINT/SIGTERM, then stops taking new
+// work, gives in-flight work the configured grace period and returns.
+func runRoles(ctx context.Context, g *globals, r roles) error {
+	log, err := g.logger()
+	if err != nil {
+		return err
+	}
+	cfg, err := g.loadConfig()
+	if err != nil {
+		return err
+	}
+	sandboxToken := ""
+	if r.serve && cfg.Redis.Embedded() && len(cfg.Providers) == 0 && len(cfg.API.Tokens) == 0 {
+		// A sandbox: generate its token rather than refuse to start.
+		sandboxToken = randomToken()
+		cfg.API.Tokens = []config.Token{{Name: "sandbox", Token: secret.String(sandboxToken)}}
+	}
+	if r.api && len(cfg.API.Tokens) == 0 && !r.insecure {
+		return errors.New("api.tokens is empty: the API refuses to start without tokens (add one, or pass --insecure-no-auth on a trusted network)")
+	}
+	rt, err := openRuntime(ctx, cfg, log, runtimeOptions{embeddedOK: r.serve, registrars: r.worker, namespace: g.namespace})
+	if err != nil {
+		return err
+	}
+	defer rt.Close()
+
+	var srv *workerServer
+	if r.worker {
+		srv = startWorker(rt)
+	}
+	var apiSrv *api.Server
+	var httpSrv *http.Server
+	if r.api {
+		apiSrv = api.New(cfg.API.Tokens)
+		apiSrv.NoAuth = r.insecure && len(cfg.API.Tokens) == 0
+		apiSrv.Intents, apiSrv.Store = rt.intents, rt.store
+		apiSrv.Log = log.With().Str("component", "api").Logger()
+		ln, err := net.Listen("tcp", cfg.API.Listen)
+		if err != nil {
+			srv.stop()
+			return fmt.Errorf("api.listen %s: %w", cfg.API.Listen, err)
+		}
+		httpSrv = newHTTPServer(apiSrv.Handler())
+		go func() {
+			if err := httpSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error().Err(err).Msg("api server stopped")
+			}
+		}()
+		log.Info().Str("listen", ln.Addr().String()).Msg("API listening")
+		if sandboxToken != "" {
+			announceSandbox(g, ln.Addr().String(), sandboxToken)
+			defer os.Remove(sandboxInfoPath())
+		}
+	}
+	log.Info().Bool("api", r.api).Bool("worker", r.worker).Int("providers", len(cfg.Providers)).Msg("reglock started")
+
+	<-ctx.Done()
+	log.Info().Dur("grace", cfg.Worker.ShutdownTimeout).Msg("shutting down: no new work; finishing what is in flight")
+	if apiSrv != nil {
+		apiSrv.Drain()
+		sctx, cancel := context.WithTimeout(context.Background(), cfg.Worker.ShutdownTimeout)
+		_ = httpSrv.Shutdown(sctx)
+		cancel()
+	}
+	srv.stop()
+	log.Info().Msg("stopped")
+	return nil
+}
+
+// newHTTPServer sets the timeouts that keep slow or idle clients from holding
+// connections.
+func newHTTPServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+}
+
+// workerServer is a running asynq server.
+type workerServer struct {
+	srv interface{ Shutdown() }
+}
+
+func startWorker(rt *runtime) *workerServer {
+	srv := worker.NewServer(rt.rdb, worker.ServerConfig{
+		Concurrency: rt.cfg.Worker.Concurrency, ShutdownTimeout: rt.cfg.Worker.ShutdownTimeout,
+		Queues: rt.queues, Log: rt.log,
+	})
+	if err := srv.Start(rt.worker().Mux()); err != nil {
+		rt.log.Fatal().Err(err).Msg("worker did not start")
+	}
+	rt.log.Info().Int("concurrency", rt.cfg.Worker.Concurrency).Msg("worker started")
+	return &workerServer{srv: srv}
+}
+
+// stop hands back unfinished tasks after the grace period. A nil server
+// (no worker role) does nothing.
+func (w *workerServer) stop() {
+	if w != nil {
+		w.srv.Shutdown()
+	}
+}
+
+// announceSandbox prints how to use the sandbox. The token is printed on
+// purpose: it is the sandbox's, generated for this run, and the operator
+// needs it.
+func announceSandbox(g *globals, addr, token string) {
+	url := "http://" + addr
+	fmt.Fprintf(g.stderr, `
+  reglock sandbox: in-memory Redis + simulated eNom registrar. Development only.
+
+    API:    %[1]s
+    Token:  %[2]s
+
+    curl -s -X POST -H "Authorization: Bearer %[2]s" %[1]s/v1/domains/example.net/lock
+    curl -s -H "Authorization: Bearer %[2]s" %[1]s/v1/domains/example.net
+    bin/reglock status example.net     (the CLI finds this sandbox by itself)
+
+`, url, token)
+	_ = writeSandboxInfo(sandboxInfo{API: url, Token: token, PID: os.Getpid()})
+}
