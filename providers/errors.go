@@ -16,6 +16,9 @@ var (
 	ErrAuth = errors.New("registrar refused the credentials")
 	// ErrNotLockable: the registry offers no registrar lock for this domain.
 	ErrNotLockable = errors.New("domain cannot be locked at this registrar")
+	// ErrNotPermitted: the credentials are good, but this account may not
+	// change this domain (a .ee technical contact, for one).
+	ErrNotPermitted = errors.New("the account may not change this domain's lock")
 )
 
 // permanentError marks an error that retrying will not fix.
@@ -33,10 +36,11 @@ func Permanent(err error) error {
 }
 
 // IsPermanent reports whether err is permanent: ErrNotFound, ErrAuth,
-// ErrNotLockable, or anything wrapped by Permanent.
+// ErrNotLockable, ErrNotPermitted, or anything wrapped by Permanent.
 func IsPermanent(err error) bool {
 	var p *permanentError
-	return errors.As(err, &p) || errors.Is(err, ErrNotFound) || errors.Is(err, ErrAuth) || errors.Is(err, ErrNotLockable)
+	return errors.As(err, &p) || errors.Is(err, ErrNotFound) || errors.Is(err, ErrAuth) ||
+		errors.Is(err, ErrNotLockable) || errors.Is(err, ErrNotPermitted)
 }
 
 // RetryAfterError says "try again, no sooner than After": the registrar is

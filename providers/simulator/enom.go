@@ -191,7 +191,7 @@ func (s *Simulator) serveENomFault(w http.ResponseWriter, r *http.Request, forma
 		w.Header()["Content-Type"] = htmlContentType
 		w.WriteHeader(http.StatusServiceUnavailable)
 		w.Write([]byte("<html><head><title>503 Service Unavailable</title></head><body><h1>Service Unavailable</h1></body></html>\n"))
-	case FaultBusy:
+	case FaultBusy, FaultRateLimited: // eNom documents no busy or rate-limit answer; a gateway would send 429
 		w.Header()["Content-Type"] = htmlContentType
 		w.Header().Set("Retry-After", "1")
 		w.WriteHeader(http.StatusTooManyRequests)

@@ -45,6 +45,12 @@ const (
 	FaultMalformed Fault = "malformed"
 	// FaultDrop closes the connection without an answer.
 	FaultDrop Fault = "drop"
+	// FaultRateLimited answers the protocol's rate-limit error (OpenSRS 300/310,
+	// HTTP 429 where the protocol has none).
+	FaultRateLimited Fault = "rate_limited"
+	// FaultFalseUnlocked makes lock reads answer "unlocked" whatever the
+	// state: what WHMCS's OpenSRS module does when its registrar call fails.
+	FaultFalseUnlocked Fault = "false_unlocked"
 )
 
 // Options configure a Simulator. The zero value is usable.
@@ -58,6 +64,17 @@ type Options struct {
 	ENomLockWhenLockedFails bool
 	// NotLockableTLDs lists TLDs whose registry offers no registrar lock.
 	NotLockableTLDs []string
+	// OpenSRSBadAuthReply makes OpenSRS answer a bad signature or unknown
+	// user with an XCP error (code 415) instead of dropping the connection,
+	// which is what a caller outside the IP allow-list sees.
+	OpenSRSBadAuthReply bool
+	// WHMCSAllowedIPs, when set, is WHMCS's API IP allow-list; WHMCSAccessKey
+	// bypasses it.
+	WHMCSAllowedIPs []string
+	WHMCSAccessKey  string
+	// EEAuthAllowedNets, when set, limits who may log in with
+	// POST auth/eid (the registry's registrant_api_auth_allowed_ips).
+	EEAuthAllowedNets []string
 }
 
 // Simulator is a set of fake registrar accounts sharing one inventory.
@@ -69,6 +86,9 @@ type Simulator struct {
 	mu       sync.RWMutex
 	accounts map[accountKey]*Account
 	domains  map[string]*domain
+	nextID   int
+	// ee is the .ee registrant API's own state (tokens, UUID index).
+	ee eeState
 
 	logMu   sync.Mutex
 	log     []Request
@@ -86,9 +106,27 @@ type accountKey struct {
 type domain struct {
 	name    string
 	account *Account
-	locked  bool
+	// locked is the registrar lock; for .ee domains it mirrors ee (see
+	// eeLocked), which is the truth there.
+	locked bool
+	// pending marks a pending state in which the registry refuses changes.
+	pending bool
 	reads   int
 	writes  int
+	// id is the domain's number in the simulator: WHMCS's domainid.
+	id int
+	// trade is OpenSRS's trade lock setting (modify_trade_lock_setting).
+	trade tradeSetting
+	// ee is the .ee registry's view (UUID, statuses, lock time, role); nil
+	// for other kinds.
+	ee *eeDomain
+}
+
+// tradeSetting is the last modify_trade_lock_setting a domain received.
+type tradeSetting struct {
+	set    bool
+	enable bool
+	ip     string
 }
 
 // Request is one call as the simulator saw it.
@@ -127,9 +165,18 @@ func New(opts Options) *Simulator {
 // Handler serves every protocol under its own path prefix:
 //
 //	/enom/interface.asp                 eNom reseller API (GET or POST)
+//	/opensrs/                           OpenSRS XCP (POST, signed)
+//	/whmcs/includes/api.php             WHMCS API (POST form)
+//	/ee/api/v1/registrant/...           .ee registrant API, as the registry serves it
+//	/ee/repp/v1/registrant/...          .ee registrant API, the 2018 draft
+//	/_sim/...                           the simulator's own controls (see admin.go)
 func (s *Simulator) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/enom/interface.asp", http.HandlerFunc(s.serveENom))
+	mux.Handle("/opensrs/", http.HandlerFunc(s.serveOpenSRS))
+	mux.Handle("/whmcs/includes/api.php", http.HandlerFunc(s.serveWHMCS))
+	mux.Handle("/ee/", http.StripPrefix("/ee", http.HandlerFunc(s.serveEE)))
+	s.adminRoutes(mux)
 	return mux
 }
 
@@ -181,7 +228,15 @@ func (a *Account) AddDomain(name string, locked bool) {
 	s := a.sim
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.domains[name] = &domain{name: name, account: a, locked: locked}
+	if old, ok := s.domains[name]; ok && old.ee != nil {
+		s.eeForget(old)
+	}
+	s.nextID++
+	d := &domain{name: name, account: a, locked: locked, id: s.nextID}
+	s.domains[name] = d
+	if a.kind == EE {
+		s.eeAdd(d)
+	}
 }
 
 // FailNext makes the next n calls to this account answer f.
@@ -231,10 +286,43 @@ func (s *Simulator) SetLocked(name string, locked bool) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	d, ok := s.domains[name]
-	if ok {
+	if !ok {
+		return false
+	}
+	if d.ee != nil {
+		s.eeSetLocked(d, locked)
+	} else {
 		d.locked = locked
 	}
-	return ok
+	return true
+}
+
+// SetPending puts a domain in or out of a pending state in which the
+// registry refuses changes. It reports whether the domain exists.
+func (s *Simulator) SetPending(name string, pending bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, ok := s.domains[name]
+	if !ok {
+		return false
+	}
+	d.pending = pending
+	if d.ee != nil {
+		s.eeSetPending(d, pending)
+	}
+	return true
+}
+
+// TradeLock returns the last trade lock setting a domain received, with the
+// consent IP, and whether it received one.
+func (s *Simulator) TradeLock(name string) (enable bool, ip string, set bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	d, ok := s.domains[name]
+	if !ok {
+		return false, "", false
+	}
+	return d.trade.enable, d.trade.ip, d.trade.set
 }
 
 // Locked reports a domain's lock and whether it exists.
@@ -244,6 +332,9 @@ func (s *Simulator) Locked(name string) (locked, ok bool) {
 	d, ok := s.domains[name]
 	if !ok {
 		return false, false
+	}
+	if d.ee != nil {
+		return s.eeLocked(d), true
 	}
 	return d.locked, true
 }

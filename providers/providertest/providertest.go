@@ -1,0 +1,347 @@
+// Package providertest is the conformance suite every registrar adapter
+// must pass: one contract (providers.Registrar and its optional abilities),
+// checked against the registrar simulator over HTTP.
+//
+// An adapter's test file describes how to reach its simulated account in a
+// Harness and calls Run.
+package providertest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http/httptest"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/reglock/reglock/providers"
+	"github.com/reglock/reglock/providers/simulator"
+)
+
+// Harness describes one adapter under test.
+type Harness struct {
+	// Kind is the simulated registrar.
+	Kind simulator.Kind
+	// Options configure the simulator (e.g. OpenSRSBadAuthReply).
+	Options simulator.Options
+	// User and Password are the account the simulator holds; for kinds with
+	// more credentials, Setup sets the rest up.
+	User, Password string
+	// Setup, optional, runs after the account exists (extra credentials,
+	// roles, tokens).
+	Setup func(sim *simulator.Simulator, acct *simulator.Account)
+	// New returns the adapter for the simulator at baseURL (e.g.
+	// "http://127.0.0.1:1234"). With good false it must use credentials the
+	// simulator refuses.
+	New func(t *testing.T, baseURL string, good bool) providers.Registrar
+	// TLD is the TLD of the domains the suite registers, e.g. "com", "ee".
+	TLD string
+	// Secrets are the credential values that must never appear in an error.
+	Secrets []string
+	// Pending is set when the registrar reports pending states.
+	Pending bool
+}
+
+// world is one test's simulator and adapter.
+type world struct {
+	t    *testing.T
+	h    Harness
+	sim  *simulator.Simulator
+	acct *simulator.Account
+	reg  providers.Registrar
+	url  string
+	errs []error
+}
+
+func (h Harness) setup(t *testing.T) *world {
+	t.Helper()
+	sim := simulator.New(h.Options)
+	acct := sim.AddAccount(h.Kind, h.User, h.Password)
+	if h.Setup != nil {
+		h.Setup(sim, acct)
+	}
+	srv := httptest.NewServer(sim.Handler())
+	t.Cleanup(srv.Close)
+	w := &world{t: t, h: h, sim: sim, acct: acct, url: srv.URL}
+	w.reg = h.New(t, srv.URL, true)
+	t.Cleanup(w.checkSecrets)
+	return w
+}
+
+func (w *world) name(s string) string { return s + "." + w.h.TLD }
+
+// keep remembers an error for the secrets check.
+func (w *world) keep(err error) error {
+	if err != nil {
+		w.errs = append(w.errs, err)
+	}
+	return err
+}
+
+// checkSecrets: no error of the test may carry a credential.
+func (w *world) checkSecrets() {
+	for _, err := range w.errs {
+		for e := err; e != nil; e = errors.Unwrap(e) {
+			msg := e.Error() + fmt.Sprintf(" %+v %#v", e, e)
+			for _, s := range w.h.Secrets {
+				if s != "" && strings.Contains(msg, s) {
+					w.t.Errorf("an error discloses a credential: %q", e.Error())
+				}
+			}
+		}
+	}
+}
+
+func (w *world) state(name string) providers.State {
+	w.t.Helper()
+	st, err := w.reg.LockState(context.Background(), name)
+	if w.keep(err) != nil {
+		w.t.Fatalf("LockState(%s): %v", name, err)
+	}
+	return st
+}
+
+func (w *world) set(name string, locked bool) {
+	w.t.Helper()
+	if err := w.keep(w.reg.SetLock(context.Background(), name, locked)); err != nil {
+		w.t.Fatalf("SetLock(%s, %v): %v", name, locked, err)
+	}
+}
+
+// Run runs the suite.
+func Run(t *testing.T, h Harness) {
+	t.Run("RoundTrip", func(t *testing.T) {
+		w := h.setup(t)
+		d := w.name("roundtrip")
+		w.acct.AddDomain(d, false)
+		if w.state(d).Locked {
+			t.Fatal("unlocked domain reads locked")
+		}
+		w.set(d, true)
+		if l, _ := w.sim.Locked(d); !l {
+			t.Fatal("SetLock(true) did not lock at the registrar")
+		}
+		if !w.state(d).Locked {
+			t.Fatal("locked domain reads unlocked")
+		}
+		w.set(d, false)
+		if l, _ := w.sim.Locked(d); l {
+			t.Fatal("SetLock(false) did not unlock at the registrar")
+		}
+		if w.state(d).Locked {
+			t.Fatal("unlocked domain reads locked")
+		}
+	})
+	t.Run("IdempotentSet", func(t *testing.T) {
+		w := h.setup(t)
+		on, off := w.name("already-on"), w.name("already-off")
+		w.acct.AddDomain(on, true)
+		w.acct.AddDomain(off, false)
+		w.set(on, true)
+		w.set(off, false)
+		if l, _ := w.sim.Locked(on); !l {
+			t.Error("locking a locked domain unlocked it")
+		}
+		if l, _ := w.sim.Locked(off); l {
+			t.Error("unlocking an unlocked domain locked it")
+		}
+	})
+	t.Run("Drift", func(t *testing.T) {
+		w := h.setup(t)
+		d := w.name("drift")
+		w.acct.AddDomain(d, true)
+		w.sim.SetLocked(d, false)
+		if w.state(d).Locked {
+			t.Fatal("a lock removed behind the adapter's back still reads locked")
+		}
+	})
+	t.Run("UnknownDomainIsNotFound", func(t *testing.T) {
+		w := h.setup(t)
+		other := w.sim.AddAccount(h.Kind, "someone-else", "their-password-123456")
+		w.acct.AddDomain(w.name("mine"), true)
+		other.AddDomain(w.name("theirs"), true)
+		for _, d := range []string{w.name("nowhere-to-be-found"), w.name("theirs")} {
+			_, err := w.reg.LockState(context.Background(), d)
+			if !errors.Is(w.keep(err), providers.ErrNotFound) || !providers.IsPermanent(err) {
+				t.Errorf("LockState(%s) = %v, want a permanent ErrNotFound", d, err)
+			}
+			err = w.reg.SetLock(context.Background(), d, false)
+			if !errors.Is(w.keep(err), providers.ErrNotFound) || !providers.IsPermanent(err) {
+				t.Errorf("SetLock(%s) = %v, want a permanent ErrNotFound", d, err)
+			}
+		}
+		if l, _ := w.sim.Locked(w.name("theirs")); !l {
+			t.Error("another account's domain was unlocked")
+		}
+	})
+	t.Run("BadCredentialsArePermanentAuth", func(t *testing.T) {
+		w := h.setup(t)
+		d := w.name("guarded")
+		w.acct.AddDomain(d, true)
+		bad := h.New(t, w.url, false)
+		_, err := bad.LockState(context.Background(), d)
+		if !errors.Is(w.keep(err), providers.ErrAuth) || !providers.IsPermanent(err) {
+			t.Errorf("LockState with bad credentials = %v, want a permanent ErrAuth", err)
+		}
+		err = bad.SetLock(context.Background(), d, false)
+		if !errors.Is(w.keep(err), providers.ErrAuth) || !providers.IsPermanent(err) {
+			t.Errorf("SetLock with bad credentials = %v, want a permanent ErrAuth", err)
+		}
+		if l, _ := w.sim.Locked(d); !l {
+			t.Error("a refused caller unlocked the domain")
+		}
+	})
+	t.Run("Faults", func(t *testing.T) {
+		cases := []struct {
+			fault      simulator.Fault
+			retryAfter bool
+		}{
+			{simulator.FaultUnavailable, false},
+			{simulator.FaultError, false},
+			{simulator.FaultMalformed, false},
+			{simulator.FaultDrop, false},
+			{simulator.FaultBusy, true},
+			{simulator.FaultRateLimited, true},
+		}
+		for _, c := range cases {
+			t.Run(string(c.fault), func(t *testing.T) {
+				w := h.setup(t)
+				d := w.name("faulty")
+				w.acct.AddDomain(d, false)
+				for _, op := range []string{"LockState", "SetLock"} {
+					w.acct.FailNext(1, c.fault)
+					var err error
+					if op == "LockState" {
+						_, err = w.reg.LockState(context.Background(), d)
+					} else {
+						err = w.reg.SetLock(context.Background(), d, true)
+					}
+					w.keep(err)
+					var ra *providers.RetryAfterError
+					switch {
+					case err == nil:
+						t.Fatalf("%s during %s: no error", op, c.fault)
+					case providers.IsPermanent(err):
+						t.Fatalf("%s during %s: permanent %v, want retryable", op, c.fault, err)
+					case c.retryAfter && (!errors.As(err, &ra) || ra.After <= 0):
+						t.Fatalf("%s during %s: %v, want a *RetryAfterError with a delay", op, c.fault, err)
+					case !c.retryAfter && errors.As(err, &ra):
+						t.Fatalf("%s during %s: %v is a RetryAfterError", op, c.fault, err)
+					}
+				}
+				// The registrar recovers; so does the adapter.
+				w.set(d, true)
+				if !w.state(d).Locked {
+					t.Fatal("not locked after recovery")
+				}
+			})
+		}
+	})
+	t.Run("ContextCancellation", func(t *testing.T) {
+		w := h.setup(t)
+		d := w.name("slow")
+		w.acct.AddDomain(d, false)
+		w.acct.SetLatency(10 * time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		_, err := w.reg.LockState(ctx, d)
+		if w.keep(err) == nil || !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("LockState with an expired context = %v, want context.DeadlineExceeded", err)
+		}
+		err = w.reg.SetLock(ctx, d, true)
+		if w.keep(err) == nil || !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("SetLock with an expired context = %v, want context.DeadlineExceeded", err)
+		}
+		if took := time.Since(start); took > 5*time.Second {
+			t.Errorf("cancelled calls took %v", took)
+		}
+	})
+	if h.Pending {
+		t.Run("Pending", func(t *testing.T) {
+			w := h.setup(t)
+			d := w.name("pending")
+			w.acct.AddDomain(d, false)
+			w.sim.SetPending(d, true)
+			if !w.state(d).Pending {
+				t.Fatal("a pending domain does not read as pending")
+			}
+		})
+	}
+	w0 := h.setup(t)
+	if _, ok := w0.reg.(providers.Lister); ok {
+		t.Run("Lister", func(t *testing.T) {
+			w := h.setup(t)
+			const n = 257
+			want := map[string]bool{}
+			for i := range n {
+				d := w.name(fmt.Sprintf("listed-%03d", i))
+				w.acct.AddDomain(d, i%3 == 0)
+				want[d] = true
+			}
+			w.sim.AddAccount(h.Kind, "someone-else", "their-password-123456").AddDomain(w.name("not-mine"), true)
+			for d, err := range w.reg.(providers.Lister).Domains(context.Background()) {
+				if w.keep(err) != nil {
+					t.Fatalf("Domains: %v", err)
+				}
+				if !want[d] {
+					t.Fatalf("Domains yielded %q: not in the account, or twice", d)
+				}
+				delete(want, d)
+			}
+			if len(want) != 0 {
+				t.Fatalf("Domains missed %d domains", len(want))
+			}
+		})
+	}
+	if _, ok := w0.reg.(providers.BulkReader); ok {
+		t.Run("BulkReader", func(t *testing.T) {
+			w := h.setup(t)
+			want := map[string]bool{}
+			for i := range 230 {
+				d := w.name(fmt.Sprintf("bulk-%03d", i))
+				w.acct.AddDomain(d, i%2 == 0)
+				want[d] = i%2 == 0
+			}
+			w.sim.SetLocked(w.name("bulk-000"), false)
+			want[w.name("bulk-000")] = false
+			for ds, err := range w.reg.(providers.BulkReader).LockStates(context.Background()) {
+				if w.keep(err) != nil {
+					t.Fatalf("LockStates: %v", err)
+				}
+				l, ok := want[ds.Domain]
+				if !ok {
+					t.Fatalf("LockStates yielded %q: not in the account, or twice", ds.Domain)
+				}
+				if ds.Locked != l {
+					t.Errorf("%s: locked=%v, want %v", ds.Domain, ds.Locked, l)
+				}
+				delete(want, ds.Domain)
+			}
+			if len(want) != 0 {
+				t.Fatalf("LockStates missed %d domains", len(want))
+			}
+		})
+	}
+	if _, ok := w0.reg.(providers.TradeLocker); ok {
+		t.Run("TradeLocker", func(t *testing.T) {
+			w := h.setup(t)
+			d := w.name("traded")
+			w.acct.AddDomain(d, true)
+			ip := netip.MustParseAddr("203.0.113.7")
+			if err := w.keep(w.reg.(providers.TradeLocker).SetTradeLock(context.Background(), d, false, ip)); err != nil {
+				t.Fatalf("SetTradeLock: %v", err)
+			}
+			enable, gotIP, set := w.sim.TradeLock(d)
+			if !set || enable || gotIP != ip.String() {
+				t.Fatalf("registrar holds trade lock set=%v enable=%v ip=%q", set, enable, gotIP)
+			}
+			err := w.reg.(providers.TradeLocker).SetTradeLock(context.Background(), w.name("unknown"), true, ip)
+			if !errors.Is(w.keep(err), providers.ErrNotFound) {
+				t.Fatalf("SetTradeLock of an unknown domain = %v, want ErrNotFound", err)
+			}
+		})
+	}
+}

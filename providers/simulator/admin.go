@@ -1,0 +1,6 @@
+package simulator
+
+import "net/http"
+
+// adminRoutes mounts the simulator's own controls under /_sim/. (Placeholder.)
+func (s *Simulator) adminRoutes(mux *http.ServeMux) {}
