@@ -75,6 +75,7 @@ every domain for drift. Run "reglock serve" with no configuration for a sandbox.
 	_ = pf.MarkHidden("namespace")
 	root.AddCommand(
 		newServeCmd(g), newWorkerCmd(g), newAPICmd(g),
+		newSimulateCmd(g),
 		newLockCmd(g), newUnlockCmd(g), newTradeLockCmd(g), newStatusCmd(g),
 	)
 	return root

@@ -1,6 +1,169 @@
 package simulator
 
-import "net/http"
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+)
 
-// adminRoutes mounts the simulator's own controls under /_sim/. (Placeholder.)
-func (s *Simulator) adminRoutes(mux *http.ServeMux) {}
+// The simulator's own controls, for operators and tests that run it as a
+// separate process (`reglock simulate`):
+//
+//	GET  /_sim/domains/{name}                   a domain's state and counters
+//	PUT  /_sim/domains/{name}/lock              {"locked": bool}: drift behind reglock's back
+//	PUT  /_sim/domains/{name}/pending           {"pending": bool}
+//	POST /_sim/accounts/{kind}/{user}/faults    {"fail_next": 3, "fault": "unavailable", "latency": "100ms"}
+//	GET  /_sim/log?since=SEQ&limit=N            the request log
+//	GET  /_sim/stats                            calls per registrar and command, busiest second per account
+//	POST /_sim/stats/reset                      start counting afresh
+func (s *Simulator) adminRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /_sim/domains/{name}", s.adminDomain)
+	mux.HandleFunc("PUT /_sim/domains/{name}/lock", s.adminSetLock)
+	mux.HandleFunc("PUT /_sim/domains/{name}/pending", s.adminSetPending)
+	mux.HandleFunc("POST /_sim/accounts/{kind}/{user}/faults", s.adminFaults)
+	mux.HandleFunc("GET /_sim/log", s.adminLog)
+	mux.HandleFunc("GET /_sim/stats", func(w http.ResponseWriter, r *http.Request) { adminJSON(w, 200, s.Stats()) })
+	mux.HandleFunc("POST /_sim/stats/reset", func(w http.ResponseWriter, r *http.Request) {
+		s.ResetStats()
+		adminJSON(w, 200, map[string]bool{"reset": true})
+	})
+}
+
+// DomainInfo is a domain as the simulator holds it.
+type DomainInfo struct {
+	Name    string `json:"name"`
+	Kind    Kind   `json:"kind"`
+	Account string `json:"account"`
+	Locked  bool   `json:"locked"`
+	Pending bool   `json:"pending"`
+	Reads   int    `json:"reads"`
+	Writes  int    `json:"writes"`
+	// TradeLock is the last trade lock setting received (OpenSRS).
+	TradeLock *TradeInfo `json:"trade_lock,omitempty"`
+}
+
+// TradeInfo is a trade lock setting with its consent IP.
+type TradeInfo struct {
+	Enable    bool   `json:"enable"`
+	ConsentIP string `json:"consent_ip"`
+}
+
+// Domain returns a domain's state, and whether it exists.
+func (s *Simulator) Domain(name string) (DomainInfo, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	d, ok := s.domains[name]
+	if !ok {
+		return DomainInfo{}, false
+	}
+	info := DomainInfo{Name: d.name, Kind: d.account.kind, Account: d.account.user, Locked: d.locked,
+		Pending: d.pending, Reads: d.reads, Writes: d.writes}
+	if d.ee != nil {
+		info.Locked = s.eeLocked(d)
+	}
+	if d.trade.set {
+		info.TradeLock = &TradeInfo{Enable: d.trade.enable, ConsentIP: d.trade.ip}
+	}
+	return info, true
+}
+
+func (s *Simulator) adminDomain(w http.ResponseWriter, r *http.Request) {
+	info, ok := s.Domain(r.PathValue("name"))
+	if !ok {
+		adminJSON(w, 404, map[string]string{"error": "no such domain"})
+		return
+	}
+	adminJSON(w, 200, info)
+}
+
+func (s *Simulator) adminSetLock(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Locked *bool `json:"locked"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.Locked == nil {
+		adminJSON(w, 400, map[string]string{"error": `want {"locked": true|false}`})
+		return
+	}
+	if !s.SetLocked(r.PathValue("name"), *body.Locked) {
+		adminJSON(w, 404, map[string]string{"error": "no such domain"})
+		return
+	}
+	s.adminDomain(w, r)
+}
+
+func (s *Simulator) adminSetPending(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Pending *bool `json:"pending"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.Pending == nil {
+		adminJSON(w, 400, map[string]string{"error": `want {"pending": true|false}`})
+		return
+	}
+	if !s.SetPending(r.PathValue("name"), *body.Pending) {
+		adminJSON(w, 404, map[string]string{"error": "no such domain"})
+		return
+	}
+	s.adminDomain(w, r)
+}
+
+func (s *Simulator) adminFaults(w http.ResponseWriter, r *http.Request) {
+	s.mu.RLock()
+	a := s.accounts[accountKey{Kind(r.PathValue("kind")), r.PathValue("user")}]
+	s.mu.RUnlock()
+	if a == nil {
+		adminJSON(w, 404, map[string]string{"error": "no such account"})
+		return
+	}
+	var body struct {
+		FailNext int    `json:"fail_next"`
+		Fault    Fault  `json:"fault"`
+		Latency  string `json:"latency"`
+	}
+	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+		adminJSON(w, 400, map[string]string{"error": "bad JSON: " + err.Error()})
+		return
+	}
+	if body.Latency != "" {
+		d, err := time.ParseDuration(body.Latency)
+		if err != nil || d < 0 {
+			adminJSON(w, 400, map[string]string{"error": "latency: want a duration such as 100ms"})
+			return
+		}
+		a.SetLatency(d)
+	}
+	if body.FailNext > 0 || body.Fault != "" {
+		switch body.Fault {
+		case FaultUnavailable, FaultBusy, FaultError, FaultMalformed, FaultDrop, FaultRateLimited, FaultFalseUnlocked:
+		default:
+			adminJSON(w, 400, map[string]string{"error": "fault: want unavailable, busy, error, malformed, drop, rate_limited or false_unlocked"})
+			return
+		}
+		a.FailNext(body.FailNext, body.Fault)
+	}
+	adminJSON(w, 200, map[string]any{"account": a.user, "kind": a.kind, "calls": a.Calls()})
+}
+
+func (s *Simulator) adminLog(w http.ResponseWriter, r *http.Request) {
+	since, _ := strconv.ParseUint(r.URL.Query().Get("since"), 10, 64)
+	limit, err := strconv.Atoi(r.URL.Query().Get("limit"))
+	if err != nil || limit <= 0 {
+		limit = 1000
+	}
+	out := []Request{}
+	for _, req := range s.Log() {
+		if req.Seq > since {
+			out = append(out, req)
+			if len(out) == limit {
+				break
+			}
+		}
+	}
+	adminJSON(w, 200, map[string]any{"requests": out})
+}
+
+func adminJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -95,6 +95,7 @@ type Simulator struct {
 	logNext int
 	logFull bool
 	seq     atomic.Uint64
+	stats   stats
 }
 
 type accountKey struct {
@@ -389,6 +390,7 @@ func (s *Simulator) record(r Request) {
 	if s.logNext == len(s.log) {
 		s.logNext, s.logFull = 0, true
 	}
+	s.stats.add(r)
 }
 
 // Log returns the retained requests, oldest first.
