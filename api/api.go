@@ -18,6 +18,7 @@ import (
 	"github.com/reglock/reglock/config"
 	"github.com/reglock/reglock/intent"
 	"github.com/reglock/reglock/store"
+	"github.com/reglock/reglock/sweep"
 )
 
 // Scopes a token can carry.
@@ -31,6 +32,7 @@ const (
 type Server struct {
 	Intents *intent.Service
 	Store   *store.Store
+	Sweeps  *sweep.Starter
 	Log     zerolog.Logger
 	// Extra handlers mounted outside /v1, e.g. "/metrics" (no token) and
 	// "/monitoring/" (behind the tokens).
@@ -78,8 +80,12 @@ func (s *Server) Handler() http.Handler {
 	v1("PUT /v1/domains/{domain}/trade-lock", ScopeWrite, s.tradeLock)
 	v1("GET /v1/domains/{domain}", ScopeRead, s.getDomain)
 	v1("GET /v1/domains", ScopeRead, s.listDomains)
+	v1("POST /v1/sweeps", ScopeWrite, s.startSweep)
+	v1("GET /v1/sweeps/{id}", ScopeRead, s.getSweep)
+	v1("POST /v1/sweeps/{id}/apply", ScopeAdmin, s.applySweep)
 	// Known paths with another method answer 405 in the JSON envelope.
-	for _, p := range []string{"/v1/domains/{domain}/lock", "/v1/domains/{domain}/trade-lock", "/v1/domains/{domain}", "/v1/domains"} {
+	for _, p := range []string{"/v1/domains/{domain}/lock", "/v1/domains/{domain}/trade-lock", "/v1/domains/{domain}",
+		"/v1/domains", "/v1/sweeps", "/v1/sweeps/{id}", "/v1/sweeps/{id}/apply"} {
 		mux.HandleFunc(p, methodNotAllowed)
 	}
 	mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {

@@ -89,6 +89,24 @@ func (c *Client) Domains(ctx context.Context, q ListQuery) (DomainList, error) {
 	return out, c.do(ctx, http.MethodGet, path, nil, &out)
 }
 
+// StartSweep starts a sweep.
+func (c *Client) StartSweep(ctx context.Context, r SweepRequest) (SweepStarted, error) {
+	var out SweepStarted
+	return out, c.do(ctx, http.MethodPost, "/v1/sweeps", r, &out)
+}
+
+// Sweep reads a sweep's progress.
+func (c *Client) Sweep(ctx context.Context, id string) (Sweep, error) {
+	var out Sweep
+	return out, c.do(ctx, http.MethodGet, "/v1/sweeps/"+url.PathEscape(id), nil, &out)
+}
+
+// ApplySweep queues the held fixes of a paused sweep.
+func (c *Client) ApplySweep(ctx context.Context, id string) (Sweep, error) {
+	var out Sweep
+	return out, c.do(ctx, http.MethodPost, "/v1/sweeps/"+url.PathEscape(id)+"/apply", nil, &out)
+}
+
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
 	var body io.Reader
 	if in != nil {

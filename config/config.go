@@ -41,6 +41,8 @@ const (
 	DefaultSweep           = "0 3 * * *"
 	DefaultTimezone        = "UTC"
 	DefaultMaxDriftShare   = 0.10
+	DefaultConfirmDelay    = 10 * time.Second
+	DefaultMaxUnlockWindow = 366 * 24 * time.Hour
 	DefaultBurst           = 1
 	DefaultTimeout         = 30 * time.Second
 	DefaultEEAPI           = EEAPIV1
@@ -64,6 +66,11 @@ func Default() *Config {
 			Sweep:         DefaultSweep,
 			Timezone:      DefaultTimezone,
 			MaxDriftShare: DefaultMaxDriftShare,
+			ConfirmDelay:  DefaultConfirmDelay,
+		},
+		Policy: Policy{
+			ImportLocked:    true,
+			MaxUnlockWindow: DefaultMaxUnlockWindow,
 		},
 	}
 }
@@ -84,7 +91,18 @@ type Config struct {
 	API       API        `yaml:"api"`
 	Worker    Worker     `yaml:"worker"`
 	Scheduler Scheduler  `yaml:"scheduler"`
+	Policy    Policy     `yaml:"policy"`
 	Providers []Provider `yaml:"providers"`
+}
+
+// Policy holds the rules that are policy rather than protocol, so that they
+// change with the rules of the registries, not with the code.
+type Policy struct {
+	// ImportLocked is the desired lock of imported domains (without --adopt).
+	// Default true.
+	ImportLocked bool `yaml:"import_locked"`
+	// MaxUnlockWindow is the longest relock_after accepted. Default one year.
+	MaxUnlockWindow time.Duration `yaml:"max_unlock_window"`
 }
 
 // Redis says where Redis is. With URL, Sentinel and Cluster all empty,
@@ -183,6 +201,9 @@ type Scheduler struct {
 	// MaxDriftShare in (0, 1]: a sweep that finds more drift than this in
 	// one account pauses instead of fixing. Default 0.10.
 	MaxDriftShare float64 `yaml:"max_drift_share"`
+	// ConfirmDelay: a drift is read a second time this long after it was
+	// first seen, before anything is done about it. Default 10s.
+	ConfirmDelay time.Duration `yaml:"confirm_delay"`
 }
 
 // Provider is one registrar account.

@@ -65,6 +65,7 @@ func (d *decoder) validate(c *Config) {
 	d.validateAPI(&c.API)
 	d.validateWorker(&c.Worker)
 	d.validateScheduler(&c.Scheduler)
+	d.validatePolicy(&c.Policy)
 	d.validateProviders(c.Providers)
 }
 
@@ -203,6 +204,15 @@ func (d *decoder) validateScheduler(s *Scheduler) {
 	}
 	if !(s.MaxDriftShare > 0 && s.MaxDriftShare <= 1) {
 		d.problemf("scheduler.max_drift_share", "must be > 0 and <= 1, got %v", s.MaxDriftShare)
+	}
+	if s.ConfirmDelay < 0 || s.ConfirmDelay > 10*time.Minute {
+		d.problemf("scheduler.confirm_delay", "must be between 0s and 10m, got %s", s.ConfirmDelay)
+	}
+}
+
+func (d *decoder) validatePolicy(p *Policy) {
+	if p.MaxUnlockWindow <= 0 {
+		d.problemf("policy.max_unlock_window", "must be positive, got %s", p.MaxUnlockWindow)
 	}
 }
 

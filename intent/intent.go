@@ -66,6 +66,9 @@ type Service struct {
 	Queues tasks.Namespace
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// MaxUnlockWindow is the longest relock_after accepted (policy); zero
+	// means a year.
+	MaxUnlockWindow time.Duration
 }
 
 // Request is a producer's request.
@@ -113,8 +116,12 @@ func (s *Service) record(ctx context.Context, kind store.Kind, r Request) (Accep
 	if in.Provider != "" && !s.Routes.Known(in.Provider) {
 		return Accepted{}, fmt.Errorf("%w %q (configured: %s)", ErrUnknownProvider, in.Provider, strings.Join(s.providerNames(), ", "))
 	}
-	if r.RelockAfter < 0 || r.RelockAfter > 366*24*time.Hour {
-		return Accepted{}, &tasks.FieldError{Field: "relock_after", Reason: "must be between 0 and a year"}
+	maxWindow := s.MaxUnlockWindow
+	if maxWindow <= 0 {
+		maxWindow = 366 * 24 * time.Hour
+	}
+	if r.RelockAfter < 0 || r.RelockAfter > maxWindow {
+		return Accepted{}, &tasks.FieldError{Field: "relock_after", Reason: fmt.Sprintf("must be between 0 and %s (policy.max_unlock_window)", maxWindow)}
 	}
 	if kind == store.KindTrade && !r.ConsentIP.IsValid() {
 		return Accepted{}, &tasks.FieldError{Field: "consent_ip", Reason: "required: the registrant's IP address when they gave consent"}

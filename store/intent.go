@@ -35,6 +35,9 @@ const (
 	// ModeRelock ends an unlock window: it applies only while the unlock of
 	// the given generation is still the stored intent.
 	ModeRelock Mode = "relock"
+	// ModeImport adds a domain that is not in the inventory yet and leaves
+	// one that is alone (Current).
+	ModeImport Mode = "import"
 )
 
 // Change is an intent to fold into the store.
@@ -84,7 +87,9 @@ if cur then
 end
 local gen, req = tonumber(f[3]) or 0, tonumber(f[4]) or 0
 local outcome = "applied"
-if mode == "relock" then
+if mode == "import" then
+  if cur then outcome = "current" end
+elseif mode == "relock" then
   if not cur or gen ~= tgen or f[2] ~= "0" then outcome = "superseded" end
 elseif mode == "fold" and cur then
   if tgen > 0 then

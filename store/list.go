@@ -194,39 +194,74 @@ const Chunks = Buckets / chunkBuckets
 
 const chunkBuckets = 64
 
-// ReadChunk returns the domains of one chunk (0 <= chunk < Chunks), only
-// those of provider if it is not empty, in one round trip.
-func (s *Store) ReadChunk(ctx context.Context, chunk int, provider string) ([]Domain, error) {
-	if chunk < 0 || chunk >= Chunks {
-		return nil, fmt.Errorf("store: chunk %d out of range [0,%d)", chunk, Chunks)
-	}
+// scanBatch is how many buckets ScanChunk hands over at a time: about 500
+// domains at a million, so a sweep's memory does not grow with the inventory.
+const scanBatch = 8
+
+// OccupiedChunks returns the chunks that hold at least one domain.
+func (s *Store) OccupiedChunks(ctx context.Context) ([]int, error) {
 	bitmap, err := s.occupied(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var ids []int
-	for b := chunk * chunkBuckets; b < (chunk+1)*chunkBuckets; b++ {
-		if isOccupied(bitmap, b) {
-			ids = append(ids, b)
-		}
-	}
-	if len(ids) == 0 {
-		return nil, nil
-	}
-	buckets, err := s.readBuckets(ctx, ids, false)
-	if err != nil {
-		return nil, err
-	}
-	var out []Domain
-	for _, doms := range buckets {
-		for _, d := range doms {
-			if provider == "" || d.Desired.Provider == provider {
-				out = append(out, d)
+	var out []int
+	for c := range Chunks {
+		for b := c * chunkBuckets; b < (c+1)*chunkBuckets; b++ {
+			if isOccupied(bitmap, b) {
+				out = append(out, c)
+				break
 			}
 		}
 	}
 	return out, nil
 }
+
+// ScanChunk calls fn with the domains of one chunk (0 <= chunk < Chunks), a
+// few buckets at a time, in (bucket, name) order, starting after cursor (as
+// returned by Cursor; "" for the start). It stops early when fn returns false.
+func (s *Store) ScanChunk(ctx context.Context, chunk int, cursor string, fn func([]Domain) bool) error {
+	if chunk < 0 || chunk >= Chunks {
+		return fmt.Errorf("store: chunk %d out of range [0,%d)", chunk, Chunks)
+	}
+	from, after, err := parseCursor(cursor)
+	if err != nil {
+		return err
+	}
+	bitmap, err := s.occupied(ctx)
+	if err != nil {
+		return err
+	}
+	first := max(from, chunk*chunkBuckets)
+	var ids []int
+	for b := first; b < (chunk+1)*chunkBuckets; b++ {
+		if isOccupied(bitmap, b) {
+			ids = append(ids, b)
+		}
+	}
+	for start := 0; start < len(ids); start += scanBatch {
+		batch := ids[start:min(start+scanBatch, len(ids))]
+		buckets, err := s.readBuckets(ctx, batch, false)
+		if err != nil {
+			return err
+		}
+		var doms []Domain
+		for j, bd := range buckets {
+			for _, d := range bd {
+				if batch[j] == from && after != "" && d.Name <= after {
+					continue
+				}
+				doms = append(doms, d)
+			}
+		}
+		if len(doms) > 0 && !fn(doms) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// Cursor is the position just after domain, for ScanChunk and List.
+func Cursor(domain string) string { return formatCursor(Bucket(domain), domain) }
 
 // formatCursor encodes a position: the bucket to continue in and the last
 // name returned from it.

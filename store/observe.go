@@ -97,3 +97,50 @@ func errorText(s string) string {
 	}
 	return string(out)
 }
+
+// DomainReading is a reading of one domain.
+type DomainReading struct {
+	Domain string
+	Reading
+}
+
+// ObserveMany records many readings in one round trip and returns each
+// domain's record after it, in order; a domain that is not in the inventory
+// comes back with an empty Name.
+func (s *Store) ObserveMany(ctx context.Context, readings []DomainReading) ([]Domain, error) {
+	if len(readings) == 0 {
+		return nil, nil
+	}
+	cmds := make([]*redis.Cmd, len(readings))
+	err := runPipeline(ctx, s.rdb, func(p redis.Pipeliner) {
+		for i, r := range readings {
+			k := s.keys(Bucket(r.Domain))
+			locked := "0"
+			if r.Locked {
+				locked = "1"
+			}
+			at := r.StartedAt
+			if at.IsZero() {
+				at = time.Now()
+			}
+			cmds[i] = observeScript.EvalSha(ctx, p, k[:], r.Domain, locked, timeMS(at), strconv.Itoa(r.Flags), errorText(r.Err))
+		}
+	}, observeScript)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Domain, len(readings))
+	for i, c := range cmds {
+		res, err := c.Slice()
+		if err != nil {
+			return nil, err
+		}
+		if res[0] == "unknown" {
+			continue
+		}
+		if out[i], err = decodeReply(readings[i].Domain, res[1:]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}

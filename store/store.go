@@ -27,6 +27,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/reglock/reglock/providers"
 )
 
 // Buckets is the number of buckets. It is part of the data format: changing
@@ -98,6 +100,21 @@ const (
 	FlagPending
 	FlagIndirect
 )
+
+// FlagsOf is the store's form of a reading's flags.
+func FlagsOf(st providers.State) int {
+	f := 0
+	if st.ByRegistry {
+		f |= FlagByRegistry
+	}
+	if st.Pending {
+		f |= FlagPending
+	}
+	if st.Indirect {
+		f |= FlagIndirect
+	}
+	return f
+}
 
 // Observed is the newest reading of the registrar.
 type Observed struct {
@@ -260,4 +277,34 @@ func runPipeline(ctx context.Context, rdb redis.UniversalClient, fill func(redis
 // Ping reports whether Redis answers.
 func (s *Store) Ping(ctx context.Context) error {
 	return s.rdb.Ping(ctx).Err()
+}
+
+// GetMany returns the records of many domains in one round trip, in order;
+// a domain that is not in the inventory comes back with an empty Name.
+func (s *Store) GetMany(ctx context.Context, names []string) ([]Domain, error) {
+	if len(names) == 0 {
+		return nil, nil
+	}
+	type get struct{ i, o, e *redis.StringCmd }
+	gets := make([]get, len(names))
+	pipe := s.rdb.Pipeline()
+	for n, name := range names {
+		k := s.keys(Bucket(name))
+		gets[n] = get{pipe.HGet(ctx, k[0], name), pipe.HGet(ctx, k[1], name), pipe.HGet(ctx, k[2], name)}
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, err
+	}
+	out := make([]Domain, len(names))
+	for n, g := range gets {
+		if g.i.Val() == "" {
+			continue
+		}
+		d, err := decodeDomain(names[n], g.i.Val(), g.o.Val(), g.e.Val())
+		if err != nil {
+			return nil, err
+		}
+		out[n] = d
+	}
+	return out, nil
 }

@@ -97,6 +97,7 @@ func TestStore_Fold_ordering(t *testing.T) {
 			{"relock of a replaced unlock", Change{Kind: KindLock, Mode: ModeRelock, Generation: g2}, Superseded, 3},
 			{"generation beyond the store (store lost data)", Change{Kind: KindUnlock, Mode: ModeFold, Generation: 9, RequestedAt: t0.Add(4 * time.Second)}, Applied, 9},
 			{"relock of the standing unlock", Change{Kind: KindLock, Mode: ModeRelock, Generation: 9}, Applied, 10},
+			{"import of a known domain", Change{Kind: KindUnlock, Mode: ModeImport, Provider: "other"}, Current, 10},
 		}
 		for _, c := range cases {
 			c.c.Domain = "a.ee"
@@ -105,8 +106,12 @@ func TestStore_Fold_ordering(t *testing.T) {
 				t.Errorf("%s: outcome %v gen %d err %v; want %v gen %d", c.name, out, d.Desired.Generation, err, c.want, c.gen)
 			}
 		}
-		if d, _ := s.Get(ctx, "a.ee"); !d.Desired.Locked {
-			t.Error("relock did not lock")
+		if d, _ := s.Get(ctx, "a.ee"); !d.Desired.Locked || d.Desired.Provider != "ee" {
+			t.Errorf("after relock and import: %+v", d.Desired)
+		}
+		d, out, err := s.Fold(ctx, Change{Domain: "new.ee", Kind: KindUnlock, Mode: ModeImport, Provider: "ee"})
+		if err != nil || out != Applied || d.Desired.Locked || d.Desired.Generation != 1 {
+			t.Errorf("import of a new domain: %v %v %+v", out, err, d.Desired)
 		}
 	})
 }
@@ -198,12 +203,30 @@ func TestStore_List(t *testing.T) {
 			t.Errorf("bad cursor: %v", err)
 		}
 		total := 0
-		for c := range Chunks {
-			doms, err := s.ReadChunk(ctx, c, "")
+		chunks, err := s.OccupiedChunks(ctx)
+		if err != nil || len(chunks) == 0 {
+			t.Fatalf("OccupiedChunks = %v, %v", chunks, err)
+		}
+		for _, c := range chunks {
+			// Scan each chunk in two runs: stop half way, resume at the cursor.
+			var seen []string
+			err := s.ScanChunk(ctx, c, "", func(doms []Domain) bool {
+				seen = append(seen, doms[0].Name)
+				return false
+			})
 			if err != nil {
 				t.Fatal(err)
 			}
-			total += len(doms)
+			err = s.ScanChunk(ctx, c, Cursor(seen[0]), func(doms []Domain) bool {
+				for _, d := range doms {
+					seen = append(seen, d.Name)
+				}
+				return true
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			total += len(seen)
 		}
 		if total != n {
 			t.Errorf("chunks hold %d domains, want %d", total, n)

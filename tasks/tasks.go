@@ -129,16 +129,16 @@ type CheckPayload struct {
 }
 
 // SweepPayload is the payload of TypeSweep. A sweep starts as one task
-// (Chunk -1) that fans out into one task per chunk of the inventory.
+// (phase "start") that fans out into unit tasks (phase "unit": one per
+// provider that can list its domains with their locks, then one per chunk
+// of the inventory) and ends with phase "finish". The sweep's options live
+// in its record, not in the tasks.
 type SweepPayload struct {
-	SweepID  string `json:"sweep_id"`
-	Provider string `json:"provider,omitempty"`
-	DryRun   bool   `json:"dry_run,omitempty"`
-	// Phase is "start", "check", "confirm" or "finish".
+	SweepID string `json:"sweep_id"`
+	// Phase is "start", "unit" or "finish".
 	Phase string `json:"phase"`
-	Chunk int    `json:"chunk"`
-	// Domains, in the confirm phase, are the suspects to read again.
-	Domains []string `json:"domains,omitempty"`
+	// Unit names the unit: "c17" (chunk 17) or "b:<provider>" (bulk read).
+	Unit string `json:"unit,omitempty"`
 }
 
 // Duration is a time.Duration that reads and writes as "72h" in JSON.
@@ -308,8 +308,14 @@ func (p *SweepPayload) Validate() error {
 	if p.SweepID == "" {
 		return &FieldError{"sweep_id", "required"}
 	}
-	if p.Provider != "" && !providerName.MatchString(p.Provider) {
-		return &FieldError{"provider", fmt.Sprintf("%q is not a provider name", p.Provider)}
+	switch p.Phase {
+	case "start", "finish":
+	case "unit":
+		if p.Unit == "" {
+			return &FieldError{"unit", "required in phase unit"}
+		}
+	default:
+		return &FieldError{"phase", fmt.Sprintf("%q is not start, unit or finish", p.Phase)}
 	}
 	return nil
 }

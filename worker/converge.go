@@ -9,6 +9,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/rs/zerolog"
 
+	"github.com/reglock/reglock/audit"
 	"github.com/reglock/reglock/providers"
 	"github.com/reglock/reglock/store"
 	"github.com/reglock/reglock/tasks"
@@ -118,6 +119,10 @@ func (w *Worker) converge(ctx context.Context, log zerolog.Logger, d store.Domai
 		}
 		log.Info().Bool("locked", want).Str("cause", in.Cause).Str("requested_by", in.RequestedBy).
 			Str("reason", in.Reason).Msg("registrar lock changed")
+		taskID, _ := asynq.GetTaskID(ctx)
+		w.audit(ctx, audit.Event{Kind: audit.KindChange, Domain: d.Name, Provider: d.Desired.Provider,
+			Before: lockWord(!want), After: lockWord(want), Cause: in.Cause, RequestedBy: in.RequestedBy,
+			Reason: in.Reason, Generation: d.Desired.Generation, TaskID: taskID})
 		if d.Desired.Locked == want {
 			return d, nil
 		}
@@ -138,7 +143,7 @@ func (w *Worker) read(ctx context.Context, log zerolog.Logger, acct Account, dom
 		w.recordError(ctx, log, domain, start, err)
 		return st, store.Domain{}, err
 	}
-	d, _, err := w.Store.Observe(ctx, domain, store.Reading{Locked: st.Locked, Flags: flags(st), StartedAt: start})
+	d, _, err := w.Store.Observe(ctx, domain, store.Reading{Locked: st.Locked, Flags: store.FlagsOf(st), StartedAt: start})
 	return st, d, err
 }
 
@@ -170,20 +175,6 @@ func (w *Worker) recordError(ctx context.Context, log zerolog.Logger, domain str
 	if _, _, serr := w.Store.Observe(rctx, domain, store.Reading{Err: err.Error(), StartedAt: start}); serr != nil && !errors.Is(serr, store.ErrNotFound) {
 		log.Error().Err(serr).Msg("could not record the registrar error")
 	}
-}
-
-func flags(st providers.State) int {
-	f := 0
-	if st.ByRegistry {
-		f |= store.FlagByRegistry
-	}
-	if st.Pending {
-		f |= store.FlagPending
-	}
-	if st.Indirect {
-		f |= store.FlagIndirect
-	}
-	return f
 }
 
 // writeResult leaves a short result on a task for asynqmon. It costs a

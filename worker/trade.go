@@ -6,6 +6,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/reglock/reglock/audit"
 	"github.com/reglock/reglock/providers"
 	"github.com/reglock/reglock/store"
 	"github.com/reglock/reglock/tasks"
@@ -55,5 +56,13 @@ func (w *Worker) handleTradeLock(ctx context.Context, t *asynq.Task) error {
 		return err
 	}
 	log.Info().Bool("trade_lock", p.Enable).Str("consent_ip", p.ConsentIP.String()).Msg("trade lock setting sent")
+	taskID, _ := asynq.GetTaskID(ctx)
+	after := "trade_lock:off"
+	if p.Enable {
+		after = "trade_lock:on"
+	}
+	w.audit(ctx, audit.Event{Kind: audit.KindChange, Domain: d.Name, Provider: d.Desired.Provider, After: after,
+		Cause: p.Cause, RequestedBy: p.RequestedBy, Reason: p.Reason + " (consent IP " + p.ConsentIP.String() + ")",
+		Generation: d.Desired.Generation, TaskID: taskID})
 	return nil
 }

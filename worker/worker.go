@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
+	"github.com/reglock/reglock/audit"
 	"github.com/reglock/reglock/intent"
 	"github.com/reglock/reglock/providers"
 	"github.com/reglock/reglock/ratelimit"
@@ -44,6 +45,10 @@ type Worker struct {
 	// MaxRateWait is the longest a change waits for a rate-limit slot
 	// before it is handed back to the queue.
 	MaxRateWait time.Duration
+	// Audit, when set, receives every change made and every drift found.
+	Audit *audit.Log
+	// Sweeps, when set, lets this worker run sweep:run tasks.
+	Sweeps *Sweeps
 }
 
 // Mux routes task types to their handlers.
@@ -53,14 +58,36 @@ func (w *Worker) Mux() *asynq.ServeMux {
 	mux.HandleFunc(tasks.TypeUnlock, w.handleUnlock)
 	mux.HandleFunc(tasks.TypeTradeLock, w.handleTradeLock)
 	mux.HandleFunc(tasks.TypeCheck, w.handleCheck)
+	mux.HandleFunc(tasks.TypeSweep, w.handleSweep)
 	return mux
 }
 
-// ServerConfig configures the asynq server.
+// audit records an event on the trail and in the log. A trail that cannot
+// be written is logged, not fatal: the change itself has happened.
+func (w *Worker) audit(ctx context.Context, e audit.Event) {
+	w.Log.Info().Str("event", e.Kind).Str("domain", e.Domain).Str("provider", e.Provider).Str("before", e.Before).
+		Str("after", e.After).Str("cause", e.Cause).Str("requested_by", e.RequestedBy).Int64("generation", e.Generation).
+		Str("sweep_id", e.SweepID).Msg("audit")
+	if w.Audit == nil {
+		return
+	}
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := w.Audit.Record(actx, e); err != nil {
+		w.Log.Error().Err(err).Str("domain", e.Domain).Msg("could not write the audit trail")
+	}
+}
+
+// ServerConfig configures the asynq servers.
 type ServerConfig struct {
-	Concurrency     int
-	ShutdownTimeout time.Duration
-	Queues          tasks.Namespace
+	// Concurrency is how many changes and fixes run at once.
+	Concurrency int
+	// CheckConcurrency is how many background checks and sweep units run at
+	// once, on slots of their own: a sweep can never take the slot a
+	// customer's change needs. Default: a fifth of Concurrency, at least 2.
+	CheckConcurrency int
+	ShutdownTimeout  time.Duration
+	Queues           tasks.Namespace
 	// PollInterval is how often an idle worker looks for new tasks.
 	PollInterval time.Duration
 	// Backoff is the pause before the first retry; DefaultBackoff if zero.
@@ -68,10 +95,57 @@ type ServerConfig struct {
 	Log     zerolog.Logger
 }
 
-// NewServer returns an asynq server that serves reglock's queues in strict
-// priority order (changes, then fixes, then checks), maps errors the way
-// taskError decides, and logs through zerolog.
-func NewServer(rdb redis.UniversalClient, c ServerConfig) *asynq.Server {
+// Servers are the asynq servers of one worker process: one serves
+// producer changes before sweep fixes (strict priority), the other the
+// background checks and sweeps, with slots of its own.
+type Servers struct {
+	Changes *asynq.Server
+	Checks  *asynq.Server
+}
+
+// NewServers returns the servers; they map errors the way asynqError
+// decides and log through zerolog.
+func NewServers(rdb redis.UniversalClient, c ServerConfig) *Servers {
+	if c.CheckConcurrency <= 0 {
+		c.CheckConcurrency = max(2, c.Concurrency/5)
+	}
+	return &Servers{
+		Changes: newServer(rdb, c, c.Concurrency, map[string]int{
+			c.Queues.Queue(tasks.QueueChanges): 6,
+			c.Queues.Queue(tasks.QueueFixes):   3,
+		}),
+		Checks: newServer(rdb, c, c.CheckConcurrency, map[string]int{c.Queues.Queue(tasks.QueueChecks): 1}),
+	}
+}
+
+// Start starts both servers with the handlers of mux.
+func (s *Servers) Start(mux *asynq.ServeMux) error {
+	if err := s.Changes.Start(mux); err != nil {
+		return err
+	}
+	if err := s.Checks.Start(mux); err != nil {
+		s.Changes.Shutdown()
+		return err
+	}
+	return nil
+}
+
+// Stop stops taking new tasks at once.
+func (s *Servers) Stop() {
+	s.Changes.Stop()
+	s.Checks.Stop()
+}
+
+// Shutdown waits up to the shutdown timeout for tasks in flight, then hands
+// the rest back to their queues.
+func (s *Servers) Shutdown() {
+	done := make(chan struct{})
+	go func() { s.Checks.Shutdown(); close(done) }()
+	s.Changes.Shutdown()
+	<-done
+}
+
+func newServer(rdb redis.UniversalClient, c ServerConfig, concurrency int, queues map[string]int) *asynq.Server {
 	if c.PollInterval <= 0 {
 		c.PollInterval = 200 * time.Millisecond
 	}
@@ -79,13 +153,9 @@ func NewServer(rdb redis.UniversalClient, c ServerConfig) *asynq.Server {
 		c.Backoff = DefaultBackoff
 	}
 	return asynq.NewServerFromRedisClient(rdb, asynq.Config{
-		Concurrency:    c.Concurrency,
-		StrictPriority: true,
-		Queues: map[string]int{
-			c.Queues.Queue(tasks.QueueChanges): 6,
-			c.Queues.Queue(tasks.QueueFixes):   3,
-			c.Queues.Queue(tasks.QueueChecks):  1,
-		},
+		Concurrency:              concurrency,
+		StrictPriority:           true,
+		Queues:                   queues,
 		RetryDelayFunc:           RetryDelay(c.Backoff),
 		IsFailure:                IsFailure,
 		ShutdownTimeout:          c.ShutdownTimeout,

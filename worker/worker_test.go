@@ -11,6 +11,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/rs/zerolog"
 
+	"github.com/reglock/reglock/audit"
 	"github.com/reglock/reglock/config"
 	"github.com/reglock/reglock/intent"
 	"github.com/reglock/reglock/providers/enom"
@@ -19,6 +20,7 @@ import (
 	"github.com/reglock/reglock/redistest"
 	"github.com/reglock/reglock/secret"
 	"github.com/reglock/reglock/store"
+	"github.com/reglock/reglock/sweep"
 	"github.com/reglock/reglock/tasks"
 	"github.com/reglock/reglock/worker"
 )
@@ -34,7 +36,10 @@ type bundle struct {
 	client  *asynq.Client
 	insp    *asynq.Inspector
 	queues  tasks.Namespace
-	srv     *asynq.Server
+	srv     *worker.Servers
+	worker  *worker.Worker
+	env     redistest.Env
+	sweeps  *sweep.Starter
 }
 
 func setup(t *testing.T) *bundle {
@@ -49,26 +54,38 @@ func setup(t *testing.T) *bundle {
 		t.Fatal(err)
 	}
 	cfg := &config.Config{Providers: []config.Provider{{Name: "enom-main", Type: "enom", TLDs: []string{"com"}}}}
-	b := &bundle{t: t, sim: sim, acct: acct, queues: tasks.Namespace(env.Namespace)}
+	b := &bundle{t: t, sim: sim, acct: acct, queues: tasks.Namespace(env.Namespace), env: env}
 	b.store = store.New(env.Client, env.StorePrefix())
 	b.client = asynq.NewClientFromRedisClient(env.Client)
 	b.insp = asynq.NewInspectorFromRedisClient(env.Client)
 	b.intents = &intent.Service{Store: b.store, Client: b.client, Routes: intent.NewRoutes(cfg), Queues: b.queues}
-	w := &worker.Worker{
+	records := sweep.New(env.Client, env.StorePrefix())
+	b.sweeps = &sweep.Starter{Records: records, Queue: b.intents, Queues: b.queues}
+	b.worker = &worker.Worker{
 		Store: b.store, Limiter: ratelimit.New(env.Client, env.Namespace+":"), Intents: b.intents,
 		Accounts:     map[string]worker.Account{"enom-main": {Name: "enom-main", Type: "enom", Registrar: reg}},
 		Log:          zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel),
 		ConfirmDelay: 200 * time.Millisecond,
+		Audit:        audit.New(env.Client, env.StorePrefix(), 0),
+		Sweeps:       &worker.Sweeps{Records: records, Guard: sweep.Guard{MaxDriftShare: 0.10}},
 	}
-	b.srv = worker.NewServer(env.Client, worker.ServerConfig{
-		Concurrency: 8, ShutdownTimeout: 5 * time.Second, Queues: b.queues,
-		PollInterval: 20 * time.Millisecond, Backoff: 100 * time.Millisecond, Log: w.Log,
-	})
-	if err := b.srv.Start(w.Mux()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.srv.Shutdown)
+	b.startWorker()
 	return b
+}
+
+// startWorker starts (another) worker process's servers on the bundle's world.
+func (b *bundle) startWorker() *worker.Servers {
+	b.t.Helper()
+	srv := worker.NewServers(b.env.Client, worker.ServerConfig{
+		Concurrency: 8, ShutdownTimeout: 5 * time.Second, Queues: b.queues,
+		PollInterval: 20 * time.Millisecond, Backoff: 100 * time.Millisecond, Log: b.worker.Log,
+	})
+	if err := srv.Start(b.worker.Mux()); err != nil {
+		b.t.Fatal(err)
+	}
+	b.t.Cleanup(srv.Shutdown)
+	b.srv = srv
+	return srv
 }
 
 // eventually polls cond until it holds or the deadline passes.

@@ -16,6 +16,7 @@ import (
 	"github.com/reglock/reglock/intent"
 	"github.com/reglock/reglock/secret"
 	"github.com/reglock/reglock/store"
+	"github.com/reglock/reglock/sweep"
 	"github.com/reglock/reglock/tasks"
 )
 
@@ -26,6 +27,10 @@ type controller interface {
 	Unlock(ctx context.Context, domain string, r api.UnlockRequest) (api.Accepted, error)
 	TradeLock(ctx context.Context, domain string, r api.TradeLockRequest) (api.Accepted, error)
 	Domain(ctx context.Context, domain string) (api.Domain, error)
+	Domains(ctx context.Context, q api.ListQuery) (api.DomainList, error)
+	StartSweep(ctx context.Context, r api.SweepRequest) (api.SweepStarted, error)
+	Sweep(ctx context.Context, id string) (api.Sweep, error)
+	ApplySweep(ctx context.Context, id string) (api.Sweep, error)
 }
 
 // openController picks the backend: --api, else --config (Redis), else a
@@ -102,6 +107,43 @@ func (d direct) Domain(ctx context.Context, domain string) (api.Domain, error) {
 		return api.Domain{}, fmt.Errorf("%s is not in the inventory", name)
 	}
 	return api.DomainOf(rec), err
+}
+
+func (d direct) Domains(ctx context.Context, q api.ListQuery) (api.DomainList, error) {
+	if q.Provider != "" && !d.rt.intents.Routes.Known(q.Provider) {
+		return api.DomainList{}, fmt.Errorf("%w %q", intent.ErrUnknownProvider, q.Provider)
+	}
+	page, err := d.rt.store.List(ctx, store.ListOptions{Provider: q.Provider, Drift: q.Drift, Cursor: q.Cursor, Limit: q.Limit})
+	if err != nil {
+		return api.DomainList{}, err
+	}
+	out := api.DomainList{Domains: make([]api.Domain, 0, len(page.Domains))}
+	for _, rec := range page.Domains {
+		out.Domains = append(out.Domains, api.DomainOf(rec))
+	}
+	if page.Next != "" {
+		out.NextCursor = &page.Next
+	}
+	return out, nil
+}
+
+func (d direct) StartSweep(ctx context.Context, r api.SweepRequest) (api.SweepStarted, error) {
+	if r.Provider != "" && !d.rt.intents.Routes.Known(r.Provider) {
+		return api.SweepStarted{}, fmt.Errorf("%w %q", intent.ErrUnknownProvider, r.Provider)
+	}
+	id := sweep.NewID(time.Now())
+	_, err := d.rt.sweeps.Start(ctx, id, sweep.Options{Provider: r.Provider, DryRun: r.DryRun, Trigger: requestedBy()})
+	return api.SweepStarted{SweepID: id}, err
+}
+
+func (d direct) Sweep(ctx context.Context, id string) (api.Sweep, error) {
+	st, err := d.rt.sweeps.Records.Get(ctx, id)
+	return api.SweepOf(st), err
+}
+
+func (d direct) ApplySweep(ctx context.Context, id string) (api.Sweep, error) {
+	st, err := d.rt.sweeps.Records.Apply(ctx, id, d.rt.intents, d.rt.queues, time.Now())
+	return api.SweepOf(st), err
 }
 
 func accepted(acc intent.Accepted, err error) (api.Accepted, error) {

@@ -183,6 +183,17 @@ func TestE2E_serveLockUnlockAndCLI(t *testing.T) {
 	if out, err := e.run("lock", "bad_name.com"); err == nil || !strings.Contains(out, `contains "_"`) {
 		t.Fatalf("reglock lock of a bad name: %v\n%s", err, out)
 	}
+	// A domain the registrar account does not hold: archived after one
+	// attempt, with the registrar's error on the domain.
+	if code, out := e.http("POST", "/v1/domains/not-at-the-registrar.com/lock"); code != 202 {
+		t.Fatalf("lock: %d %v", code, out)
+	}
+	e.eventually("the error to show", 15*time.Second, func() bool {
+		_, out := e.http("GET", "/v1/domains/not-at-the-registrar.com")
+		obs, _ := out["observed"].(map[string]any)
+		msg, _ := obs["error"].(string)
+		return strings.Contains(msg, "not found") && out["in_sync"] == false
+	})
 }
 
 // A worker killed with SIGKILL in the middle of a registrar call loses
@@ -291,4 +302,93 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// With `reglock simulate` and `reglock serve` configured for all four
+// providers, a lock and an unlock through the API converge on each
+// registrar, and an OpenSRS trade-lock change lands with its consent IP.
+func TestE2E_simulateAllFourRegistrars(t *testing.T) {
+	t.Parallel()
+	env := redistest.New(t)
+	dir := t.TempDir()
+	simAddr := "127.0.0.1:" + freePort(t)
+	sim := exec.Command(binary, "simulate", "--listen", simAddr, "--domains", "40", "--locked-share", "0", "--log-format", "json")
+	simOut := &syncBuffer{}
+	sim.Stdout, sim.Stderr = simOut, simOut
+	if err := sim.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Process.Kill(); sim.Wait() })
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(simOut.String(), "tlds: [ee]") {
+		if time.Now().After(deadline) {
+			t.Fatalf("simulate printed no config:\n%s", simOut.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	var providersYAML strings.Builder
+	for _, line := range strings.Split(simOut.String(), "\n") {
+		if strings.HasPrefix(line, "providers:") || strings.HasPrefix(line, "  ") {
+			providersYAML.WriteString(line + "\n")
+		}
+	}
+	apiAddr := "127.0.0.1:" + freePort(t)
+	e := &e2e{t: t, env: env, api: apiAddr, token: "e2e-token-0123456789abcdef", config: filepath.Join(dir, "reglock.yaml")}
+	cfg := fmt.Sprintf("redis:\n  url: redis://%s/0\napi:\n  listen: %s\n  tokens:\n    - name: billing\n      token: ${E2E_TOKEN}\nworker:\n  concurrency: 16\n%s",
+		redistest.Addr(), apiAddr, providersYAML.String())
+	if err := os.WriteFile(e.config, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.start("serve")
+	e.eventually("the API", 10*time.Second, func() bool { c, _ := e.http("GET", "/healthz"); return c == 200 })
+
+	simState := func(domain string) map[string]any {
+		resp, err := http.Get("http://" + simAddr + "/_sim/domains/" + domain)
+		if err != nil {
+			return nil
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		json.NewDecoder(resp.Body).Decode(&out)
+		return out
+	}
+	converged := func(domain string, locked bool) bool {
+		code, out := e.http("GET", "/v1/domains/"+domain)
+		desired, _ := out["desired"].(map[string]any)
+		return code == 200 && out["in_sync"] == true && desired["locked"] == locked && simState(domain)["locked"] == locked
+	}
+	// sim0000000.com (eNom), sim0000001.net (OpenSRS), sim0000002.org (WHMCS), sim0000003.ee (.ee).
+	domains := []string{"sim0000000.com", "sim0000001.net", "sim0000002.org", "sim0000003.ee"}
+	for _, d := range domains {
+		if code, out := e.http("POST", "/v1/domains/"+d+"/lock"); code != 202 {
+			t.Fatalf("lock %s: %d %v", d, code, out)
+		}
+	}
+	for _, d := range domains {
+		e.eventually(d+" to lock", 20*time.Second, func() bool { return converged(d, true) })
+	}
+	for _, d := range domains {
+		if code, out := e.http("DELETE", "/v1/domains/"+d+"/lock"); code != 202 {
+			t.Fatalf("unlock %s: %d %v", d, code, out)
+		}
+	}
+	for _, d := range domains {
+		e.eventually(d+" to unlock", 20*time.Second, func() bool { return converged(d, false) })
+	}
+	req, _ := http.NewRequest("PUT", "http://"+apiAddr+"/v1/domains/sim0000001.net/trade-lock", strings.NewReader(`{"enable":false,"consent_ip":"203.0.113.7"}`))
+	req.Header.Set("Authorization", "Bearer "+e.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 202 {
+		t.Fatalf("trade-lock: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	e.eventually("the trade lock setting to land", 20*time.Second, func() bool {
+		tl, _ := simState("sim0000001.net")["trade_lock"].(map[string]any)
+		return tl["enable"] == false && tl["consent_ip"] == "203.0.113.7"
+	})
+	e.eventually("the trade lock to show as applied", 10*time.Second, func() bool {
+		_, out := e.http("GET", "/v1/domains/sim0000001.net")
+		desired, _ := out["desired"].(map[string]any)
+		return desired["trade_lock"] == false && desired["trade_lock_applied"] == true && out["in_sync"] == true
+	})
 }

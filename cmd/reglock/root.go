@@ -33,6 +33,14 @@ type globals struct {
 // usageError marks an error in how the command was called (exit status 2).
 type usageError struct{ error }
 
+// exitError carries a specific exit status.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e exitError) Error() string { return e.err.Error() }
+
 func run(args []string, stdout, stderr io.Writer) int {
 	g := &globals{stdout: stdout, stderr: stderr}
 	root := newRootCmd(g)
@@ -46,6 +54,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		var ue usageError
 		if errors.As(err, &ue) {
 			return 2
+		}
+		var ee exitError
+		if errors.As(err, &ee) {
+			return ee.code
 		}
 		return 1
 	}
@@ -74,9 +86,10 @@ every domain for drift. Run "reglock serve" with no configuration for a sandbox.
 	pf.StringVar(&g.namespace, "namespace", os.Getenv("REGLOCK_NAMESPACE"), "prefix for keys and queues, to share a Redis (env REGLOCK_NAMESPACE)")
 	_ = pf.MarkHidden("namespace")
 	root.AddCommand(
-		newServeCmd(g), newWorkerCmd(g), newAPICmd(g),
+		newServeCmd(g), newWorkerCmd(g), newAPICmd(g), newSchedulerCmd(g),
 		newSimulateCmd(g),
 		newLockCmd(g), newUnlockCmd(g), newTradeLockCmd(g), newStatusCmd(g),
+		newSweepCmd(g), newImportCmd(g), newDriftCmd(g),
 	)
 	return root
 }

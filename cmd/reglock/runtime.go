@@ -10,10 +10,12 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
+	"github.com/reglock/reglock/audit"
 	"github.com/reglock/reglock/config"
 	"github.com/reglock/reglock/intent"
 	"github.com/reglock/reglock/ratelimit"
 	"github.com/reglock/reglock/store"
+	"github.com/reglock/reglock/sweep"
 	"github.com/reglock/reglock/tasks"
 	"github.com/reglock/reglock/worker"
 )
@@ -28,6 +30,8 @@ type runtime struct {
 	limiter  *ratelimit.Limiter
 	client   *asynq.Client
 	intents  *intent.Service
+	sweeps   *sweep.Starter
+	audit    *audit.Log
 	accounts map[string]worker.Account
 	queues   tasks.Namespace
 	sandbox  *sandbox
@@ -82,7 +86,10 @@ func openRuntime(ctx context.Context, cfg *config.Config, log zerolog.Logger, op
 	rt.store = store.New(rt.rdb, prefix)
 	rt.limiter = ratelimit.New(rt.rdb, prefix)
 	rt.client = asynq.NewClientFromRedisClient(rt.rdb)
-	rt.intents = &intent.Service{Store: rt.store, Client: rt.client, Routes: intent.NewRoutes(cfg), Queues: rt.queues}
+	rt.intents = &intent.Service{Store: rt.store, Client: rt.client, Routes: intent.NewRoutes(cfg), Queues: rt.queues,
+		MaxUnlockWindow: cfg.Policy.MaxUnlockWindow}
+	rt.sweeps = &sweep.Starter{Records: sweep.New(rt.rdb, prefix), Queue: rt.intents, Queues: rt.queues}
+	rt.audit = audit.New(rt.rdb, prefix, 0)
 	if opt.registrars {
 		accts, err := buildAccounts(cfg)
 		if err != nil {
@@ -105,7 +112,10 @@ func (rt *runtime) Close() {
 func (rt *runtime) worker() *worker.Worker {
 	return &worker.Worker{
 		Store: rt.store, Limiter: rt.limiter, Intents: rt.intents, Accounts: rt.accounts,
-		Log: rt.log.With().Str("component", "worker").Logger(),
+		Log:          rt.log.With().Str("component", "worker").Logger(),
+		Audit:        rt.audit,
+		ConfirmDelay: rt.cfg.Scheduler.ConfirmDelay,
+		Sweeps:       &worker.Sweeps{Records: rt.sweeps.Records, Guard: sweep.Guard{MaxDriftShare: rt.cfg.Scheduler.MaxDriftShare}},
 	}
 }
 

@@ -13,23 +13,24 @@ import (
 
 	"github.com/reglock/reglock/api"
 	"github.com/reglock/reglock/config"
+	"github.com/reglock/reglock/scheduler"
 	"github.com/reglock/reglock/secret"
 	"github.com/reglock/reglock/worker"
 )
 
 // roles says which parts of reglock a process runs.
 type roles struct {
-	api, worker bool
-	serve       bool // everything in one process; the only role that may be a sandbox
-	insecure    bool // --insecure-no-auth
+	api, worker, scheduler bool
+	serve                  bool // everything in one process; the only role that may be a sandbox
+	insecure               bool // --insecure-no-auth
 }
 
 func newServeCmd(g *globals) *cobra.Command {
-	r := roles{api: true, worker: true, serve: true}
+	r := roles{api: true, worker: true, scheduler: true, serve: true}
 	cmd := &cobra.Command{
 		Use:   "serve",
-		Short: "Run everything in one process: HTTP API and worker (with no config: a sandbox)",
-		Long: `serve runs the HTTP API and the worker in one process.
+		Short: "Run everything in one process: HTTP API, worker and scheduler (with no config: a sandbox)",
+		Long: `serve runs the HTTP API, the worker and the sweep scheduler in one process.
 
 With no configuration at all it is a sandbox: an embedded in-memory Redis, the built-in
 registrar simulator with demo domains, and the API on 127.0.0.1:8080 with a generated
@@ -48,6 +49,17 @@ func newWorkerCmd(g *globals) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runRoles(cmd.Context(), g, roles{worker: true})
+		},
+	}
+}
+
+func newSchedulerCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "scheduler",
+		Short: "Start compliance sweeps on the scheduler.sweep cron (run any number: one sweep per tick)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runRoles(cmd.Context(), g, roles{scheduler: true})
 		},
 	}
 }
@@ -92,14 +104,16 @@ func runRoles(ctx context.Context, g *globals, r roles) error {
 
 	var srv *workerServer
 	if r.worker {
-		srv = startWorker(rt)
+		if srv, err = startWorker(rt); err != nil {
+			return err
+		}
 	}
 	var apiSrv *api.Server
 	var httpSrv *http.Server
 	if r.api {
 		apiSrv = api.New(cfg.API.Tokens)
 		apiSrv.NoAuth = r.insecure && len(cfg.API.Tokens) == 0
-		apiSrv.Intents, apiSrv.Store = rt.intents, rt.store
+		apiSrv.Intents, apiSrv.Store, apiSrv.Sweeps = rt.intents, rt.store, rt.sweeps
 		apiSrv.Log = log.With().Str("component", "api").Logger()
 		ln, err := net.Listen("tcp", cfg.API.Listen)
 		if err != nil {
@@ -118,7 +132,19 @@ func runRoles(ctx context.Context, g *globals, r roles) error {
 			defer os.Remove(sandboxInfoPath())
 		}
 	}
-	log.Info().Bool("api", r.api).Bool("worker", r.worker).Int("providers", len(cfg.Providers)).Msg("reglock started")
+	if r.scheduler {
+		if cfg.Scheduler.Sweep == "" {
+			log.Info().Msg("scheduler: scheduler.sweep is empty; no scheduled sweeps")
+		} else {
+			sched, err := scheduler.New(cfg.Scheduler.Sweep, cfg.Scheduler.Timezone, rt.sweeps, log.With().Str("component", "scheduler").Logger())
+			if err != nil {
+				srv.stop()
+				return err
+			}
+			go sched.Run(ctx)
+		}
+	}
+	log.Info().Bool("api", r.api).Bool("worker", r.worker).Bool("scheduler", r.scheduler).Int("providers", len(cfg.Providers)).Msg("reglock started")
 
 	<-ctx.Done()
 	log.Info().Dur("grace", cfg.Worker.ShutdownTimeout).Msg("shutting down: no new work; finishing what is in flight")
@@ -146,21 +172,21 @@ func newHTTPServer(h http.Handler) *http.Server {
 	}
 }
 
-// workerServer is a running asynq server.
+// workerServer is a running worker.
 type workerServer struct {
-	srv interface{ Shutdown() }
+	srv *worker.Servers
 }
 
-func startWorker(rt *runtime) *workerServer {
-	srv := worker.NewServer(rt.rdb, worker.ServerConfig{
+func startWorker(rt *runtime) (*workerServer, error) {
+	srv := worker.NewServers(rt.rdb, worker.ServerConfig{
 		Concurrency: rt.cfg.Worker.Concurrency, ShutdownTimeout: rt.cfg.Worker.ShutdownTimeout,
 		Queues: rt.queues, Log: rt.log,
 	})
 	if err := srv.Start(rt.worker().Mux()); err != nil {
-		rt.log.Fatal().Err(err).Msg("worker did not start")
+		return nil, fmt.Errorf("worker: %w", err)
 	}
 	rt.log.Info().Int("concurrency", rt.cfg.Worker.Concurrency).Msg("worker started")
-	return &workerServer{srv: srv}
+	return &workerServer{srv: srv}, nil
 }
 
 // stop hands back unfinished tasks after the grace period. A nil server

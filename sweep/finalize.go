@@ -1,0 +1,185 @@
+package sweep
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/reglock/reglock/tasks"
+)
+
+// Enqueuer queues tasks; a task whose ID is already queued counts as queued
+// (intent.Service does this).
+type Enqueuer interface {
+	Enqueue(ctx context.Context, t *asynq.Task, opts ...asynq.Option) error
+}
+
+// Starter starts sweeps: it records them and queues their first task.
+type Starter struct {
+	Records *Records
+	Queue   Enqueuer
+	Queues  tasks.Namespace
+	Now     func() time.Time
+}
+
+// Start starts a sweep under id. Starting an ID that exists does nothing
+// and reports false, so every scheduler replica can try the same tick.
+func (s *Starter) Start(ctx context.Context, id string, o Options) (bool, error) {
+	created, err := s.Records.Create(ctx, id, o, s.now())
+	if err != nil {
+		return false, err
+	}
+	// Queue the start task even for an existing sweep: a crash between the
+	// two steps must not leave a sweep that never runs. Its task ID makes
+	// the second enqueue a no-op.
+	t, err := tasks.NewSweepTask(tasks.SweepPayload{SweepID: id, Phase: "start"})
+	if err != nil {
+		return false, err
+	}
+	err = s.Queue.Enqueue(ctx, t, asynq.TaskID(id+":start"), asynq.Queue(s.Queues.Queue(tasks.QueueChecks)),
+		asynq.Retention(Retention))
+	return created, err
+}
+
+// StartSweep starts a scheduled sweep (scheduler.Starter).
+func (s *Starter) StartSweep(ctx context.Context, id string) error {
+	_, err := s.Start(ctx, id, Options{Trigger: "schedule"})
+	return err
+}
+
+func (s *Starter) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// Guard is the blast-radius guard.
+type Guard struct {
+	// MaxDriftShare: an account with a larger share of its checked domains
+	// drifted is paused instead of fixed.
+	MaxDriftShare float64
+}
+
+// Hold says why an account's fixes must wait for an operator, or "".
+// Mass drift is a compromise or a registrar bug, not something to fix
+// blindly; unlocking is never done by a sweep on its own.
+func (g Guard) Hold(c Counts) string {
+	var why []string
+	if c.Checked > 0 && float64(c.Drifted)/float64(c.Checked) > g.MaxDriftShare {
+		why = append(why, fmt.Sprintf("%d of %d domains drifted (%.1f%% > the %.1f%% limit)",
+			c.Drifted, c.Checked, 100*float64(c.Drifted)/float64(c.Checked), 100*g.MaxDriftShare))
+	}
+	if c.Unlocks > 0 {
+		why = append(why, fmt.Sprintf("%d fixes would unlock domains", c.Unlocks))
+	}
+	if len(why) == 0 {
+		return ""
+	}
+	out := why[0]
+	for _, w := range why[1:] {
+		out += "; " + w
+	}
+	return out + ": fixes held until an operator applies the sweep"
+}
+
+// Finalize ends a sweep whose units are all done: each account's drift goes
+// through the guard, the fixes of the accounts that pass are queued, and the
+// others are paused. It is idempotent: fixes carry deterministic task IDs.
+func (r *Records) Finalize(ctx context.Context, id string, g Guard, q Enqueuer, queues tasks.Namespace, now time.Time) (Status, error) {
+	st, err := r.Get(ctx, id)
+	if err != nil || st.State != StateRunning {
+		return st, err
+	}
+	fixes, err := r.Fixes(ctx, id)
+	if err != nil {
+		return st, err
+	}
+	paused := map[string]string{}
+	if !st.Options.DryRun {
+		for p, c := range st.PerProvider {
+			if why := g.Hold(c); why != "" {
+				paused[p] = why
+			}
+		}
+	}
+	var queued int64
+	if !st.Options.DryRun {
+		for _, f := range fixes {
+			if _, held := paused[f.Provider]; held {
+				continue
+			}
+			if err := queueFix(ctx, q, queues, id, f); err != nil {
+				return st, err
+			}
+			queued++
+		}
+	}
+	state := StateDone
+	if len(paused) > 0 {
+		state = StatePaused
+	}
+	if _, err := r.finish(ctx, id, StateRunning, state, paused, nil, queued, now); err != nil {
+		return st, err
+	}
+	return r.Get(ctx, id)
+}
+
+// Apply queues the held fixes of a paused sweep: an operator's decision
+// that the drift is real.
+func (r *Records) Apply(ctx context.Context, id string, q Enqueuer, queues tasks.Namespace, now time.Time) (Status, error) {
+	st, err := r.Get(ctx, id)
+	if err != nil {
+		return st, err
+	}
+	if st.State != StatePaused {
+		return st, fmt.Errorf("%w: it is %s", ErrNotPaused, st.State)
+	}
+	fixes, err := r.Fixes(ctx, id)
+	if err != nil {
+		return st, err
+	}
+	var queued int64
+	for _, f := range fixes {
+		if _, held := st.Paused[f.Provider]; !held {
+			continue
+		}
+		if err := queueFix(ctx, q, queues, id, f); err != nil {
+			return st, err
+		}
+		queued++
+	}
+	clear := make([]string, 0, len(st.Paused))
+	for p := range st.Paused {
+		clear = append(clear, p)
+	}
+	sort.Strings(clear)
+	if _, err := r.finish(ctx, id, StatePaused, StateDone, nil, clear, queued, now); err != nil {
+		return st, err
+	}
+	return r.Get(ctx, id)
+}
+
+// queueFix queues the change that undoes one drift, under the generation
+// the sweep saw: if the intent has moved on since, the worker drops it.
+func queueFix(ctx context.Context, q Enqueuer, queues tasks.Namespace, id string, f Fix) error {
+	in := tasks.Intent{Domain: f.Domain, Provider: f.Provider, Generation: f.Generation,
+		Cause: tasks.CauseSweep, RequestedBy: "sweep:" + id, Reason: "drift found by sweep " + id}
+	var t *asynq.Task
+	var err error
+	kind := "lock"
+	if f.Lock {
+		t, err = tasks.NewLockTask(tasks.LockPayload{Intent: in})
+	} else {
+		kind = "unlock"
+		t, err = tasks.NewUnlockTask(tasks.UnlockPayload{Intent: in})
+	}
+	if err != nil {
+		return err
+	}
+	taskID := fmt.Sprintf("fix:%s:%s@%d/%s", kind, f.Domain, f.Generation, id)
+	return q.Enqueue(ctx, t, asynq.TaskID(taskID), asynq.Queue(queues.Queue(tasks.QueueFixes)), asynq.Retention(24*time.Hour))
+}

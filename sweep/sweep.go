@@ -1,0 +1,412 @@
+// Package sweep keeps the record of reconciliation sweeps in Redis and
+// decides what a finished sweep may fix.
+//
+// A sweep is split into units (one per bulk-reading provider, then one per
+// chunk of the inventory) that workers run as sweep:run tasks. Each unit
+// commits its tally and its confirmed drift atomically, once, with a cursor
+// for partial progress, so a unit that is retried after a crash counts
+// nothing twice. When the last unit commits, the sweep is finalized: the
+// blast-radius guard looks at each account's share of drift, and either the
+// fixes are queued or the account is paused until an operator applies it.
+//
+// All of a sweep's keys share one hash tag, so every commit is one Lua script
+// on one Redis Cluster slot:
+//
+//	<prefix>sweep:{id}             hash: state, options, stage, pending units, counters, cursors, pauses
+//	<prefix>sweep:{id}:fix:<unit>  hash: domain -> provider|lock|generation, a unit's confirmed drift
+package sweep
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// States of a sweep, as the API reports them.
+const (
+	StateRunning = "running"
+	StatePaused  = "paused"
+	StateDone    = "done"
+)
+
+// Stages a sweep goes through while running.
+const (
+	StageBulk   = "bulk"
+	StageChunks = "chunks"
+)
+
+// ErrNotFound is returned for a sweep ID that does not exist (or expired).
+var ErrNotFound = errors.New("no such sweep")
+
+// ErrNotPaused is returned when applying a sweep that is not paused.
+var ErrNotPaused = errors.New("sweep is not paused")
+
+// Retention is how long a sweep's record is kept.
+const Retention = 7 * 24 * time.Hour
+
+// Options are what a sweep was started with.
+type Options struct {
+	// Provider limits the sweep to one provider's domains.
+	Provider string
+	// DryRun reports drift without fixing it.
+	DryRun bool
+	// Trigger says who started it: "schedule", "api", "cli".
+	Trigger string
+}
+
+// Counts are one account's (or the whole sweep's) numbers.
+type Counts struct {
+	// Checked domains were read at the registrar.
+	Checked int64 `json:"checked"`
+	// Drifted domains differed from their desired state on two readings.
+	Drifted int64 `json:"drifted"`
+	// Errors are domains whose read failed.
+	Errors int64 `json:"errors"`
+	// Unlocks are fixes that would unlock a domain.
+	Unlocks int64 `json:"unlocks"`
+	// Unfixable are drifted domains reglock must not touch (a registry's
+	// own lock, a pending state).
+	Unfixable int64 `json:"unfixable"`
+}
+
+func (c *Counts) add(o Counts) {
+	c.Checked += o.Checked
+	c.Drifted += o.Drifted
+	c.Errors += o.Errors
+	c.Unlocks += o.Unlocks
+	c.Unfixable += o.Unfixable
+}
+
+// Status is a sweep's record.
+type Status struct {
+	ID      string
+	State   string
+	Options Options
+	Stage   string
+	Pending int64
+	Counts
+	FixesQueued int64
+	// PerProvider are the counts of each account.
+	PerProvider map[string]Counts
+	// Paused holds, per paused account, why the guard held its fixes back.
+	Paused     map[string]string
+	CreatedAt  time.Time
+	FinishedAt time.Time
+}
+
+// Fix is one confirmed drift: the change that brings the domain back.
+type Fix struct {
+	Domain     string
+	Provider   string
+	Lock       bool
+	Generation int64
+}
+
+// Records is the sweeps' store. It is safe for concurrent use.
+type Records struct {
+	rdb    redis.UniversalClient
+	prefix string
+}
+
+// New returns the sweep records under prefix (the store's prefix).
+func New(rdb redis.UniversalClient, prefix string) *Records {
+	return &Records{rdb: rdb, prefix: prefix}
+}
+
+func (r *Records) key(id string) string { return r.prefix + "sweep:{" + id + "}" }
+
+func (r *Records) fixKey(id, unit string) string { return r.key(id) + ":fix:" + unit }
+
+// NewID returns a fresh ID for a sweep started by hand.
+func NewID(now time.Time) string {
+	return "manual-" + now.UTC().Format("20060102T150405.000Z") + "-" + strconv.FormatInt(now.UnixNano()%100000, 36)
+}
+
+// createScript creates a sweep once. KEYS: sweep. ARGV: ttl_ms provider
+// dry_run trigger created_ms.
+var createScript = redis.NewScript(`
+if redis.call("EXISTS", KEYS[1]) == 1 then return 0 end
+redis.call("HSET", KEYS[1], "state", "running", "provider", ARGV[2], "dry_run", ARGV[3], "trigger", ARGV[4], "created_at", ARGV[5])
+redis.call("PEXPIRE", KEYS[1], ARGV[1])
+return 1
+`)
+
+// Create records a new running sweep. It reports false if the ID exists
+// already: starting a sweep twice starts it once.
+func (r *Records) Create(ctx context.Context, id string, o Options, now time.Time) (bool, error) {
+	dry := ""
+	if o.DryRun {
+		dry = "1"
+	}
+	n, err := createScript.Run(ctx, r.rdb, []string{r.key(id)}, Retention.Milliseconds(), o.Provider, dry, o.Trigger,
+		strconv.FormatInt(now.UnixMilli(), 10)).Int()
+	return n == 1, err
+}
+
+// planScript starts a stage once. KEYS: sweep. ARGV: stage units(comma list).
+// Returns 1 if planned now, 0 if this stage (or a later one) already was.
+var planScript = redis.NewScript(`
+if redis.call("EXISTS", KEYS[1]) == 0 then return redis.error_reply("NOSWEEP") end
+local cur = redis.call("HGET", KEYS[1], "stage") or ""
+if cur == ARGV[1] or (cur == "chunks" and ARGV[1] == "bulk") then return 0 end
+local n = 0
+if ARGV[2] ~= "" then n = #string.gsub(ARGV[2], "[^,]", "") + 1 end
+redis.call("HSET", KEYS[1], "stage", ARGV[1], "pending", n, "units:" .. ARGV[1], ARGV[2])
+return 1
+`)
+
+// Plan starts a stage with its units. It reports false if the stage was
+// planned before (a retried start task).
+func (r *Records) Plan(ctx context.Context, id, stage string, units []string) (bool, error) {
+	n, err := planScript.Run(ctx, r.rdb, []string{r.key(id)}, stage, strings.Join(units, ",")).Int()
+	if err != nil && strings.Contains(err.Error(), "NOSWEEP") {
+		return false, ErrNotFound
+	}
+	return n == 1, err
+}
+
+// Progress returns a unit's cursor (where a partial run stopped) and
+// whether the unit is done.
+func (r *Records) Progress(ctx context.Context, id, unit string) (cursor string, done bool, err error) {
+	vals, err := r.rdb.HMGet(ctx, r.key(id), "cur:"+unit, "done:"+unit).Result()
+	if err != nil {
+		return "", false, err
+	}
+	c, _ := vals[0].(string)
+	return c, vals[1] != nil, nil
+}
+
+// commitScript adds a unit's tally and fixes once per cursor step.
+// KEYS: sweep fix. ARGV: unit cursor prev_cursor final n_tallies
+// (provider checked drifted errors unlocks unfixable)... (domain value)...
+// Returns {pending, committed}.
+var commitScript = redis.NewScript(`
+local unit = ARGV[1]
+if redis.call("HEXISTS", KEYS[1], "done:" .. unit) == 1 then
+  return {tonumber(redis.call("HGET", KEYS[1], "pending") or "0"), 0}
+end
+local cur = redis.call("HGET", KEYS[1], "cur:" .. unit) or ""
+if cur ~= ARGV[3] then
+  -- another run of this unit committed since we read the cursor
+  return {tonumber(redis.call("HGET", KEYS[1], "pending") or "0"), 0}
+end
+local i = 6
+for t = 1, tonumber(ARGV[5]) do
+  local p = ARGV[i]
+  local names = {"checked", "drifted", "errors", "unlocks", "unfixable"}
+  for k = 1, 5 do
+    local v = tonumber(ARGV[i + k])
+    if v ~= 0 then
+      redis.call("HINCRBY", KEYS[1], names[k], v)
+      redis.call("HINCRBY", KEYS[1], names[k] .. ":" .. p, v)
+    end
+  end
+  i = i + 6
+end
+while i < #ARGV do
+  redis.call("HSET", KEYS[2], ARGV[i], ARGV[i + 1])
+  i = i + 2
+end
+if redis.call("EXISTS", KEYS[2]) == 1 then redis.call("PEXPIRE", KEYS[2], redis.call("PTTL", KEYS[1])) end
+local pending = tonumber(redis.call("HGET", KEYS[1], "pending") or "0")
+if ARGV[4] == "1" then
+  redis.call("HSET", KEYS[1], "done:" .. unit, 1)
+  redis.call("HDEL", KEYS[1], "cur:" .. unit)
+  pending = redis.call("HINCRBY", KEYS[1], "pending", -1)
+else
+  redis.call("HSET", KEYS[1], "cur:" .. unit, ARGV[2])
+end
+return {pending, 1}
+`)
+
+// Tally is what one run of a unit counted, per provider.
+type Tally map[string]*Counts
+
+// Add returns the provider's counts, creating them.
+func (t Tally) Add(provider string) *Counts {
+	c := t[provider]
+	if c == nil {
+		c = &Counts{}
+		t[provider] = c
+	}
+	return c
+}
+
+// Commit records one run of a unit: its tally, its confirmed drift and
+// where it stopped. prev is the cursor the run started from; a final commit
+// marks the unit done. It returns the number of units of the stage still
+// pending, and false if the commit was a repeat (nothing was added).
+func (r *Records) Commit(ctx context.Context, id, unit, prev, cursor string, final bool, t Tally, fixes []Fix) (int64, bool, error) {
+	args := []any{unit, cursor, prev, boolArg(final), len(t)}
+	providers := make([]string, 0, len(t))
+	for p := range t {
+		providers = append(providers, p)
+	}
+	sort.Strings(providers)
+	for _, p := range providers {
+		c := t[p]
+		args = append(args, p, c.Checked, c.Drifted, c.Errors, c.Unlocks, c.Unfixable)
+	}
+	for _, f := range fixes {
+		args = append(args, f.Domain, f.Provider+"|"+boolArg(f.Lock)+"|"+strconv.FormatInt(f.Generation, 10))
+	}
+	res, err := commitScript.Run(ctx, r.rdb, []string{r.key(id), r.fixKey(id, unit)}, args...).Int64Slice()
+	if err != nil {
+		return 0, false, err
+	}
+	return res[0], res[1] == 1, nil
+}
+
+// Get returns a sweep's record.
+func (r *Records) Get(ctx context.Context, id string) (Status, error) {
+	m, err := r.rdb.HGetAll(ctx, r.key(id)).Result()
+	if err != nil {
+		return Status{}, err
+	}
+	if len(m) == 0 {
+		return Status{}, ErrNotFound
+	}
+	st := Status{ID: id, State: m["state"], Stage: m["stage"], PerProvider: map[string]Counts{}, Paused: map[string]string{}}
+	st.Options = Options{Provider: m["provider"], DryRun: m["dry_run"] == "1", Trigger: m["trigger"]}
+	st.Pending = atoi(m["pending"])
+	st.Counts = Counts{Checked: atoi(m["checked"]), Drifted: atoi(m["drifted"]), Errors: atoi(m["errors"]),
+		Unlocks: atoi(m["unlocks"]), Unfixable: atoi(m["unfixable"])}
+	st.FixesQueued = atoi(m["fixes_queued"])
+	st.CreatedAt = msTime(m["created_at"])
+	st.FinishedAt = msTime(m["finished_at"])
+	for k, v := range m {
+		name, p, ok := strings.Cut(k, ":")
+		if !ok {
+			continue
+		}
+		if name == "paused" {
+			st.Paused[p] = v
+			continue
+		}
+		c := st.PerProvider[p]
+		switch name {
+		case "checked":
+			c.Checked = atoi(v)
+		case "drifted":
+			c.Drifted = atoi(v)
+		case "errors":
+			c.Errors = atoi(v)
+		case "unlocks":
+			c.Unlocks = atoi(v)
+		case "unfixable":
+			c.Unfixable = atoi(v)
+		default:
+			continue
+		}
+		st.PerProvider[p] = c
+	}
+	return st, nil
+}
+
+// Fixes returns the confirmed drift of every unit of the sweep.
+func (r *Records) Fixes(ctx context.Context, id string) ([]Fix, error) {
+	m, err := r.rdb.HMGet(ctx, r.key(id), "units:"+StageBulk, "units:"+StageChunks).Result()
+	if err != nil {
+		return nil, err
+	}
+	var units []string
+	for _, v := range m {
+		if s, _ := v.(string); s != "" {
+			units = append(units, strings.Split(s, ",")...)
+		}
+	}
+	var out []Fix
+	const batch = 64
+	for start := 0; start < len(units); start += batch {
+		pipe := r.rdb.Pipeline()
+		cmds := make([]*redis.MapStringStringCmd, 0, batch)
+		for _, u := range units[start:min(start+batch, len(units))] {
+			cmds = append(cmds, pipe.HGetAll(ctx, r.fixKey(id, u)))
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			return nil, err
+		}
+		for _, c := range cmds {
+			for domain, v := range c.Val() {
+				f, err := parseFix(domain, v)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, f)
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Domain < out[j].Domain })
+	return out, nil
+}
+
+func parseFix(domain, v string) (Fix, error) {
+	f := strings.Split(v, "|")
+	if len(f) != 3 {
+		return Fix{}, fmt.Errorf("sweep: bad fix %q for %s", v, domain)
+	}
+	gen, err := strconv.ParseInt(f[2], 10, 64)
+	if err != nil {
+		return Fix{}, fmt.Errorf("sweep: bad fix %q for %s", v, domain)
+	}
+	return Fix{Domain: domain, Provider: f[0], Lock: f[1] == "1", Generation: gen}, nil
+}
+
+// finishScript moves a sweep from one state to the next, once.
+// KEYS: sweep. ARGV: from to finished_ms fixes_queued n_set (field value)... field_to_delete...
+var finishScript = redis.NewScript(`
+if redis.call("HGET", KEYS[1], "state") ~= ARGV[1] then return 0 end
+redis.call("HSET", KEYS[1], "state", ARGV[2], "finished_at", ARGV[3])
+redis.call("HINCRBY", KEYS[1], "fixes_queued", ARGV[4])
+local n = tonumber(ARGV[5])
+local i = 6
+for k = 1, n do
+  redis.call("HSET", KEYS[1], ARGV[i], ARGV[i + 1])
+  i = i + 2
+end
+while i <= #ARGV do
+  redis.call("HDEL", KEYS[1], ARGV[i])
+  i = i + 1
+end
+return 1
+`)
+
+// finish records the end of a sweep (or of its paused accounts) if it is
+// still in state from; it reports whether it was.
+func (r *Records) finish(ctx context.Context, id, from, to string, paused map[string]string, clear []string, fixesQueued int64, now time.Time) (bool, error) {
+	args := []any{from, to, now.UnixMilli(), fixesQueued, len(paused)}
+	for p, why := range paused {
+		args = append(args, "paused:"+p, why)
+	}
+	for _, p := range clear {
+		args = append(args, "paused:"+p)
+	}
+	n, err := finishScript.Run(ctx, r.rdb, []string{r.key(id)}, args...).Int()
+	return n == 1, err
+}
+
+func boolArg(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
+}
+
+func atoi(s string) int64 {
+	n, _ := strconv.ParseInt(s, 10, 64)
+	return n
+}
+
+func msTime(s string) time.Time {
+	ms := atoi(s)
+	if ms <= 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}

@@ -1,0 +1,557 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/rs/zerolog"
+
+	"github.com/reglock/reglock/audit"
+	"github.com/reglock/reglock/providers"
+	"github.com/reglock/reglock/store"
+	"github.com/reglock/reglock/sweep"
+	"github.com/reglock/reglock/tasks"
+)
+
+// Sweeps is what the sweep:run handler needs besides the Worker's own parts.
+type Sweeps struct {
+	Records *sweep.Records
+	Guard   sweep.Guard
+	// UnitBudget is how long one run of a unit may take before it commits
+	// its progress and hands itself back to the queue (default 2 minutes),
+	// so that a slow, rate-limited account never pins a worker for hours.
+	UnitBudget time.Duration
+	// Readers bounds one process's concurrent sweep reads per account.
+	Readers int
+
+	mu   sync.Mutex
+	sems map[string]chan struct{}
+}
+
+// handleSweep runs one phase of a sweep.
+func (w *Worker) handleSweep(ctx context.Context, t *asynq.Task) error {
+	var p tasks.SweepPayload
+	if err := tasks.Decode(t, &p); err != nil {
+		return asynqError(fmt.Errorf("%w: %w", errBadPayload, err))
+	}
+	if w.Sweeps == nil {
+		return asynqError(fmt.Errorf("%w: this worker does not run sweeps", errBadPayload))
+	}
+	log := w.Log.With().Str("sweep_id", p.SweepID).Str("phase", p.Phase).Str("unit", p.Unit).Logger()
+	st, err := w.Sweeps.Records.Get(ctx, p.SweepID)
+	if errors.Is(err, sweep.ErrNotFound) {
+		return asynqError(fmt.Errorf("%w: sweep %s does not exist (expired?)", errBadPayload, p.SweepID))
+	}
+	if err != nil {
+		return err
+	}
+	if st.State != sweep.StateRunning {
+		return nil // a late task of a finished sweep
+	}
+	switch p.Phase {
+	case "start":
+		err = w.sweepStart(ctx, log, st)
+	case "unit":
+		err = w.sweepUnit(ctx, log, st, p.Unit)
+	case "finish":
+		err = w.sweepFinish(ctx, log, st)
+	}
+	return asynqError(err)
+}
+
+// inScope lists the accounts a sweep covers.
+func (w *Worker) inScope(st sweep.Status) []Account {
+	var out []Account
+	for name, a := range w.Accounts {
+		if st.Options.Provider == "" || st.Options.Provider == name {
+			out = append(out, a)
+		}
+	}
+	slices.SortFunc(out, func(a, b Account) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// sweepStart plans the first stage: a bulk read of every account that can
+// list its locks, then (sweepChunks) one unit per chunk of the inventory.
+func (w *Worker) sweepStart(ctx context.Context, log zerolog.Logger, st sweep.Status) error {
+	if st.Stage == sweep.StageChunks {
+		return w.sweepChunks(ctx, log, st.ID)
+	}
+	var units []string
+	for _, a := range w.inScope(st) {
+		if _, ok := a.Registrar.(providers.BulkReader); ok {
+			units = append(units, "b:"+a.Name)
+		}
+	}
+	if len(units) == 0 {
+		return w.sweepChunks(ctx, log, st.ID)
+	}
+	if _, err := w.Sweeps.Records.Plan(ctx, st.ID, sweep.StageBulk, units); err != nil {
+		return err
+	}
+	log.Info().Strs("units", units).Msg("sweep started: bulk reads first")
+	return w.queueUnits(ctx, st.ID, units)
+}
+
+// sweepChunks plans the chunk stage and queues its units; with nothing to
+// read it goes straight to the finish.
+func (w *Worker) sweepChunks(ctx context.Context, log zerolog.Logger, id string) error {
+	chunks, err := w.Store.OccupiedChunks(ctx)
+	if err != nil {
+		return err
+	}
+	units := make([]string, len(chunks))
+	for i, c := range chunks {
+		units[i] = "c" + strconv.Itoa(c)
+	}
+	if _, err := w.Sweeps.Records.Plan(ctx, id, sweep.StageChunks, units); err != nil {
+		return err
+	}
+	log.Info().Int("units", len(units)).Msg("sweep: checking the inventory chunk by chunk")
+	if len(units) == 0 {
+		return w.queueSweepTask(ctx, id, "finish", "")
+	}
+	return w.queueUnits(ctx, id, units)
+}
+
+func (w *Worker) queueUnits(ctx context.Context, id string, units []string) error {
+	for _, u := range units {
+		if err := w.queueSweepTask(ctx, id, "unit", u); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// queueSweepTask queues a sweep task under an ID derived from its place in
+// the sweep, so a retried planner never queues a unit twice.
+func (w *Worker) queueSweepTask(ctx context.Context, id, phase, unit string) error {
+	t, err := tasks.NewSweepTask(tasks.SweepPayload{SweepID: id, Phase: phase, Unit: unit})
+	if err != nil {
+		return err
+	}
+	taskID := id + ":" + phase
+	if unit != "" {
+		taskID += ":" + unit
+	}
+	return w.Intents.Enqueue(ctx, t, asynq.TaskID(taskID), asynq.Queue(w.Intents.Queues.Queue(tasks.QueueChecks)),
+		asynq.Retention(time.Hour))
+}
+
+// sweepFinish lets the guard decide what the sweep may fix.
+func (w *Worker) sweepFinish(ctx context.Context, log zerolog.Logger, st sweep.Status) error {
+	out, err := w.Sweeps.Records.Finalize(ctx, st.ID, w.Sweeps.Guard, w.Intents, w.Intents.Queues, time.Now())
+	if err != nil {
+		return err
+	}
+	for p, why := range out.Paused {
+		log.Warn().Str("provider", p).Str("reason", why).Msg("sweep paused for this account: apply it to fix")
+	}
+	log.Info().Str("state", out.State).Int64("checked", out.Checked).Int64("drifted", out.Drifted).
+		Int64("errors", out.Errors).Int64("fixes_queued", out.FixesQueued).Msg("sweep finished")
+	return nil
+}
+
+// unitRun is the state of one run of a unit.
+type unitRun struct {
+	w        *Worker
+	log      zerolog.Logger
+	st       sweep.Status
+	tally    sweep.Tally
+	fixes    []sweep.Fix
+	suspects []store.Domain
+	lastSus  time.Time
+	// bulk lists the accounts whose domains the bulk stage has read.
+	bulk map[string]bool
+}
+
+// sweepUnit runs (a slice of) one unit, commits what it counted and found,
+// and moves the sweep on when it was the last unit of its stage.
+func (w *Worker) sweepUnit(ctx context.Context, log zerolog.Logger, st sweep.Status, unit string) error {
+	rec := w.Sweeps.Records
+	cursor, done, err := rec.Progress(ctx, st.ID, unit)
+	if err != nil {
+		return err
+	}
+	run := &unitRun{w: w, log: log, st: st, tally: sweep.Tally{}, bulk: map[string]bool{}}
+	final, next := true, cursor
+	if !done {
+		switch {
+		case strings.HasPrefix(unit, "b:"):
+			err = run.bulkRead(ctx, strings.TrimPrefix(unit, "b:"))
+		case strings.HasPrefix(unit, "c"):
+			var chunk int
+			chunk, err = strconv.Atoi(unit[1:])
+			if err == nil {
+				final, next, err = run.chunk(ctx, chunk, cursor)
+			}
+		default:
+			err = fmt.Errorf("%w: unknown unit %q", errBadPayload, unit)
+		}
+		if err != nil {
+			return err
+		}
+		if err := run.confirm(ctx); err != nil {
+			return err
+		}
+	}
+	// Progress is saved even when the task is being cancelled (shutdown):
+	// the work is done, only the commit is left.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	pending, committed, err := rec.Commit(cctx, st.ID, unit, cursor, next, final, run.tally, run.fixes)
+	cancel()
+	if err != nil {
+		return err
+	}
+	if committed {
+		for _, f := range run.fixes {
+			w.audit(ctx, audit.Event{Kind: audit.KindDrift, Domain: f.Domain, Provider: f.Provider,
+				Before: lockWord(!f.Lock), After: lockWord(f.Lock), Cause: tasks.CauseSweep,
+				RequestedBy: "sweep:" + st.ID, Generation: f.Generation, SweepID: st.ID})
+		}
+	}
+	if !final {
+		// Hand the rest of the unit back to the queue: not a failure.
+		return providers.RetryAfter(100*time.Millisecond, errors.New("sweep unit continues where it stopped"))
+	}
+	if pending > 0 {
+		return nil
+	}
+	// This was the stage's last unit (or a retry of it): move on.
+	if strings.HasPrefix(unit, "b:") {
+		return w.sweepChunks(ctx, log, st.ID)
+	}
+	return w.queueSweepTask(ctx, st.ID, "finish", "")
+}
+
+// chunk reads one chunk of the inventory from cursor on, until it is done
+// or the unit's time budget is spent. It returns whether the chunk is done
+// and the cursor after the last domain read.
+func (r *unitRun) chunk(ctx context.Context, chunk int, cursor string) (bool, string, error) {
+	budget := r.w.Sweeps.UnitBudget
+	if budget <= 0 {
+		budget = 2 * time.Minute
+	}
+	deadline := time.Now().Add(budget)
+	for _, a := range r.w.inScope(r.st) {
+		if _, ok := a.Registrar.(providers.BulkReader); ok {
+			r.bulk[a.Name] = true
+		}
+	}
+	next, final := cursor, true
+	var readErr error
+	err := r.w.Store.ScanChunk(ctx, chunk, cursor, func(doms []store.Domain) bool {
+		todo := doms[:0:0]
+		for _, d := range doms {
+			if r.st.Options.Provider != "" && d.Desired.Provider != r.st.Options.Provider {
+				continue
+			}
+			// The bulk stage has read this account; only domains its
+			// listing did not cover are read one by one.
+			if r.bulk[d.Desired.Provider] && !d.Observed.CheckedAt.Before(r.st.CreatedAt) {
+				continue
+			}
+			todo = append(todo, d)
+		}
+		if readErr = r.check(ctx, todo); readErr != nil {
+			return false
+		}
+		next = store.Cursor(doms[len(doms)-1].Name)
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			final = false
+			return false
+		}
+		return true
+	})
+	if err == nil {
+		err = readErr
+	}
+	return final, next, err
+}
+
+// bulkRead reads a whole account through its listing, a page at a time.
+func (r *unitRun) bulkRead(ctx context.Context, provider string) error {
+	acct, ok := r.w.Accounts[provider]
+	if !ok {
+		return nil // the account left the configuration: nothing to read
+	}
+	br, ok := acct.Registrar.(providers.BulkReader)
+	if !ok {
+		return nil
+	}
+	const page = 200
+	var batch []providers.DomainState
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		err := r.recordBulk(ctx, provider, batch)
+		batch = batch[:0]
+		return err
+	}
+	started := time.Now()
+	for ds, err := range br.LockStates(ctx) {
+		if err != nil {
+			return err
+		}
+		batch = append(batch, ds)
+		if len(batch) == page {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	r.log.Info().Str("provider", provider).Int64("checked", r.tally.Add(provider).Checked).
+		Dur("took", time.Since(started)).Msg("sweep: bulk read done")
+	return nil
+}
+
+// recordBulk records one page of a bulk read for the domains of the
+// inventory that belong to the account.
+func (r *unitRun) recordBulk(ctx context.Context, provider string, page []providers.DomainState) error {
+	names := make([]string, len(page))
+	for i, ds := range page {
+		names[i] = ds.Domain
+	}
+	recs, err := r.w.Store.GetMany(ctx, names)
+	if err != nil {
+		return err
+	}
+	readings := make([]store.DomainReading, 0, len(page))
+	now := time.Now()
+	for i, ds := range page {
+		if recs[i].Name == "" || recs[i].Desired.Provider != provider {
+			continue // not in the inventory, or not this account's
+		}
+		readings = append(readings, store.DomainReading{Domain: ds.Domain, Reading: store.Reading{Locked: ds.Locked, Flags: store.FlagsOf(ds.State), StartedAt: now}})
+	}
+	after, err := r.w.Store.ObserveMany(ctx, readings)
+	if err != nil {
+		return err
+	}
+	for i, d := range after {
+		r.classify(ctx, d, readings[i].Reading, nil)
+	}
+	return nil
+}
+
+// check reads each domain at its registrar (under the account's rate limit,
+// a bounded number at a time), records every reading in one round trip, and
+// sorts the results.
+func (r *unitRun) check(ctx context.Context, doms []store.Domain) error {
+	if len(doms) == 0 {
+		return nil
+	}
+	readings := make([]store.DomainReading, len(doms))
+	errs := make([]error, len(doms))
+	var wg sync.WaitGroup
+	for i, d := range doms {
+		acct, ok := r.w.Accounts[d.Desired.Provider]
+		if !ok {
+			errs[i] = providers.Permanent(fmt.Errorf("provider %q is not configured", d.Desired.Provider))
+			readings[i] = store.DomainReading{Domain: d.Name, Reading: store.Reading{Err: errs[i].Error(), StartedAt: time.Now()}}
+			continue
+		}
+		sem := r.w.Sweeps.sem(acct.Name)
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			wg.Wait()
+			return ctx.Err()
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			readings[i], errs[i] = r.w.sweepRead(ctx, acct, d.Name)
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	after, err := r.w.Store.ObserveMany(ctx, readings)
+	if err != nil {
+		return err
+	}
+	for i, d := range after {
+		if d.Name == "" {
+			continue // removed from the inventory meanwhile
+		}
+		r.classify(ctx, d, readings[i].Reading, errs[i])
+	}
+	return nil
+}
+
+// sweepRead reads one domain for a sweep. A sweep waits for rate-limit slots
+// at most a second ahead, so that a producer's change is never queued behind
+// a sweep's reservations for long.
+func (w *Worker) sweepRead(ctx context.Context, acct Account, domain string) (store.DomainReading, error) {
+	for {
+		err := w.Limiter.Wait(ctx, acct.Name, acct.Limit, time.Second)
+		var ra *providers.RetryAfterError
+		if errors.As(err, &ra) {
+			if err := sleep(ctx, ra.After-time.Second); err != nil {
+				return store.DomainReading{}, err
+			}
+			continue
+		}
+		if err != nil {
+			return store.DomainReading{Domain: domain, Reading: store.Reading{Err: err.Error(), StartedAt: time.Now()}}, err
+		}
+		break
+	}
+	for attempt := 0; ; attempt++ {
+		start := time.Now()
+		st, err := acct.Registrar.LockState(ctx, domain)
+		var ra *providers.RetryAfterError
+		if errors.As(err, &ra) && attempt < 5 {
+			// A busy or rate-limited registrar: wait as asked and read again.
+			if err := sleep(ctx, ra.After); err != nil {
+				return store.DomainReading{}, err
+			}
+			continue
+		}
+		if err != nil {
+			return store.DomainReading{Domain: domain, Reading: store.Reading{Err: err.Error(), StartedAt: start}}, err
+		}
+		return store.DomainReading{Domain: domain, Reading: store.Reading{Locked: st.Locked, Flags: store.FlagsOf(st), StartedAt: start}}, nil
+	}
+}
+
+// classify counts one reading: checked, an error, in sync, or a suspect to
+// read again before anything is done about it.
+func (r *unitRun) classify(ctx context.Context, d store.Domain, rd store.Reading, err error) {
+	c := r.tally.Add(d.Desired.Provider)
+	if err != nil {
+		c.Errors++
+		return
+	}
+	c.Checked++
+	if d.Desired.Locked == rd.Locked {
+		r.relockIfDue(ctx, d)
+		return
+	}
+	if rd.Flags&store.FlagPending != 0 || (rd.Flags&store.FlagByRegistry != 0 && !d.Desired.Locked) {
+		c.Drifted++
+		c.Unfixable++
+		return
+	}
+	r.suspects = append(r.suspects, d)
+	r.lastSus = time.Now()
+}
+
+// relockIfDue makes sure an unlock window that has ended gets its relock
+// task, in case its scheduled task was lost.
+func (r *unitRun) relockIfDue(ctx context.Context, d store.Domain) {
+	if d.Desired.Locked || d.Desired.RelockAt.IsZero() || time.Now().Before(d.Desired.RelockAt) {
+		return
+	}
+	if err := r.w.Intents.ScheduleRelock(ctx, d); err != nil {
+		r.log.Warn().Err(err).Str("domain", d.Name).Msg("could not schedule an overdue relock")
+	}
+}
+
+// confirm reads the suspects again once ConfirmDelay has passed since the
+// last of them was read; those still drifted are the unit's fixes.
+func (r *unitRun) confirm(ctx context.Context) error {
+	if len(r.suspects) == 0 {
+		return nil
+	}
+	if err := sleep(ctx, time.Until(r.lastSus.Add(r.w.confirmDelay()))); err != nil {
+		return err
+	}
+	first := r.suspects
+	r.suspects = nil
+	readings := make([]store.DomainReading, len(first))
+	errs := make([]error, len(first))
+	var wg sync.WaitGroup
+	for i, d := range first {
+		acct := r.w.Accounts[d.Desired.Provider]
+		sem := r.w.Sweeps.sem(acct.Name)
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			wg.Wait()
+			return ctx.Err()
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			readings[i], errs[i] = r.w.sweepRead(ctx, acct, d.Name)
+		}()
+	}
+	wg.Wait()
+	after, err := r.w.Store.ObserveMany(ctx, readings)
+	if err != nil {
+		return err
+	}
+	for i, d := range after {
+		if d.Name == "" || errs[i] != nil {
+			continue // gone, or unreadable now: the next sweep will see
+		}
+		c := r.tally.Add(d.Desired.Provider)
+		rd := readings[i].Reading
+		// Still different, and the intent is the one we saw drift from.
+		if rd.Locked == d.Desired.Locked || d.Desired.Generation != first[i].Desired.Generation {
+			continue
+		}
+		c.Drifted++
+		if !d.Desired.Locked {
+			c.Unlocks++
+		}
+		r.fixes = append(r.fixes, sweep.Fix{Domain: d.Name, Provider: d.Desired.Provider, Lock: d.Desired.Locked, Generation: d.Desired.Generation})
+	}
+	return nil
+}
+
+// sem is the account's limit on one process's concurrent sweep reads.
+func (s *Sweeps) sem(account string) chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sems == nil {
+		s.sems = map[string]chan struct{}{}
+	}
+	c := s.sems[account]
+	if c == nil {
+		n := s.Readers
+		if n <= 0 {
+			n = 16
+		}
+		c = make(chan struct{}, n)
+		s.sems[account] = c
+	}
+	return c
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func lockWord(locked bool) string {
+	if locked {
+		return "locked"
+	}
+	return "unlocked"
+}
