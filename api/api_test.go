@@ -18,6 +18,7 @@ import (
 	"github.com/reglock/reglock/redistest"
 	"github.com/reglock/reglock/secret"
 	"github.com/reglock/reglock/store"
+	"github.com/reglock/reglock/sweep"
 	"github.com/reglock/reglock/tasks"
 )
 
@@ -49,6 +50,7 @@ func setup(t *testing.T) *bundle {
 	})
 	srv.Store = b.store
 	srv.Intents = &intent.Service{Store: b.store, Client: asynq.NewClientFromRedisClient(env.Client), Routes: intent.NewRoutes(cfg), Queues: b.queues}
+	srv.Sweeps = &sweep.Starter{Records: sweep.New(env.Client, env.StorePrefix()), Queue: srv.Intents, Queues: b.queues}
 	srv.Log = zerolog.New(zerolog.NewTestWriter(t))
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
@@ -226,5 +228,40 @@ func TestAPI_healthAndReadiness(t *testing.T) {
 		if code != 200 {
 			t.Errorf("%s: %d %v", p, code, out)
 		}
+	}
+}
+
+func TestAPI_sweeps(t *testing.T) {
+	b := setup(t)
+	code, out := b.call("POST", "/v1/sweeps", writeToken, `{"provider":"enom-main","dry_run":true}`)
+	id, _ := out["sweep_id"].(string)
+	if code != 202 || !strings.HasPrefix(id, "manual-") {
+		t.Fatalf("start: %d %v", code, out)
+	}
+	if _, err := b.insp.GetTaskInfo(b.queues.Queue(tasks.QueueChecks), id+":start"); err != nil {
+		t.Fatalf("start task not queued: %v", err)
+	}
+	code, out = b.call("GET", "/v1/sweeps/"+id, readToken, "")
+	if code != 200 || out["state"] != "running" || out["checked"] != 0.0 || out["dry_run"] != true || out["provider"] != "enom-main" {
+		t.Fatalf("get: %d %v", code, out)
+	}
+	for _, k := range []string{"sweep_id", "state", "checked", "drifted", "fixes_queued", "errors"} {
+		if _, ok := out[k]; !ok {
+			t.Errorf("sweep status lacks %q", k)
+		}
+	}
+	if code, out = b.call("POST", "/v1/sweeps/"+id+"/apply", readToken, ""); code != 403 || errCode(out) != "forbidden" {
+		t.Fatalf("apply with a read-only token: %d %v", code, out)
+	}
+	if code, out = b.call("POST", "/v1/sweeps/"+id+"/apply", writeToken, ""); code != 409 || errCode(out) != "not_paused" {
+		t.Fatalf("apply of a running sweep: %d %v", code, out)
+	}
+	code, out = b.call("GET", "/v1/sweeps/nope", readToken, "")
+	if code != 404 || errCode(out) != "not_found" {
+		t.Fatalf("unknown sweep: %d %v", code, out)
+	}
+	code, out = b.call("POST", "/v1/sweeps", writeToken, `{"provider":"nope"}`)
+	if code != 422 || errCode(out) != "unknown_provider" {
+		t.Fatalf("unknown provider: %d %v", code, out)
 	}
 }

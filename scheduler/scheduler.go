@@ -55,8 +55,14 @@ func SweepID(t time.Time) string {
 	return "sweep-" + t.UTC().Format("20060102T150405Z")
 }
 
-// Next returns the first tick after t.
+// Next returns the first tick after t. "@every d" ticks are aligned to
+// multiples of d since the Unix epoch rather than to when the process
+// started, so that replicas started at different times agree on them.
 func (s *Scheduler) Next(t time.Time) time.Time {
+	if every, ok := s.schedule.(cron.ConstantDelaySchedule); ok {
+		d := every.Delay
+		return time.Unix(0, 0).Add(t.Sub(time.Unix(0, 0)).Truncate(d) + d).In(s.loc)
+	}
 	return s.schedule.Next(t.In(s.loc))
 }
 

@@ -93,6 +93,15 @@ func TestScheduler_replicasAgreeOnTheID(t *testing.T) {
 	}
 }
 
+// "@every" ticks do not depend on when a replica started.
+func TestScheduler_everyIsAlignedAcrossReplicas(t *testing.T) {
+	a := run(t, "@every 15m", "", time.Date(2026, 11, 22, 1, 31, 7, 0, time.UTC), 1, 0)
+	b := run(t, "@every 15m", "", time.Date(2026, 11, 22, 1, 44, 59, 0, time.UTC), 1, 0)
+	if a[0] != "sweep-20261122T014500Z" || a[0] != b[0] {
+		t.Fatalf("replicas disagree on @every ticks: %v vs %v", a, b)
+	}
+}
+
 func TestScheduler_retriesAFailedStart(t *testing.T) {
 	got := run(t, "0 3 * * *", "UTC", time.Date(2026, 11, 22, 1, 0, 0, 0, time.UTC), 1, 3)
 	if len(got) != 1 || got[0] != "sweep-20261122T030000Z" {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -53,7 +54,7 @@ type e2e struct {
 	token  string
 }
 
-func newE2E(t *testing.T) *e2e {
+func newE2E(t *testing.T, extraConfig ...string) *e2e {
 	t.Helper()
 	e := &e2e{t: t, env: redistest.New(t), sim: simulator.New(simulator.Options{})}
 	e.enom = e.sim.AddAccount(simulator.ENom, "resellid", "resellpw")
@@ -79,7 +80,7 @@ providers:
     username: resellid
     password: ${E2E_ENOM_PW}
     tlds: [com, net]
-`, redistest.Addr(), e.api, hs.URL)
+%s`, redistest.Addr(), e.api, hs.URL, strings.Join(extraConfig, ""))
 	if err := os.WriteFile(e.config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -391,4 +392,78 @@ func TestE2E_simulateAllFourRegistrars(t *testing.T) {
 		desired, _ := out["desired"].(map[string]any)
 		return desired["trade_lock"] == false && desired["trade_lock_applied"] == true && out["in_sync"] == true
 	})
+}
+
+// Import with --adopt, the drift report, a sweep from the CLI, and two
+// scheduler processes that start one sweep per tick between them.
+func TestE2E_importSweepAndSchedulers(t *testing.T) {
+	t.Parallel()
+	e := newE2E(t, "scheduler:\n  sweep: \"@every 2s\"\n  confirm_delay: 200ms\n")
+	for i := range 12 {
+		e.enom.AddDomain(fmt.Sprintf("owned%02d.com", i), i%4 != 0)
+	}
+	out, err := e.run("import", "--provider", "enom-main", "--adopt")
+	if err != nil || !strings.Contains(out, "12 listed, 12 added, 0 already in the inventory, 0 failed") {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	out, err = e.run("import", "--provider", "enom-main", "--adopt")
+	if err != nil || !strings.Contains(out, "12 listed, 0 added, 12 already in the inventory") {
+		t.Fatalf("second import: %v\n%s", err, out)
+	}
+	if out, err := e.run("drift", "--format", "csv"); err != nil || strings.Count(out, "\n") != 1 {
+		t.Fatalf("drift after an adopting import: %v\n%s", err, out)
+	}
+	e.start("worker")
+	// Drift behind reglock's back, found and fixed by a sweep from the CLI.
+	e.sim.SetLocked("owned01.com", false)
+	out, err = e.run("sweep", "--wait")
+	if err != nil || !strings.Contains(out, "done: checked 12, drifted 1, errors 0, fixes queued 1") {
+		t.Fatalf("sweep --wait: %v\n%s", err, out)
+	}
+	e.eventually("the fix", 15*time.Second, func() bool { l, _ := e.sim.Locked("owned01.com"); return l })
+	if out, err := e.run("drift", "--format", "table"); err != nil || !strings.Contains(out, "0 domains out of sync") {
+		t.Fatalf("drift after the fix: %v\n%s", err, out)
+	}
+
+	// Two schedulers on "@every 2s": each tick one sweep, each sweep one read per domain.
+	before := e.sim.Reads("owned05.com")
+	s1, s2 := e.start("scheduler"), e.start("scheduler")
+	time.Sleep(5 * time.Second)
+	s1.cmd.Process.Signal(syscall.SIGTERM)
+	s2.cmd.Process.Signal(syscall.SIGTERM)
+	s1.cmd.Wait()
+	s2.cmd.Wait()
+	ids := e.scheduledSweeps()
+	if len(ids) < 2 || len(ids) > 4 {
+		t.Fatalf("%d scheduled sweeps in 5s of @every 2s: %v", len(ids), ids)
+	}
+	for _, id := range ids {
+		st := e.sweepState(id)
+		e.eventually("sweep "+id, 20*time.Second, func() bool { st = e.sweepState(id); return st["state"] == "done" })
+		if st["checked"] != "12" {
+			t.Fatalf("sweep %s checked %s domains, want 12", id, st["checked"])
+		}
+	}
+	if reads := e.sim.Reads("owned05.com") - before; reads != len(ids) {
+		t.Fatalf("owned05.com read %d times by %d scheduled sweeps: a tick ran twice", reads, len(ids))
+	}
+}
+
+// scheduledSweeps lists the IDs of the sweeps the scheduler started.
+func (e *e2e) scheduledSweeps() []string {
+	ctx := context.Background()
+	keys, err := e.env.Client.Keys(ctx, e.env.Namespace+":rl:sweep:{sweep-*}").Result()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var ids []string
+	for _, k := range keys {
+		ids = append(ids, strings.TrimSuffix(strings.TrimPrefix(k, e.env.Namespace+":rl:sweep:{"), "}"))
+	}
+	return ids
+}
+
+func (e *e2e) sweepState(id string) map[string]string {
+	m, _ := e.env.Client.HGetAll(context.Background(), e.env.Namespace+":rl:sweep:{"+id+"}").Result()
+	return m
 }
