@@ -1,0 +1,674 @@
+// Package ee is reglock's adapter for the Estonian .ee registry's
+// registrant API (internetee/registry): it reads a domain's registry lock
+// (GET domains/{uuid}), sets and removes it (POST and DELETE
+// domains/{uuid}/registry_lock) and lists the account (GET domains).
+//
+// The registry's quirks stay inside this package so that the
+// providers.Registrar contract holds: domains are addressed by UUID, which
+// the client finds in the listing and caches; locking a locked domain and
+// unlocking an unlocked one are errors (422) that mean success; a domain
+// can be transfer-locked by the registry itself, which reglock reports but
+// never removes; tokens from the eID login expire after two hours and are
+// renewed before they do.
+//
+// Two dialects are spoken (Config.API): "v1", the API the registry serves,
+// and "repp", the 2018 design draft (repp/v1 paths, 400 for refused lock
+// changes, string error bases, the raw model without
+// locked_by_registrant_at).
+package ee
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/net/idna"
+
+	"github.com/reglock/reglock/providers"
+	"github.com/reglock/reglock/secret"
+)
+
+// The dialects of Config.API.
+const (
+	// APIV1 is api/v1/registrant/..., as the registry serves it.
+	APIV1 = "v1"
+	// APIRepp is repp/v1/registrant/..., the 2018 draft's paths and shapes.
+	APIRepp = "repp"
+)
+
+// DefaultTimeout bounds one request when Config.Timeout is zero.
+const DefaultTimeout = 30 * time.Second
+
+// pageSize is the listing's limit: the most the registry allows.
+const pageSize = 200
+
+// uuidRefreshInterval is how often, at most, a name the cache does not know
+// makes the client list the account again: a million-domain account is
+// listed once a minute at worst, not once per unknown name.
+const uuidRefreshInterval = time.Minute
+
+// EID is an eID identity: the registry's POST auth/eid issues a token for
+// it to callers on its IP allow-list.
+type EID struct {
+	// Ident is the personal identification code (the certificate's
+	// serialNumber without its country prefix).
+	Ident     string
+	FirstName string
+	LastName  string
+	// CountryCode is two letters; empty means the registry's default, EE.
+	CountryCode string
+}
+
+// Config configures a Client.
+type Config struct {
+	// Endpoint is the registry's base URL, e.g.
+	// https://registrant.internet.ee; http:// is allowed for simulators.
+	// The client appends /api/v1/registrant/... (or /repp/v1/registrant/...).
+	Endpoint string
+	// API is APIV1 (the default when empty) or APIRepp.
+	API string
+	// Token is a static Bearer token. Set it or EID, not both.
+	Token secret.String
+	// EID makes the client log in with POST auth/eid and renew the token
+	// before its two hours run out.
+	EID *EID
+	// Timeout bounds each request; zero means DefaultTimeout.
+	Timeout time.Duration
+	// HTTPClient is optional; nil means providers.NewHTTPClient(Timeout).
+	HTTPClient *http.Client
+	// Now is the clock for token renewal and the UUID cache; nil means
+	// time.Now.
+	Now func() time.Time
+}
+
+// Client talks to one registrant's account at the .ee registry. It
+// implements providers.Registrar, providers.Lister and
+// providers.BulkReader and is safe for concurrent use.
+type Client struct {
+	endpoint string
+	api      string
+	prefix   string // "/api/v1/registrant" or "/repp/v1/registrant"
+	timeout  time.Duration
+	http     *http.Client
+	now      func() time.Time
+	pageSize int
+
+	token secret.String
+	eid   *EID
+	// session is the eID login's token; nil before the first login and
+	// after the registry refused it.
+	session atomic.Pointer[session]
+	// login admits one login at a time.
+	login chan struct{}
+
+	uuids *uuidCache
+}
+
+var (
+	_ providers.Registrar  = (*Client)(nil)
+	_ providers.Lister     = (*Client)(nil)
+	_ providers.BulkReader = (*Client)(nil)
+)
+
+// New validates cfg and returns a Client. Every problem is reported at once,
+// each naming its Config field.
+func New(cfg Config) (*Client, error) {
+	var errs []error
+	endpoint, err := validateEndpoint(cfg.Endpoint)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	api := cfg.API
+	if api == "" {
+		api = APIV1
+	}
+	if api != APIV1 && api != APIRepp {
+		errs = append(errs, fmt.Errorf("ee: API: want %q or %q, got %q", APIV1, APIRepp, cfg.API))
+	}
+	switch {
+	case !cfg.Token.IsZero() && cfg.EID != nil:
+		errs = append(errs, errors.New("ee: Token: set Token or EID, not both"))
+	case cfg.Token.IsZero() && cfg.EID == nil:
+		errs = append(errs, errors.New("ee: Token: set Token or EID"))
+	case strings.ContainsAny(cfg.Token.Reveal(), " \t\r\n"):
+		errs = append(errs, errors.New("ee: Token: must not contain white space"))
+	}
+	var eid *EID
+	if cfg.EID != nil {
+		e := *cfg.EID
+		for _, f := range []struct{ name, value string }{
+			{"Ident", e.Ident}, {"FirstName", e.FirstName}, {"LastName", e.LastName},
+		} {
+			if strings.TrimSpace(f.value) == "" {
+				errs = append(errs, fmt.Errorf("ee: EID.%s: must not be empty", f.name))
+			}
+		}
+		e.CountryCode = strings.ToUpper(e.CountryCode)
+		if cc := e.CountryCode; cc != "" && (len(cc) != 2 || cc[0] < 'A' || cc[0] > 'Z' || cc[1] < 'A' || cc[1] > 'Z') {
+			errs = append(errs, errors.New("ee: EID.CountryCode: want two letters"))
+		}
+		eid = &e
+	}
+	if cfg.Timeout < 0 {
+		errs = append(errs, errors.New("ee: Timeout: must not be negative"))
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	timeout := cfg.Timeout
+	if timeout == 0 {
+		timeout = DefaultTimeout
+	}
+	hc := cfg.HTTPClient
+	if hc == nil {
+		hc = providers.NewHTTPClient(timeout)
+	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	prefix := "/api/v1/registrant"
+	if api == APIRepp {
+		prefix = "/repp/v1/registrant"
+	}
+	c := &Client{
+		endpoint: endpoint, api: api, prefix: prefix, timeout: timeout, http: hc, now: now,
+		pageSize: pageSize, token: cfg.Token, eid: eid, login: make(chan struct{}, 1),
+	}
+	c.uuids = &uuidCache{now: now, list: c.listUUIDs, sem: make(chan struct{}, 1)}
+	return c, nil
+}
+
+// validateEndpoint accepts an absolute http or https URL with a host and no
+// user info, query or fragment, and returns it without a trailing slash.
+// Messages do not repeat the value: it might carry credentials.
+func validateEndpoint(endpoint string) (string, error) {
+	u, err := url.Parse(endpoint)
+	switch {
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		return "", errors.New("ee: Endpoint: must be an http:// or https:// URL with a host")
+	case u.User != nil:
+		return "", errors.New("ee: Endpoint: must not contain user info")
+	case u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(endpoint, "?"):
+		return "", errors.New("ee: Endpoint: must not have a query or fragment")
+	}
+	return strings.TrimRight(endpoint, "/"), nil
+}
+
+// LockState reads the domain's registry lock with GET domains/{uuid}.
+func (c *Client) LockState(ctx context.Context, domain string) (providers.State, error) {
+	name, err := normalize(domain)
+	if err != nil {
+		return providers.State{}, err
+	}
+	var st providers.State
+	err = c.withUUID(ctx, name, func(id string) error {
+		obj, err := c.getDomain(ctx, id)
+		if err == nil {
+			st = obj.state(c.api)
+		}
+		return err
+	})
+	if err != nil {
+		return providers.State{}, c.labelled("LockState "+name, err)
+	}
+	return st, nil
+}
+
+// SetLock sets the registry lock with POST domains/{uuid}/registry_lock or
+// removes it with DELETE. The registry refuses to lock a locked domain and
+// to unlock an unlocked one; the client then reads the domain back and
+// decides (refusal):
+//
+//   - lock refused, the domain is locked by the registrant: nil;
+//   - lock refused, the domain is pending: a transient error (it clears);
+//   - unlock refused, the domain is not locked: nil;
+//   - unlock refused, the domain is locked by the registry, not the
+//     registrant: a permanent error (reglock cannot remove a registry lock);
+//   - anything else: a permanent error with the statuses.
+func (c *Client) SetLock(ctx context.Context, domain string, locked bool) error {
+	name, err := normalize(domain)
+	if err != nil {
+		return err
+	}
+	method, label := http.MethodDelete, "SetLock(false) "+name
+	if locked {
+		method, label = http.MethodPost, "SetLock(true) "+name
+	}
+	err = c.withUUID(ctx, name, func(id string) error {
+		_, err := c.do(ctx, method, c.prefix+"/domains/"+id+"/registry_lock", nil, nil, opDomain)
+		if errors.Is(err, errCannotLock) || errors.Is(err, errNotLocked) {
+			return c.refusal(ctx, id, locked, err)
+		}
+		return err
+	})
+	if err != nil {
+		return c.labelled(label, err)
+	}
+	return nil
+}
+
+// refusal decides what a refused lock change means from the domain's
+// current state.
+func (c *Client) refusal(ctx context.Context, id string, locked bool, refused error) error {
+	obj, err := c.getDomain(ctx, id)
+	if err != nil {
+		return fmt.Errorf("%v; reading the domain back: %w", refused, err)
+	}
+	st, mine := obj.state(c.api), obj.lockedByRegistrant(c.api)
+	switch {
+	case locked && mine:
+		return nil
+	case locked && st.Pending:
+		return fmt.Errorf("%w: the domain is pending (statuses %s); the registry refuses to lock it until that clears", refused, obj.statusList())
+	case locked:
+		return providers.Permanent(fmt.Errorf("%w (statuses %s)", refused, obj.statusList()))
+	case !st.Locked:
+		return nil
+	case st.ByRegistry:
+		return providers.Permanent(fmt.Errorf("%w: the domain is locked by the registry, not by the registrant (statuses %s), and reglock cannot remove a registry lock", refused, obj.statusList()))
+	}
+	// Locked by the registrant, yet the unlock was refused: a race with
+	// another change, most likely; try again.
+	return fmt.Errorf("%w although the domain reads locked by the registrant (statuses %s)", refused, obj.statusList())
+}
+
+// Domains lists the account (domains where the user is the registrant or an
+// administrative contact) 200 at a time, yielding lowercase A-labels. An
+// error is yielded once and ends the listing.
+func (c *Client) Domains(ctx context.Context) iter.Seq2[string, error] {
+	return func(yield func(string, error) bool) {
+		for obj, err := range c.listing(ctx, url.Values{"simple": {"true"}}, false) {
+			if err != nil {
+				yield("", c.labelled("Domains", err))
+				return
+			}
+			c.uuids.learn(obj.name, obj.id)
+			if !yield(obj.name, nil) {
+				return
+			}
+		}
+	}
+}
+
+// LockStates lists the account with each domain's lock, from the full
+// domain objects (simple=true lacks locked_by_registrant_at).
+func (c *Client) LockStates(ctx context.Context) iter.Seq2[providers.DomainState, error] {
+	return func(yield func(providers.DomainState, error) bool) {
+		for obj, err := range c.listing(ctx, nil, true) {
+			if err != nil {
+				yield(providers.DomainState{}, c.labelled("LockStates", err))
+				return
+			}
+			c.uuids.learn(obj.name, obj.id)
+			if !yield(providers.DomainState{Domain: obj.name, State: obj.state(c.api)}, nil) {
+				return
+			}
+		}
+	}
+}
+
+// listing pages through GET domains with extra parameters until a page
+// comes back short, empty, or the offset reaches count; full requires the
+// objects to carry their lock. Domains added or removed while it pages can
+// shift the pages: offsets are all the registry offers.
+func (c *Client) listing(ctx context.Context, extra url.Values, full bool) iter.Seq2[domainObject, error] {
+	return func(yield func(domainObject, error) bool) {
+		for offset := 0; ; {
+			q := url.Values{"limit": {strconv.Itoa(c.pageSize)}, "offset": {strconv.Itoa(offset)}}
+			for k, v := range extra {
+				q[k] = v
+			}
+			body, err := c.do(ctx, http.MethodGet, c.prefix+"/domains", q, nil, opList)
+			if err != nil {
+				yield(domainObject{}, err)
+				return
+			}
+			page, err := parseList(body, c.api, full)
+			if err != nil {
+				yield(domainObject{}, c.badAnswer(err, body))
+				return
+			}
+			for _, obj := range page.domains {
+				if !yield(obj, nil) {
+					return
+				}
+			}
+			offset += len(page.domains)
+			if len(page.domains) < c.pageSize || (page.count >= 0 && offset >= page.count) {
+				return
+			}
+		}
+	}
+}
+
+// listUUIDs reads the name -> UUID map of every domain the user is linked
+// to, technical contact included (tech=true), so that such a domain is
+// found and answers ErrNotPermitted rather than ErrNotFound.
+func (c *Client) listUUIDs(ctx context.Context) (map[string]string, error) {
+	m := make(map[string]string)
+	for obj, err := range c.listing(ctx, url.Values{"simple": {"true"}, "tech": {"true"}}, false) {
+		if err != nil {
+			return nil, err
+		}
+		m[obj.name] = obj.id
+	}
+	return m, nil
+}
+
+// withUUID runs fn with the domain's UUID. A UUID from the cache that
+// answers ErrNotFound is dropped and the name looked up once more (the
+// domain may have been re-registered under a new UUID).
+func (c *Client) withUUID(ctx context.Context, name string, fn func(id string) error) error {
+	id, gen, err := c.uuids.resolve(ctx, name)
+	if err != nil {
+		return err
+	}
+	err = fn(id)
+	if !errors.Is(err, providers.ErrNotFound) {
+		return err
+	}
+	c.uuids.drop(name, id)
+	id2, err2 := c.uuids.reresolve(ctx, name, gen)
+	switch {
+	case errors.Is(err2, providers.ErrNotFound), err2 == nil && id2 == id:
+		return err
+	case err2 != nil:
+		return err2
+	}
+	return fn(id2)
+}
+
+// getDomain reads one domain object.
+func (c *Client) getDomain(ctx context.Context, id string) (domainObject, error) {
+	body, err := c.do(ctx, http.MethodGet, c.prefix+"/domains/"+id, nil, nil, opDomain)
+	if err != nil {
+		return domainObject{}, err
+	}
+	obj, err := parseDomain(body, c.api, true)
+	if err != nil {
+		return domainObject{}, c.badAnswer(err, body)
+	}
+	if obj.id != id {
+		return domainObject{}, fmt.Errorf("answer is about domain %s, asked for %s", obj.id, id)
+	}
+	return obj, nil
+}
+
+// normalize checks a domain name: lowercase A-labels (tasks.NormalizeDomain)
+// with at least two labels. Anything else is permanent: no request fixes it.
+func normalize(domain string) (string, error) {
+	name := strings.ToLower(strings.TrimSuffix(domain, "."))
+	if _, err := idna.Lookup.ToASCII(name); err != nil || !strings.Contains(name, ".") || name != asciiOnly(name) {
+		return "", providers.Permanent(fmt.Errorf("ee: %q is not a domain name in A-label form", domain))
+	}
+	return name, nil
+}
+
+func asciiOnly(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r > 0x7f {
+			return -1
+		}
+		return r
+	}, s)
+}
+
+// The kinds of call, for classify: what a 404 means depends on it.
+type op int
+
+const (
+	opDomain op = iota // GET domains/{uuid}, registry_lock
+	opList             // GET domains
+	opLogin            // POST auth/eid
+)
+
+// do sends one authenticated request and returns the body of a 2xx answer,
+// or the error the answer means. With an eID login, a token the registry
+// refuses is replaced once.
+func (c *Client) do(ctx context.Context, method, path string, query url.Values, body []byte, kind op) ([]byte, error) {
+	for attempt := 0; ; attempt++ {
+		tok, err := c.bearer(ctx)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := c.send(ctx, method, path, query, body, tok)
+		if err != nil {
+			return nil, err
+		}
+		err = classify(kind, resp.status, resp.header, resp.body, c.now(), c.redact)
+		if errors.Is(err, errUnauthorized) && c.eid != nil && attempt == 0 {
+			c.dropSession(tok)
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return resp.body, nil
+	}
+}
+
+// httpAnswer is an HTTP answer, read whole.
+type httpAnswer struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// send makes one HTTP request. The token goes only into the Authorization
+// header, never into a URL.
+func (c *Client) send(ctx context.Context, method, path string, query url.Values, body []byte, token string) (httpAnswer, error) {
+	u := c.endpoint + path
+	if len(query) > 0 {
+		u += "?" + query.Encode()
+	}
+	// The per-request timeout also covers a caller-supplied http.Client.
+	reqCtx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(reqCtx, method, u, rd)
+	if err != nil {
+		return httpAnswer{}, err
+	}
+	req.Header.Set("Accept", "application/json")
+	if method != http.MethodGet {
+		// As the documents' requests do, with or without a body.
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		// ctx, not reqCtx: our own timeout is transient, the caller's
+		// cancellation is returned as is.
+		return httpAnswer{}, providers.TransportError(ctx, err)
+	}
+	b, err := providers.ReadBody(resp)
+	if err != nil {
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return httpAnswer{}, ctxErr
+		}
+		return httpAnswer{}, fmt.Errorf("reading answer: %w", providers.RedactURL(err))
+	}
+	return httpAnswer{status: resp.StatusCode, header: resp.Header, body: b}, nil
+}
+
+// String describes the client without its credentials. fmt cannot call
+// secret.String's methods on an unexported field, so printing the struct
+// itself would reveal them.
+func (c *Client) String() string {
+	auth := "Token: " + secret.Redacted
+	if c.eid != nil {
+		auth = "EID: " + secret.Redacted
+	}
+	return fmt.Sprintf("ee.Client{Endpoint: %q, API: %q, %s}", c.endpoint, c.api, auth)
+}
+
+// GoString keeps %#v from printing the credentials too.
+func (c *Client) GoString() string { return c.String() }
+
+// labelled prefixes err with the call and domain, keeping it reachable
+// through errors.Is and errors.As.
+func (c *Client) labelled(label string, err error) error {
+	return fmt.Errorf("ee: %s: %w", label, err)
+}
+
+// badAnswer describes an answer the parsers refused, with the parser's
+// message and the body's start both redacted; it stays errors.Is
+// errMalformed or errTruncated.
+func (c *Client) badAnswer(err error, body []byte) error {
+	kind := errMalformed
+	if errors.Is(err, errTruncated) {
+		kind = errTruncated
+	}
+	return &sentinel{msg: c.redact(err.Error()) + ": " + c.snippet(body), is: kind}
+}
+
+// snippet is the start of a body for an error message, with credentials
+// removed before cutting so that no part of them survives the cut.
+func (c *Client) snippet(body []byte) string {
+	return providers.Snippet([]byte(c.redact(string(body))))
+}
+
+// redact removes the credentials from text that came from the network, in
+// case a proxy or a misbehaving server echoes the request: the static
+// token, the current and previous eID tokens and the personal code. It is
+// applied to error text only, never to bodies before parsing.
+func (c *Client) redact(s string) string {
+	secrets := []string{c.token.Reveal()}
+	if c.eid != nil {
+		secrets = append(secrets, c.eid.Ident)
+	}
+	if ses := c.session.Load(); ses != nil {
+		secrets = append(secrets, ses.token, ses.previous)
+	}
+	for _, v := range secrets {
+		if len(v) < 4 { // too short to be a credential worth the noise
+			continue
+		}
+		s = strings.ReplaceAll(s, v, secret.Redacted)
+		if esc := url.QueryEscape(v); esc != v {
+			s = strings.ReplaceAll(s, esc, secret.Redacted)
+		}
+	}
+	return s
+}
+
+// uuidCache maps domain names to the registry's UUIDs. A miss lists the
+// account again only when the last complete listing is older than
+// uuidRefreshInterval; one listing runs at a time and the others wait for
+// it.
+type uuidCache struct {
+	now  func() time.Time
+	list func(context.Context) (map[string]string, error)
+	// sem admits one listing at a time.
+	sem chan struct{}
+
+	mu     sync.Mutex
+	byName map[string]string
+	// gen counts complete listings; loaded is when the last one finished.
+	gen    int
+	loaded time.Time
+}
+
+// resolve returns name's UUID and the generation of the listing it came
+// from, listing the account when the cache is older than the interval.
+func (u *uuidCache) resolve(ctx context.Context, name string) (string, int, error) {
+	u.mu.Lock()
+	id, ok := u.byName[name]
+	gen, fresh := u.gen, u.gen > 0 && u.now().Sub(u.loaded) < uuidRefreshInterval
+	u.mu.Unlock()
+	if ok {
+		return id, gen, nil
+	}
+	if !fresh {
+		if err := u.load(ctx, gen); err != nil {
+			return "", 0, err
+		}
+	}
+	return u.lookup(name)
+}
+
+// reresolve looks name up again after its cached UUID answered 404. If the
+// UUID came from the latest listing, that listing is stale for this name:
+// list again whatever its age. Otherwise a later listing has been made
+// since, and the usual rule applies.
+func (u *uuidCache) reresolve(ctx context.Context, name string, gen int) (string, error) {
+	u.mu.Lock()
+	current := u.gen
+	u.mu.Unlock()
+	if gen == current {
+		if err := u.load(ctx, gen); err != nil {
+			return "", err
+		}
+	}
+	id, _, err := u.resolve(ctx, name)
+	return id, err
+}
+
+func (u *uuidCache) lookup(name string) (string, int, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if id, ok := u.byName[name]; ok {
+		return id, u.gen, nil
+	}
+	return "", 0, fmt.Errorf("not in the account's domain listing: %w", providers.ErrNotFound)
+}
+
+// load replaces the cache with a new listing, unless another caller
+// completed one after generation seen while this one waited for its turn.
+func (u *uuidCache) load(ctx context.Context, seen int) error {
+	select {
+	case u.sem <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-u.sem }()
+	u.mu.Lock()
+	done := u.gen != seen
+	u.mu.Unlock()
+	if done {
+		return nil
+	}
+	m, err := u.list(ctx)
+	if err != nil {
+		return err
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.byName, u.gen, u.loaded = m, u.gen+1, u.now()
+	return nil
+}
+
+// learn records a UUID seen in another listing.
+func (u *uuidCache) learn(name, id string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.byName == nil {
+		u.byName = make(map[string]string)
+	}
+	u.byName[name] = id
+}
+
+// drop forgets name's UUID if it is still id.
+func (u *uuidCache) drop(name, id string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.byName[name] == id {
+		delete(u.byName, name)
+	}
+}
