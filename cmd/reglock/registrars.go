@@ -5,7 +5,10 @@ import (
 
 	"github.com/reglock/reglock/config"
 	"github.com/reglock/reglock/providers"
+	"github.com/reglock/reglock/providers/ee"
 	"github.com/reglock/reglock/providers/enom"
+	"github.com/reglock/reglock/providers/opensrs"
+	"github.com/reglock/reglock/providers/whmcs"
 	"github.com/reglock/reglock/ratelimit"
 	"github.com/reglock/reglock/worker"
 )
@@ -15,8 +18,18 @@ func newRegistrar(p config.Provider) (providers.Registrar, error) {
 	switch p.Type {
 	case config.TypeEnom:
 		return enom.New(enom.Config{Endpoint: p.Endpoint, UID: p.Username, PW: p.Password, Timeout: p.Timeout})
+	case config.TypeOpenSRS:
+		return opensrs.New(opensrs.Config{Endpoint: p.Endpoint, Username: p.Username, Key: p.Key, Timeout: p.Timeout})
+	case config.TypeWHMCS:
+		return whmcs.New(whmcs.Config{Endpoint: p.Endpoint, Identifier: p.Identifier, Secret: p.Secret, Timeout: p.Timeout})
+	case config.TypeEE:
+		c := ee.Config{Endpoint: p.Endpoint, API: p.API, Token: p.Token, Timeout: p.Timeout}
+		if p.EID != nil {
+			c.EID = &ee.EID{Ident: p.EID.Ident, FirstName: p.EID.FirstName, LastName: p.EID.LastName, CountryCode: p.EID.CountryCode}
+		}
+		return ee.New(c)
 	default:
-		return nil, fmt.Errorf("provider type %q is not supported yet", p.Type)
+		return nil, fmt.Errorf("unknown provider type %q", p.Type)
 	}
 }
 

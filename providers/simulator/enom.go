@@ -11,7 +11,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -342,18 +341,15 @@ func (s *Simulator) enomGetAllDomains(a *Account) *enomResult {
 }
 
 // enomAccountDomains returns the account's domains ordered by SLD, then
-// TLD. It scans the whole inventory: the shared inventory has no
-// per-account index.
+// TLD.
 func (s *Simulator) enomAccountDomains(a *Account) []enomEntry {
 	s.mu.RLock()
-	var out []enomEntry
-	for _, d := range s.domains {
-		if d.account == a {
-			out = append(out, enomEntry{name: d.name, locked: d.locked})
-		}
+	defer s.mu.RUnlock()
+	doms := s.listing(a, "enom", func(x, y *domain) int { return cmpBySLD(x.name, y.name) })
+	out := make([]enomEntry, len(doms))
+	for i, d := range doms {
+		out[i] = enomEntry{name: d.name, locked: d.locked}
 	}
-	s.mu.RUnlock()
-	slices.SortFunc(out, func(x, y enomEntry) int { return cmpBySLD(x.name, y.name) })
 	return out
 }
 

@@ -12,6 +12,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -87,6 +88,9 @@ type Simulator struct {
 	accounts map[accountKey]*Account
 	domains  map[string]*domain
 	nextID   int
+	// byID indexes domains by id (byID[id-1]); a moved domain's old entry
+	// stays, replaced by nothing: readers check it against domains.
+	byID []*domain
 	// ee is the .ee registrant API's own state (tokens, UUID index).
 	ee eeState
 
@@ -193,6 +197,21 @@ type Account struct {
 	fault     Fault
 	latency   time.Duration
 	callCount atomic.Int64
+
+	// doms are the account's domains in id order, guarded by Simulator.mu;
+	// entries of domains that moved to another account linger until the
+	// next listing drops them.
+	doms []*domain
+	// lists caches sorted views of doms for paging, per order.
+	listMu sync.Mutex
+	lists  map[string]accountList
+}
+
+// accountList is a sorted view of an account's domains, valid while the
+// inventory's version is unchanged.
+type accountList struct {
+	version int
+	doms    []*domain
 }
 
 // AddAccount creates (or replaces the credentials of) an account.
@@ -235,6 +254,8 @@ func (a *Account) AddDomain(name string, locked bool) {
 	s.nextID++
 	d := &domain{name: name, account: a, locked: locked, id: s.nextID}
 	s.domains[name] = d
+	s.byID = append(s.byID, d)
+	a.doms = append(a.doms, d)
 	if a.kind == EE {
 		s.eeAdd(d)
 	}
@@ -358,6 +379,45 @@ func (s *Simulator) Reads(name string) int {
 		return d.reads
 	}
 	return 0
+}
+
+// domainByID returns the domain with WHMCS-style id, or nil. The caller
+// holds s.mu.
+func (s *Simulator) domainByID(id int) *domain {
+	if id <= 0 || id > len(s.byID) {
+		return nil
+	}
+	d := s.byID[id-1]
+	if s.domains[d.name] != d {
+		return nil // replaced since
+	}
+	return d
+}
+
+// listing returns account a's domains ordered by cmp (nil: by id), cached
+// under key until the inventory changes (every change of names or owners
+// goes through AddDomain, which bumps nextID). The caller holds s.mu for
+// reading at least; the domains' fields are read under it too.
+func (s *Simulator) listing(a *Account, key string, cmp func(x, y *domain) int) []*domain {
+	a.listMu.Lock()
+	defer a.listMu.Unlock()
+	if l, ok := a.lists[key]; ok && l.version == s.nextID {
+		return l.doms
+	}
+	doms := make([]*domain, 0, len(a.doms))
+	for _, d := range a.doms {
+		if d.account == a && s.domains[d.name] == d {
+			doms = append(doms, d)
+		}
+	}
+	if cmp != nil {
+		slices.SortFunc(doms, cmp)
+	}
+	if a.lists == nil {
+		a.lists = map[string]accountList{}
+	}
+	a.lists[key] = accountList{version: s.nextID, doms: doms}
+	return doms
 }
 
 // lookup finds a domain held by account a.
