@@ -67,11 +67,14 @@ type Guard struct {
 // Hold says why an account's fixes must wait for an operator, or "".
 // Mass drift is a compromise or a registrar bug, not something to fix
 // blindly; unlocking is never done by a sweep on its own.
+// Drift reglock would not fix anyway (a registry's own lock, a pending
+// domain) does not count.
 func (g Guard) Hold(c Counts) string {
 	var why []string
-	if c.Checked > 0 && float64(c.Drifted)/float64(c.Checked) > g.MaxDriftShare {
+	fixable := c.Drifted - c.Unfixable
+	if c.Checked > 0 && float64(fixable)/float64(c.Checked) > g.MaxDriftShare {
 		why = append(why, fmt.Sprintf("%d of %d domains drifted (%.1f%% > the %.1f%% limit)",
-			c.Drifted, c.Checked, 100*float64(c.Drifted)/float64(c.Checked), 100*g.MaxDriftShare))
+			fixable, c.Checked, 100*float64(fixable)/float64(c.Checked), 100*g.MaxDriftShare))
 	}
 	if c.Unlocks > 0 {
 		why = append(why, fmt.Sprintf("%d fixes would unlock domains", c.Unlocks))

@@ -14,6 +14,7 @@ import (
 	"github.com/reglock/reglock/audit"
 	"github.com/reglock/reglock/config"
 	"github.com/reglock/reglock/intent"
+	"github.com/reglock/reglock/providers/ee"
 	"github.com/reglock/reglock/providers/enom"
 	"github.com/reglock/reglock/providers/simulator"
 	"github.com/reglock/reglock/ratelimit"
@@ -30,7 +31,8 @@ import (
 type bundle struct {
 	t       *testing.T
 	sim     *simulator.Simulator
-	acct    *simulator.Account
+	acct    *simulator.Account // eNom
+	ee      *simulator.Account // .ee
 	store   *store.Store
 	intents *intent.Service
 	client  *asynq.Client
@@ -53,8 +55,13 @@ func setup(t *testing.T) *bundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := &config.Config{Providers: []config.Provider{{Name: "enom-main", Type: "enom", TLDs: []string{"com"}}}}
 	b := &bundle{t: t, sim: sim, acct: acct, queues: tasks.Namespace(env.Namespace), env: env}
+	cfg := &config.Config{Providers: []config.Provider{{Name: "enom-main", Type: "enom", TLDs: []string{"com"}}, {Name: "ee", Type: "ee", TLDs: []string{"ee"}}}}
+	b.ee = sim.AddAccount(simulator.EE, "EE-38903110313", "ee-static-token-0123456789")
+	eeReg, err := ee.New(ee.Config{Endpoint: hs.URL + "/ee", Token: secret.String("ee-static-token-0123456789")})
+	if err != nil {
+		t.Fatal(err)
+	}
 	b.store = store.New(env.Client, env.StorePrefix())
 	b.client = asynq.NewClientFromRedisClient(env.Client)
 	b.insp = asynq.NewInspectorFromRedisClient(env.Client)
@@ -63,7 +70,10 @@ func setup(t *testing.T) *bundle {
 	b.sweeps = &sweep.Starter{Records: records, Queue: b.intents, Queues: b.queues}
 	b.worker = &worker.Worker{
 		Store: b.store, Limiter: ratelimit.New(env.Client, env.Namespace+":"), Intents: b.intents,
-		Accounts:     map[string]worker.Account{"enom-main": {Name: "enom-main", Type: "enom", Registrar: reg}},
+		Accounts: map[string]worker.Account{
+			"enom-main": {Name: "enom-main", Type: "enom", Registrar: reg},
+			"ee":        {Name: "ee", Type: "ee", Registrar: eeReg},
+		},
 		Log:          zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel),
 		ConfirmDelay: 200 * time.Millisecond,
 		Audit:        audit.New(env.Client, env.StorePrefix(), 0),

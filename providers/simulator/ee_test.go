@@ -1235,3 +1235,26 @@ func FuzzServeEE(f *testing.F) {
 		}
 	})
 }
+
+// An account with no domains yet lists as empty (regression: the .ee state
+// was only set up by the first .ee domain, and the listing panicked holding
+// the simulator's lock).
+func TestEE_emptyAccountLists(t *testing.T) {
+	sim := New(Options{})
+	sim.AddAccount(EE, "EE-1", "empty-account-token-0123")
+	srv := httptest.NewServer(sim.Handler())
+	defer srv.Close()
+	for range 2 {
+		req, _ := http.NewRequest("GET", srv.URL+"/ee/api/v1/registrant/domains?limit=200&offset=0", nil)
+		req.Header.Set("Authorization", "Bearer empty-account-token-0123")
+		resp, err := (&http.Client{Timeout: 5 * time.Second}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(body), `"total":0`) {
+			t.Fatalf("empty listing: %d %s", resp.StatusCode, body)
+		}
+	}
+}

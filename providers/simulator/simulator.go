@@ -158,13 +158,15 @@ func New(opts Options) *Simulator {
 	if opts.LogSize <= 0 {
 		opts.LogSize = 10000
 	}
-	return &Simulator{
+	s := &Simulator{
 		opts:     opts,
 		now:      now,
 		accounts: make(map[accountKey]*Account),
 		domains:  make(map[string]*domain),
 		log:      make([]Request, opts.LogSize),
 	}
+	s.ee.init()
+	return s
 }
 
 // Handler serves every protocol under its own path prefix:
