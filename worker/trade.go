@@ -64,5 +64,13 @@ func (w *Worker) handleTradeLock(ctx context.Context, t *asynq.Task) error {
 	w.audit(ctx, audit.Event{Kind: audit.KindChange, Domain: d.Name, Provider: d.Desired.Provider, After: after,
 		Cause: p.Cause, RequestedBy: p.RequestedBy, Reason: p.Reason + " (consent IP " + p.ConsentIP.String() + ")",
 		Generation: d.Desired.Generation, TaskID: taskID})
+	if outcome == store.Superseded {
+		return nil
+	}
+	// This task carries the newest intent, and its generation superseded any
+	// lock task still queued: the registrar lock is converged here too.
+	if _, err := w.converge(ctx, log, d, p.Intent); err != nil {
+		return asynqError(err)
+	}
 	return nil
 }

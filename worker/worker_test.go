@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/reglock/reglock/config"
 	"github.com/reglock/reglock/intent"
 	"github.com/reglock/reglock/providers/ee"
+	"github.com/reglock/reglock/providers/opensrs"
 	"github.com/reglock/reglock/providers/enom"
 	"github.com/reglock/reglock/providers/simulator"
 	"github.com/reglock/reglock/ratelimit"
@@ -42,6 +44,7 @@ type bundle struct {
 	worker  *worker.Worker
 	env     redistest.Env
 	sweeps  *sweep.Starter
+	simURL  string
 }
 
 func setup(t *testing.T) *bundle {
@@ -55,7 +58,7 @@ func setup(t *testing.T) *bundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &bundle{t: t, sim: sim, acct: acct, queues: tasks.Namespace(env.Namespace), env: env}
+	b := &bundle{t: t, sim: sim, acct: acct, queues: tasks.Namespace(env.Namespace), env: env, simURL: hs.URL}
 	cfg := &config.Config{Providers: []config.Provider{{Name: "enom-main", Type: "enom", TLDs: []string{"com"}}, {Name: "ee", Type: "ee", TLDs: []string{"ee"}}}}
 	b.ee = sim.AddAccount(simulator.EE, "EE-38903110313", "ee-static-token-0123456789")
 	eeReg, err := ee.New(ee.Config{Endpoint: hs.URL + "/ee", Token: secret.String("ee-static-token-0123456789")})
@@ -358,5 +361,32 @@ func TestRetryDelay(t *testing.T) {
 	}
 	if d := delay(20, errors.New("x"), asynq.NewTask(tasks.TypeCheck, nil)); d > 5*time.Minute {
 		t.Fatalf("check backoff %v over its 5m cap", d)
+	}
+}
+
+// A trade-lock request supersedes a lock request still in the queue (its
+// generation is newer): the lock must still be carried out.
+func TestWorker_tradeLockRequestDoesNotLoseAQueuedLock(t *testing.T) {
+	b := setup(t)
+	osrs := b.sim.AddAccount(simulator.OpenSRS, "reseller", "osrs-key-0123456789")
+	osrs.AddDomain("traded.net", false)
+	reg, err := opensrs.New(opensrs.Config{Endpoint: b.simURL + "/opensrs/", Username: "reseller", Key: secret.String("osrs-key-0123456789")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.worker.Accounts["opensrs"] = worker.Account{Name: "opensrs", Type: "opensrs", Registrar: reg}
+	b.intents.Routes = intent.NewRoutes(&config.Config{Providers: []config.Provider{{Name: "opensrs", Type: "opensrs"}}})
+	b.srv.Shutdown() // hold the tasks until both are queued
+	ctx := context.Background()
+	if _, err := b.intents.Lock(ctx, intent.Request{Domain: "traded.net", Provider: "opensrs"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.intents.TradeLock(ctx, intent.Request{Domain: "traded.net", TradeEnable: false, ConsentIP: netip.MustParseAddr("203.0.113.7")}); err != nil {
+		t.Fatal(err)
+	}
+	b.startWorker()
+	b.converged("traded.net", true)
+	if enable, ip, set := b.sim.TradeLock("traded.net"); !set || enable || ip != "203.0.113.7" {
+		t.Fatalf("trade lock at the registrar: set %v enable %v ip %q", set, enable, ip)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,7 +20,6 @@ import (
 
 	"github.com/reglock/reglock/config"
 	"github.com/reglock/reglock/providers/simulator"
-	"github.com/reglock/reglock/secret"
 )
 
 // sandbox is what `reglock serve` runs on when no Redis is configured: an
@@ -35,19 +35,21 @@ type sandbox struct {
 	wg     sync.WaitGroup
 }
 
-// demoDomains are the sandbox registrar's domains and their locks.
+// demoDomains are the sandbox registrars' domains and their locks: .com at
+// eNom, .net at OpenSRS, .org through WHMCS, .ee at the .ee registry.
 var demoDomains = []struct {
 	name   string
 	locked bool
 }{
 	{"example.com", true},
+	{"xn--bcher-kva.com", false}, // bücher.com
 	{"example.net", false},
 	{"example.org", true},
-	{"xn--bcher-kva.de", false}, // bücher.de
+	{"xn--nide-loa.ee", false}, // näide.ee
 }
 
-// sandboxProvider is the name of the sandbox's simulated eNom account.
-const sandboxProvider = "sandbox-enom"
+// sandboxPrefix names the sandbox's simulated accounts: sandbox-enom, ...
+const sandboxPrefix = "sandbox-"
 
 func startSandbox(ctx context.Context, cfg *config.Config, log zerolog.Logger) (*sandbox, error) {
 	sb := &sandbox{mr: miniredis.NewMiniRedis(), stop: make(chan struct{})}
@@ -63,8 +65,8 @@ func startSandbox(ctx context.Context, cfg *config.Config, log zerolog.Logger) (
 			sb.Close()
 			return nil, err
 		}
-		log.Warn().Str("provider", sandboxProvider).Str("endpoint", sb.simURL).Int("domains", len(demoDomains)).
-			Msg("SANDBOX: no providers configured; using the built-in registrar simulator (fake eNom) with demo domains example.com, example.net, example.org, bücher.de")
+		log.Warn().Str("simulator", sb.simURL).Int("domains", len(demoDomains)).
+			Msg("SANDBOX: no providers configured; using the built-in registrar simulator (eNom for .com, OpenSRS for .net, WHMCS for .org, the .ee registry for .ee) with demo domains example.com, bücher.com, example.net, example.org, näide.ee")
 	}
 	return sb, nil
 }
@@ -93,9 +95,13 @@ func (sb *sandbox) tick(every time.Duration) {
 func (sb *sandbox) startSimulator(cfg *config.Config) error {
 	sb.sim = simulator.New(simulator.Options{})
 	pw := randomToken()
-	acct := sb.sim.AddAccount(simulator.ENom, "sandbox", pw)
+	accts := addSimAccounts(sb.sim, pw)
 	for _, d := range demoDomains {
-		acct.AddDomain(d.name, d.locked)
+		for i, a := range simAccounts {
+			if strings.HasSuffix(d.name, "."+a.tld) {
+				accts[i].AddDomain(d.name, d.locked)
+			}
+		}
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -103,12 +109,11 @@ func (sb *sandbox) startSimulator(cfg *config.Config) error {
 	}
 	sb.simSrv = &http.Server{Handler: sb.sim.Handler(), ReadHeaderTimeout: 5 * time.Second}
 	go sb.simSrv.Serve(ln)
-	sb.simURL = "http://" + ln.Addr().String() + "/enom/interface.asp"
-	cfg.Providers = append(cfg.Providers, config.Provider{
-		Name: sandboxProvider, Type: config.TypeEnom, Endpoint: sb.simURL,
-		Username: "sandbox", Password: secret.String(pw), TLDs: []string{"com", "net", "org", "de"},
-		Rate: 20, Burst: 1, Timeout: 10 * time.Second,
-	})
+	sb.simURL = "http://" + ln.Addr().String()
+	for _, p := range simProviders(sb.simURL, pw, sandboxPrefix) {
+		p.Rate = 20 // to show the shared rate limit at work
+		cfg.Providers = append(cfg.Providers, p)
+	}
 	return nil
 }
 

@@ -45,7 +45,7 @@ func TestSandbox_keysExpire(t *testing.T) {
 	if err != nil || now.Sub(time.Now()).Abs() > 2*time.Second {
 		t.Fatalf("sandbox TIME %v vs wall clock %v (%v)", now, time.Now(), err)
 	}
-	if len(cfg.Providers) != 1 || cfg.Providers[0].Name != sandboxProvider {
+	if len(cfg.Providers) != 4 || cfg.Providers[0].Name != "sandbox-enom" || cfg.Providers[3].Type != "ee" {
 		t.Fatalf("sandbox providers: %+v", cfg.Providers)
 	}
 }

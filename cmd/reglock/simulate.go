@@ -5,15 +5,18 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/reglock/reglock/config"
 	"github.com/reglock/reglock/providers/simulator"
+	"github.com/reglock/reglock/secret"
 )
 
-// simAccounts are the accounts `reglock simulate` serves, one per
-// registrar, each with its own TLD.
+// simAccounts are the accounts the simulator serves (`reglock simulate`
+// and the sandbox), one per registrar, each with its own TLD.
 var simAccounts = []struct {
 	kind  simulator.Kind
 	name  string
@@ -21,12 +24,44 @@ var simAccounts = []struct {
 	tld   string
 	route string
 }{
-	{simulator.ENom, "sim-enom", "reglock", "com", "/enom/interface.asp"},
-	{simulator.OpenSRS, "sim-opensrs", "reglock", "net", "/opensrs/"},
-	{simulator.WHMCS, "sim-whmcs", "reglock", "org", "/whmcs/includes/api.php"},
+	{simulator.ENom, "enom", "reglock", "com", "/enom/interface.asp"},
+	{simulator.OpenSRS, "opensrs", "reglock", "net", "/opensrs/"},
+	{simulator.WHMCS, "whmcs", "reglock", "org", "/whmcs/includes/api.php"},
 	// The .ee account is the registrant user an eID login with ident
 	// 38903110313 maps to; its password is its static Bearer token.
-	{simulator.EE, "sim-ee", "EE-38903110313", "ee", "/ee"},
+	{simulator.EE, "ee", "EE-38903110313", "ee", "/ee"},
+}
+
+// addSimAccounts creates the simulator's accounts, all with one credential.
+func addSimAccounts(sim *simulator.Simulator, secret string) []*simulator.Account {
+	accts := make([]*simulator.Account, len(simAccounts))
+	for i, a := range simAccounts {
+		accts[i] = sim.AddAccount(a.kind, a.user, secret)
+	}
+	return accts
+}
+
+// simProviders is the providers section that points reglock at a
+// simulator serving at base: names are prefix + the registrar.
+func simProviders(base, credential, prefix string) []config.Provider {
+	cred := secret.String(credential)
+	out := make([]config.Provider, 0, len(simAccounts))
+	for _, a := range simAccounts {
+		p := config.Provider{Name: prefix + a.name, Type: string(a.kind), Endpoint: base + a.route,
+			TLDs: []string{a.tld}, Burst: config.DefaultBurst, Timeout: 10 * time.Second}
+		switch a.kind {
+		case simulator.ENom:
+			p.Username, p.Password = a.user, cred
+		case simulator.OpenSRS:
+			p.Username, p.Key = a.user, cred
+		case simulator.WHMCS:
+			p.Identifier, p.Secret = secret.String(a.user), cred
+		case simulator.EE:
+			p.Token, p.API = cred, config.EEAPIV1
+		}
+		out = append(out, p)
+	}
+	return out
 }
 
 // simDomain is the i-th generated domain: they rotate over the accounts.
@@ -73,10 +108,9 @@ func runSimulate(cmd *cobra.Command, g *globals, f simulateFlags) error {
 		return usageError{errors.New("--domains must be >= 0 and --locked-share between 0 and 1")}
 	}
 	sim := simulator.New(simulator.Options{LogSize: 100000})
-	accts := make([]*simulator.Account, len(simAccounts))
-	for i, a := range simAccounts {
-		accts[i] = sim.AddAccount(a.kind, a.user, f.secret)
-		accts[i].SetLatency(f.latency)
+	accts := addSimAccounts(sim, f.secret)
+	for _, a := range accts {
+		a.SetLatency(f.latency)
 	}
 	// Locked-ness spread evenly: every k-th domain is unlocked.
 	for i := range f.domains {
@@ -89,19 +123,16 @@ func runSimulate(cmd *cobra.Command, g *globals, f simulateFlags) error {
 	}
 	base := "http://" + ln.Addr().String()
 	fmt.Fprintf(g.stdout, "# reglock simulate: %d domains. Providers for a reglock configuration:\nproviders:\n", f.domains)
-	for _, a := range simAccounts {
-		fmt.Fprintf(g.stdout, "  - name: %s\n    type: %s\n    endpoint: %s%s\n", a.name, a.kind, base, a.route)
-		switch a.kind {
-		case simulator.ENom:
-			fmt.Fprintf(g.stdout, "    username: %s\n    password: %s\n", a.user, f.secret)
-		case simulator.OpenSRS:
-			fmt.Fprintf(g.stdout, "    username: %s\n    key: %s\n", a.user, f.secret)
-		case simulator.WHMCS:
-			fmt.Fprintf(g.stdout, "    identifier: %s\n    secret: %s\n", a.user, f.secret)
-		case simulator.EE:
-			fmt.Fprintf(g.stdout, "    token: %s\n", f.secret)
+	for _, p := range simProviders(base, f.secret, "sim-") {
+		fmt.Fprintf(g.stdout, "  - name: %s\n    type: %s\n    endpoint: %s\n", p.Name, p.Type, p.Endpoint)
+		for _, kv := range [][2]string{{"username", p.Username}, {"password", p.Password.Reveal()}, {"key", p.Key.Reveal()},
+			{"identifier", p.Identifier.Reveal()}, {"secret", p.Secret.Reveal()}, {"token", p.Token.Reveal()}} {
+			if kv[1] != "" {
+				// The simulator's own credentials, printed on purpose.
+				fmt.Fprintf(g.stdout, "    %s: %s\n", kv[0], kv[1])
+			}
 		}
-		fmt.Fprintf(g.stdout, "    tlds: [%s]\n", a.tld)
+		fmt.Fprintf(g.stdout, "    tlds: [%s]\n", strings.Join(p.TLDs, ", "))
 	}
 	srv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 120 * time.Second}
 	go func() {
