@@ -9,6 +9,7 @@ import (
 	"crypto/subtle"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/reglock/reglock/config"
 	"github.com/reglock/reglock/intent"
+	"github.com/reglock/reglock/metrics"
 	"github.com/reglock/reglock/store"
 	"github.com/reglock/reglock/sweep"
 )
@@ -34,10 +36,11 @@ type Server struct {
 	Store   *store.Store
 	Sweeps  *sweep.Starter
 	Log     zerolog.Logger
-	// Extra handlers mounted outside /v1, e.g. "/metrics" (no token) and
-	// "/monitoring/" (behind the tokens).
-	Public    map[string]http.Handler
-	Protected map[string]http.Handler
+	// Metrics, when set, is served at /metrics and counts requests.
+	Metrics *metrics.Metrics
+	// Monitoring, when set, is asynqmon, served at /monitoring behind the
+	// tokens: reading needs the read scope, acting (retry, delete) admin.
+	Monitoring http.Handler
 
 	// NoAuth serves /v1 to anyone (--insecure-no-auth with no tokens).
 	NoAuth bool
@@ -91,17 +94,41 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	mux.HandleFunc("GET /readyz", s.readyz)
-	for p, h := range s.Public {
-		mux.Handle(p, h)
-	}
-	for p, h := range s.Protected {
-		mux.Handle(p, s.authenticate(ScopeRead, h.ServeHTTP))
+	s.opsRoutes(mux)
+	if s.Monitoring != nil {
+		read := s.authenticate(ScopeRead, s.Monitoring.ServeHTTP)
+		admin := s.authenticate(ScopeAdmin, s.Monitoring.ServeHTTP)
+		mon := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodGet || r.Method == http.MethodHead {
+				read.ServeHTTP(w, r)
+				return
+			}
+			admin.ServeHTTP(w, r)
+		})
+		mux.Handle("/monitoring", mon)
+		mux.Handle("/monitoring/", mon)
 	}
 	return s.logRequests(mux)
+}
+
+// OpsHandler serves only /healthz, /readyz and /metrics: what a worker or
+// scheduler process exposes for probes and Prometheus.
+func (s *Server) OpsHandler() http.Handler {
+	mux := http.NewServeMux()
+	s.opsRoutes(mux)
+	return mux
+}
+
+func (s *Server) opsRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /healthz", healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
+	if s.Metrics != nil {
+		mux.Handle("GET /metrics", s.Metrics.Handler())
+	}
+}
+
+func healthz(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
 func methodNotAllowed(w http.ResponseWriter, r *http.Request) {
@@ -146,7 +173,7 @@ func (s *Server) authenticate(scope string, next http.HandlerFunc) http.Handler 
 			return
 		}
 		if rec, ok := w.(*statusRecorder); ok {
-			rec.token = match.name
+			rec.token, rec.route = match.name, r.Pattern
 		}
 		next(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, match.name)))
 	})
@@ -181,11 +208,13 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"ready": true, "checks": map[string]string{"redis": "ok"}})
 }
 
-// statusRecorder remembers what a handler answered, for the request log.
+// statusRecorder remembers what a handler answered, for the request log
+// and the metrics.
 type statusRecorder struct {
 	http.ResponseWriter
 	status int
 	token  string
+	route  string
 }
 
 func (r *statusRecorder) WriteHeader(code int) {
@@ -214,6 +243,17 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		next.ServeHTTP(rec, r)
 		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || r.URL.Path == "/metrics" {
 			return
+		}
+		if s.Metrics != nil {
+			route := rec.route
+			if route == "" {
+				route = "unauthenticated"
+			}
+			if strings.HasPrefix(r.URL.Path, "/monitoring") {
+				route = "/monitoring"
+			}
+			s.Metrics.APIRequests.WithLabelValues(route, strconv.Itoa(rec.status)).Inc()
+			s.Metrics.APILatency.WithLabelValues(route).Observe(time.Since(start).Seconds())
 		}
 		ev := s.Log.Info()
 		if rec.status >= 500 {

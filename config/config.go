@@ -171,6 +171,9 @@ type API struct {
 	Tokens []Token `yaml:"tokens"`
 	// Monitoring serves asynqmon at /monitoring; default true.
 	Monitoring bool `yaml:"monitoring"`
+	// MonitoringWrite lets tokens with the admin scope act in asynqmon
+	// (retry, delete, archive tasks); default false: read-only.
+	MonitoringWrite bool `yaml:"monitoring_write"`
 }
 
 // Token is one bearer token accepted by /v1.
@@ -188,6 +191,10 @@ type Worker struct {
 	// ShutdownTimeout is how long in-flight tasks get to finish on SIGTERM
 	// before they are handed back to the queue; default 30s.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// Listen, when set, serves /healthz, /readyz and /metrics (no /v1) from
+	// processes that run no API: workers and schedulers, for probes and
+	// Prometheus. Default: off.
+	Listen string `yaml:"listen"`
 }
 
 // Scheduler configures compliance sweeps.

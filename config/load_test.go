@@ -367,10 +367,10 @@ func TestParse_problems(t *testing.T) {
 			"reglock.yaml:2: xx: unknown key (known: redis, api, worker, scheduler, policy, providers)",
 		}},
 		{"x- keys only at the top", "worker:\n  x-a: 1\n", nil, []string{
-			"reglock.yaml:2: worker.x-a: unknown key (known: concurrency, shutdown_timeout)",
+			"reglock.yaml:2: worker.x-a: unknown key (known: concurrency, shutdown_timeout, listen)",
 		}},
 		{"merge key unknown", "x-base: &b {concurrency: 2, threads: 3}\nworker:\n  <<: *b\n  concurrency: 4\n", nil, []string{
-			"reglock.yaml:1: worker.threads: unknown key (known: concurrency, shutdown_timeout)",
+			"reglock.yaml:1: worker.threads: unknown key (known: concurrency, shutdown_timeout, listen)",
 		}},
 		{"merge key of a scalar", "worker:\n  <<: 3\n", nil, []string{
 			"reglock.yaml:2: worker: << takes a mapping or a list of mappings",

@@ -191,6 +191,11 @@ func (d *decoder) validateWorker(w *Worker) {
 	if w.ShutdownTimeout <= 0 {
 		d.problemf("worker.shutdown_timeout", "must be positive, got %s", w.ShutdownTimeout)
 	}
+	if w.Listen != "" {
+		if reason := checkHostPort(w.Listen, false); reason != "" {
+			d.problem("worker.listen", reason)
+		}
+	}
 }
 
 func (d *decoder) validateScheduler(s *Scheduler) {

@@ -62,6 +62,11 @@ type Limiter struct {
 	mu     sync.Mutex
 	pacers map[string]*pacer
 
+	// OnWait, if set, is told how long each call waits for its slot, and
+	// OnDefer when a call is refused a slot (metrics).
+	OnWait  func(account string, wait time.Duration)
+	OnDefer func(account string)
+
 	// onSlot, in tests, sees every slot handed out.
 	onSlot func(account string, slot time.Time)
 }
@@ -111,6 +116,9 @@ func (l *Limiter) Wait(ctx context.Context, account string, lim Limit, maxWait t
 		}
 		if reserved == 0 {
 			p.mu.Unlock()
+			if l.OnDefer != nil {
+				l.OnDefer(account)
+			}
 			return providers.RetryAfter(wait, ErrLimited)
 		}
 		p.next, p.left = time.Now().Add(wait), reserved
@@ -121,6 +129,9 @@ func (l *Limiter) Wait(ctx context.Context, account string, lim Limit, maxWait t
 	p.mu.Unlock()
 	if l.onSlot != nil {
 		l.onSlot(account, slot)
+	}
+	if l.OnWait != nil {
+		l.OnWait(account, max(time.Until(slot), 0))
 	}
 	return sleepUntil(ctx, slot)
 }

@@ -128,7 +128,10 @@ func (r *Records) Finalize(ctx context.Context, id string, g Guard, q Enqueuer, 
 	if _, err := r.finish(ctx, id, StateRunning, state, paused, nil, queued, now); err != nil {
 		return st, err
 	}
-	return r.Get(ctx, id)
+	if st, err = r.Get(ctx, id); err != nil {
+		return st, err
+	}
+	return st, r.recordLast(ctx, st)
 }
 
 // Apply queues the held fixes of a paused sweep: an operator's decision
@@ -163,7 +166,10 @@ func (r *Records) Apply(ctx context.Context, id string, q Enqueuer, queues tasks
 	if _, err := r.finish(ctx, id, StatePaused, StateDone, nil, clear, queued, now); err != nil {
 		return st, err
 	}
-	return r.Get(ctx, id)
+	if st, err = r.Get(ctx, id); err != nil {
+		return st, err
+	}
+	return st, r.recordLast(ctx, st)
 }
 
 // queueFix queues the change that undoes one drift, under the generation

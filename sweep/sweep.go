@@ -410,3 +410,48 @@ func msTime(s string) time.Time {
 	}
 	return time.UnixMilli(ms).UTC()
 }
+
+// lastKey holds each account's figures from its most recent finished sweep
+// (provider -> checked|drifted|errors|unfixable|finished_ms|paused), for
+// the domains-by-state metrics every process exports alike.
+func (r *Records) lastKey() string { return r.prefix + "sweeps:last" }
+
+// Last is an account's figures from its most recent finished sweep.
+type Last struct {
+	Counts
+	FinishedAt time.Time
+	Paused     bool
+}
+
+// recordLast keeps the figures of a finished sweep.
+func (r *Records) recordLast(ctx context.Context, st Status) error {
+	if len(st.PerProvider) == 0 {
+		return nil
+	}
+	args := make([]any, 0, 2*len(st.PerProvider))
+	for p, c := range st.PerProvider {
+		_, paused := st.Paused[p]
+		args = append(args, p, fmt.Sprintf("%d|%d|%d|%d|%d|%s", c.Checked, c.Drifted, c.Errors, c.Unfixable,
+			st.FinishedAt.UnixMilli(), boolArg(paused)))
+	}
+	return r.rdb.HSet(ctx, r.lastKey(), args...).Err()
+}
+
+// LastByProvider returns each account's figures from its most recent
+// finished sweep.
+func (r *Records) LastByProvider(ctx context.Context) (map[string]Last, error) {
+	m, err := r.rdb.HGetAll(ctx, r.lastKey()).Result()
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]Last, len(m))
+	for p, v := range m {
+		f := strings.Split(v, "|")
+		if len(f) != 6 {
+			continue
+		}
+		out[p] = Last{Counts: Counts{Checked: atoi(f[0]), Drifted: atoi(f[1]), Errors: atoi(f[2]), Unfixable: atoi(f[3])},
+			FinishedAt: msTime(f[4]), Paused: f[5] == "1"}
+	}
+	return out, nil
+}

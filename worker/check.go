@@ -9,6 +9,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/reglock/reglock/audit"
 	"github.com/reglock/reglock/intent"
 	"github.com/reglock/reglock/providers"
 	"github.com/reglock/reglock/store"
@@ -32,6 +33,7 @@ func (w *Worker) handleCheck(ctx context.Context, t *asynq.Task) error {
 		return err
 	}
 	log := w.taskLog(ctx, t, d.Name, d.Desired.Provider)
+	report(ctx, d.Desired.Provider)
 	acct, ok := w.Accounts[d.Desired.Provider]
 	if !ok {
 		return asynqError(providers.Permanent(fmt.Errorf("provider %q is not configured", d.Desired.Provider)))
@@ -53,6 +55,12 @@ func (w *Worker) handleCheck(ctx context.Context, t *asynq.Task) error {
 			asynq.ProcessIn(w.confirmDelay()), asynq.TaskID(intent.TaskID("confirm", d.Name, d.Desired.Generation)))
 	}
 	log.Warn().Bool("desired", d.Desired.Locked).Bool("observed", st.Locked).Msg("drift confirmed; queueing a fix")
+	if w.Metrics != nil {
+		w.Metrics.DriftFound.WithLabelValues(d.Desired.Provider, "check").Inc()
+	}
+	w.audit(ctx, audit.Event{Kind: audit.KindDrift, Domain: d.Name, Provider: d.Desired.Provider,
+		Before: lockWord(!d.Desired.Locked), After: lockWord(d.Desired.Locked), Cause: tasks.CauseSweep,
+		RequestedBy: "check", Generation: d.Desired.Generation})
 	return w.queueFix(ctx, d)
 }
 

@@ -51,9 +51,11 @@ func (w *Worker) change(ctx context.Context, t *asynq.Task, in tasks.Intent, c s
 	if err != nil {
 		return err
 	}
+	report(ctx, d.Desired.Provider)
 	if outcome == store.Superseded {
 		log.Info().Int64("generation", in.Generation).Int64("current_generation", d.Desired.Generation).Msg("superseded by a newer intent; dropped")
 		writeResult(t, "superseded")
+		w.superseded(t)
 		return nil
 	}
 	if outcome == store.Applied && !d.Desired.RelockAt.IsZero() {
@@ -119,6 +121,9 @@ func (w *Worker) converge(ctx context.Context, log zerolog.Logger, d store.Domai
 		}
 		log.Info().Bool("locked", want).Str("cause", in.Cause).Str("requested_by", in.RequestedBy).
 			Str("reason", in.Reason).Msg("registrar lock changed")
+		if in.Cause == tasks.CauseSweep && w.Metrics != nil {
+			w.Metrics.DriftFixed.WithLabelValues(d.Desired.Provider).Inc()
+		}
 		taskID, _ := asynq.GetTaskID(ctx)
 		w.audit(ctx, audit.Event{Kind: audit.KindChange, Domain: d.Name, Provider: d.Desired.Provider,
 			Before: lockWord(!want), After: lockWord(want), Cause: in.Cause, RequestedBy: in.RequestedBy,

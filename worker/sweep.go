@@ -154,6 +154,9 @@ func (w *Worker) sweepFinish(ctx context.Context, log zerolog.Logger, st sweep.S
 	for p, why := range out.Paused {
 		log.Warn().Str("provider", p).Str("reason", why).Msg("sweep paused for this account: apply it to fix")
 	}
+	if w.Metrics != nil {
+		w.Metrics.SweepsFinished.WithLabelValues(out.State).Inc()
+	}
 	log.Info().Str("state", out.State).Int64("checked", out.Checked).Int64("drifted", out.Drifted).
 		Int64("errors", out.Errors).Int64("fixes_queued", out.FixesQueued).Msg("sweep finished")
 	return nil
@@ -211,6 +214,7 @@ func (w *Worker) sweepUnit(ctx context.Context, log zerolog.Logger, st sweep.Sta
 		return err
 	}
 	if committed {
+		w.countSweep(run.tally, run.fixes)
 		for _, f := range run.fixes {
 			w.audit(ctx, audit.Event{Kind: audit.KindDrift, Domain: f.Domain, Provider: f.Provider,
 				Before: lockWord(!f.Lock), After: lockWord(f.Lock), Cause: tasks.CauseSweep,
@@ -514,6 +518,20 @@ func (r *unitRun) confirm(ctx context.Context) error {
 		r.fixes = append(r.fixes, sweep.Fix{Domain: d.Name, Provider: d.Desired.Provider, Lock: d.Desired.Locked, Generation: d.Desired.Generation})
 	}
 	return nil
+}
+
+// countSweep adds a unit's figures to the metrics.
+func (w *Worker) countSweep(t sweep.Tally, fixes []sweep.Fix) {
+	if w.Metrics == nil {
+		return
+	}
+	for p, c := range t {
+		w.Metrics.SweepChecked.WithLabelValues(p).Add(float64(c.Checked))
+		w.Metrics.SweepErrors.WithLabelValues(p).Add(float64(c.Errors))
+	}
+	for _, f := range fixes {
+		w.Metrics.DriftFound.WithLabelValues(f.Provider, "sweep").Inc()
+	}
 }
 
 // sem is the account's limit on one process's concurrent sweep reads.

@@ -30,9 +30,11 @@ func (w *Worker) handleTradeLock(ctx context.Context, t *asynq.Task) error {
 	}
 	// A newer intent about the lock leaves the trade setting as it is: this
 	// task still delivers it unless a newer trade request changed it.
+	report(ctx, d.Desired.Provider)
 	if want := d.Desired.TradeLock; want == nil || *want != p.Enable || (outcome == store.Superseded && d.Desired.TradeApplied) {
 		log.Info().Msg("trade lock setting superseded by a newer request; dropped")
 		writeResult(t, "superseded")
+		w.superseded(t)
 		return nil
 	}
 	acct, ok := w.Accounts[d.Desired.Provider]

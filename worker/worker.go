@@ -18,6 +18,7 @@ import (
 
 	"github.com/reglock/reglock/audit"
 	"github.com/reglock/reglock/intent"
+	"github.com/reglock/reglock/metrics"
 	"github.com/reglock/reglock/providers"
 	"github.com/reglock/reglock/ratelimit"
 	"github.com/reglock/reglock/store"
@@ -49,17 +50,52 @@ type Worker struct {
 	Audit *audit.Log
 	// Sweeps, when set, lets this worker run sweep:run tasks.
 	Sweeps *Sweeps
+	// Metrics, when set, counts what the worker does.
+	Metrics *metrics.Metrics
 }
 
 // Mux routes task types to their handlers.
 func (w *Worker) Mux() *asynq.ServeMux {
 	mux := asynq.NewServeMux()
+	mux.Use(w.instrument)
 	mux.HandleFunc(tasks.TypeLock, w.handleLock)
 	mux.HandleFunc(tasks.TypeUnlock, w.handleUnlock)
 	mux.HandleFunc(tasks.TypeTradeLock, w.handleTradeLock)
 	mux.HandleFunc(tasks.TypeCheck, w.handleCheck)
 	mux.HandleFunc(tasks.TypeSweep, w.handleSweep)
 	return mux
+}
+
+// taskReport is what a handler tells the metrics middleware about its task.
+type taskReport struct{ provider string }
+
+type reportKey struct{}
+
+// instrument counts every task by type, provider and outcome.
+func (w *Worker) instrument(next asynq.Handler) asynq.Handler {
+	if w.Metrics == nil {
+		return next
+	}
+	return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
+		rep := &taskReport{}
+		err := next.ProcessTask(context.WithValue(ctx, reportKey{}, rep), t)
+		w.Metrics.TasksProcessed.WithLabelValues(t.Type(), rep.provider, metrics.TaskOutcome(err)).Inc()
+		return err
+	})
+}
+
+// report names the task's provider for the metrics.
+func report(ctx context.Context, provider string) {
+	if rep, ok := ctx.Value(reportKey{}).(*taskReport); ok {
+		rep.provider = provider
+	}
+}
+
+// superseded counts a dropped task.
+func (w *Worker) superseded(t *asynq.Task) {
+	if w.Metrics != nil {
+		w.Metrics.TasksSuperseded.WithLabelValues(t.Type()).Inc()
+	}
 }
 
 // audit records an event on the trail and in the log. A trail that cannot

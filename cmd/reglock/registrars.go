@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/reglock/reglock/config"
+	"github.com/reglock/reglock/metrics"
 	"github.com/reglock/reglock/providers"
 	"github.com/reglock/reglock/providers/ee"
 	"github.com/reglock/reglock/providers/enom"
@@ -33,8 +34,8 @@ func newRegistrar(p config.Provider) (providers.Registrar, error) {
 	}
 }
 
-// buildAccounts builds every configured account.
-func buildAccounts(cfg *config.Config) (map[string]worker.Account, error) {
+// buildAccounts builds every configured account, its calls counted by m.
+func buildAccounts(cfg *config.Config, m *metrics.Metrics) (map[string]worker.Account, error) {
 	out := make(map[string]worker.Account, len(cfg.Providers))
 	for _, p := range cfg.Providers {
 		r, err := newRegistrar(p)
@@ -42,7 +43,7 @@ func buildAccounts(cfg *config.Config) (map[string]worker.Account, error) {
 			return nil, fmt.Errorf("providers: %s: %w", p.Name, err)
 		}
 		out[p.Name] = worker.Account{
-			Name: p.Name, Type: p.Type, Registrar: r,
+			Name: p.Name, Type: p.Type, Registrar: m.Registrar(p.Name, r),
 			Limit: ratelimit.Limit{Rate: p.Rate, Burst: p.Burst},
 		}
 	}

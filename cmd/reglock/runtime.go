@@ -13,6 +13,7 @@ import (
 	"github.com/reglock/reglock/audit"
 	"github.com/reglock/reglock/config"
 	"github.com/reglock/reglock/intent"
+	"github.com/reglock/reglock/metrics"
 	"github.com/reglock/reglock/ratelimit"
 	"github.com/reglock/reglock/store"
 	"github.com/reglock/reglock/sweep"
@@ -36,6 +37,9 @@ type runtime struct {
 	queues   tasks.Namespace
 	sandbox  *sandbox
 	closers  []func()
+	// redisOpt is how asynqmon, which makes its own connection, reaches Redis.
+	redisOpt asynq.RedisConnOpt
+	metrics  *metrics.Metrics
 }
 
 // runtimeOptions say what a command needs.
@@ -63,12 +67,14 @@ func openRuntime(ctx context.Context, cfg *config.Config, log zerolog.Logger, op
 		}
 		rt.sandbox = sb
 		rt.rdb = sb.rdb
+		rt.redisOpt = asynq.RedisClientOpt{Addr: sb.mr.Addr()}
 		rt.closers = append(rt.closers, sb.Close)
 	} else {
-		rdb, err := redisClient(cfg.Redis, cfg.Worker.Concurrency)
+		rdb, opt, err := redisClient(cfg.Redis, cfg.Worker.Concurrency)
 		if err != nil {
 			return nil, err
 		}
+		rt.redisOpt = opt
 		rt.rdb = rdb
 		rt.closers = append(rt.closers, func() { rdb.Close() })
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -90,8 +96,15 @@ func openRuntime(ctx context.Context, cfg *config.Config, log zerolog.Logger, op
 		MaxUnlockWindow: cfg.Policy.MaxUnlockWindow}
 	rt.sweeps = &sweep.Starter{Records: sweep.New(rt.rdb, prefix), Queue: rt.intents, Queues: rt.queues}
 	rt.audit = audit.New(rt.rdb, prefix, 0)
+	rt.metrics = metrics.New()
+	rt.limiter.OnWait = func(account string, wait time.Duration) {
+		rt.metrics.RateLimitWait.WithLabelValues(account).Observe(wait.Seconds())
+	}
+	rt.limiter.OnDefer = func(account string) { rt.metrics.RateLimitDefer.WithLabelValues(account).Inc() }
+	rt.metrics.WatchSweeps(rt.sweeps.Records)
+	rt.metrics.WatchQueues(asynq.NewInspectorFromRedisClient(rt.rdb), rt.queueNames())
 	if opt.registrars {
-		accts, err := buildAccounts(cfg)
+		accts, err := buildAccounts(cfg, rt.metrics)
 		if err != nil {
 			rt.Close()
 			return nil, err
@@ -116,31 +129,45 @@ func (rt *runtime) worker() *worker.Worker {
 		Audit:        rt.audit,
 		ConfirmDelay: rt.cfg.Scheduler.ConfirmDelay,
 		Sweeps:       &worker.Sweeps{Records: rt.sweeps.Records, Guard: sweep.Guard{MaxDriftShare: rt.cfg.Scheduler.MaxDriftShare}},
+		Metrics:      rt.metrics,
 	}
 }
 
-// redisClient builds the client for a configured Redis: a single server,
-// a Sentinel-managed primary, or a Cluster.
-func redisClient(c config.Redis, concurrency int) (redis.UniversalClient, error) {
+// queueNames are reglock's asynq queues in this namespace.
+func (rt *runtime) queueNames() []string {
+	return []string{rt.queues.Queue(tasks.QueueChanges), rt.queues.Queue(tasks.QueueFixes), rt.queues.Queue(tasks.QueueChecks)}
+}
+
+// redisClient builds the client for a configured Redis (a single server, a
+// Sentinel-managed primary, or a Cluster) that the store, the limiter and
+// asynq share, and the matching options for asynqmon.
+func redisClient(c config.Redis, concurrency int) (redis.UniversalClient, asynq.RedisConnOpt, error) {
 	pool := max(concurrency+20, 32)
 	switch {
 	case c.Sentinel != nil:
+		s := c.Sentinel
 		return redis.NewFailoverClient(&redis.FailoverOptions{
-			MasterName: c.Sentinel.MasterName, SentinelAddrs: c.Sentinel.Addrs,
-			Password: c.Sentinel.Password.Reveal(), SentinelPassword: c.Sentinel.SentinelPassword.Reveal(),
-			DB: c.Sentinel.DB, PoolSize: pool,
-		}), nil
+				MasterName: s.MasterName, SentinelAddrs: s.Addrs,
+				Password: s.Password.Reveal(), SentinelPassword: s.SentinelPassword.Reveal(),
+				DB: s.DB, PoolSize: pool,
+			}), asynq.RedisFailoverClientOpt{
+				MasterName: s.MasterName, SentinelAddrs: s.Addrs,
+				Password: s.Password.Reveal(), SentinelPassword: s.SentinelPassword.Reveal(), DB: s.DB,
+			}, nil
 	case c.Cluster != nil:
 		return redis.NewClusterClient(&redis.ClusterOptions{
 			Addrs: c.Cluster.Addrs, Password: c.Cluster.Password.Reveal(), PoolSize: pool,
-		}), nil
+		}), asynq.RedisClusterClientOpt{Addrs: c.Cluster.Addrs, Password: c.Cluster.Password.Reveal()}, nil
 	default:
 		opt, err := redis.ParseURL(c.URL)
 		if err != nil {
-			return nil, fmt.Errorf("redis.url %s: %w", c.RedactedURL(), err)
+			return nil, nil, fmt.Errorf("redis.url %s: %w", c.RedactedURL(), err)
 		}
 		opt.PoolSize = pool
-		return redis.NewClient(opt), nil
+		return redis.NewClient(opt), asynq.RedisClientOpt{
+			Network: opt.Network, Addr: opt.Addr, Username: opt.Username, Password: opt.Password,
+			DB: opt.DB, TLSConfig: opt.TLSConfig,
+		}, nil
 	}
 }
 

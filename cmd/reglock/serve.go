@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -9,6 +11,8 @@ import (
 	"os"
 	"time"
 
+	"github.com/hibiken/asynq"
+	"github.com/hibiken/asynqmon"
 	"github.com/spf13/cobra"
 
 	"github.com/reglock/reglock/api"
@@ -108,13 +112,16 @@ func runRoles(ctx context.Context, g *globals, r roles) error {
 			return err
 		}
 	}
-	var apiSrv *api.Server
+	apiSrv := api.New(cfg.API.Tokens)
+	apiSrv.NoAuth = r.insecure && len(cfg.API.Tokens) == 0
+	apiSrv.Intents, apiSrv.Store, apiSrv.Sweeps, apiSrv.Metrics = rt.intents, rt.store, rt.sweeps, rt.metrics
+	apiSrv.Log = log.With().Str("component", "api").Logger()
 	var httpSrv *http.Server
-	if r.api {
-		apiSrv = api.New(cfg.API.Tokens)
-		apiSrv.NoAuth = r.insecure && len(cfg.API.Tokens) == 0
-		apiSrv.Intents, apiSrv.Store, apiSrv.Sweeps = rt.intents, rt.store, rt.sweeps
-		apiSrv.Log = log.With().Str("component", "api").Logger()
+	switch {
+	case r.api:
+		if cfg.API.Monitoring {
+			apiSrv.Monitoring = monitoring(rt.redisOpt, !cfg.API.MonitoringWrite)
+		}
 		ln, err := net.Listen("tcp", cfg.API.Listen)
 		if err != nil {
 			srv.stop()
@@ -131,6 +138,16 @@ func runRoles(ctx context.Context, g *globals, r roles) error {
 			announceSandbox(g, ln.Addr().String(), sandboxToken)
 			defer os.Remove(sandboxInfoPath())
 		}
+	case cfg.Worker.Listen != "":
+		// No API in this process: health and metrics for probes and Prometheus.
+		ln, err := net.Listen("tcp", cfg.Worker.Listen)
+		if err != nil {
+			srv.stop()
+			return fmt.Errorf("worker.listen %s: %w", cfg.Worker.Listen, err)
+		}
+		httpSrv = newHTTPServer(apiSrv.OpsHandler())
+		go httpSrv.Serve(ln)
+		log.Info().Str("listen", ln.Addr().String()).Msg("serving /healthz, /readyz and /metrics")
 	}
 	if r.scheduler {
 		if cfg.Scheduler.Sweep == "" {
@@ -148,13 +165,18 @@ func runRoles(ctx context.Context, g *globals, r roles) error {
 
 	<-ctx.Done()
 	log.Info().Dur("grace", cfg.Worker.ShutdownTimeout).Msg("shutting down: no new work; finishing what is in flight")
-	if apiSrv != nil {
-		apiSrv.Drain()
+	apiSrv.Drain()
+	if r.api && httpSrv != nil {
+		// Stop taking requests; finish those in flight.
 		sctx, cancel := context.WithTimeout(context.Background(), cfg.Worker.ShutdownTimeout)
 		_ = httpSrv.Shutdown(sctx)
 		cancel()
 	}
 	srv.stop()
+	if !r.api && httpSrv != nil {
+		// Probes see "not ready" until the tasks in flight are done.
+		_ = httpSrv.Close()
+	}
 	log.Info().Msg("stopped")
 	return nil
 }
@@ -170,6 +192,26 @@ func newHTTPServer(h http.Handler) *http.Server {
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 	}
+}
+
+// monitoring is asynqmon, read-only unless configured otherwise, showing
+// payloads as indented JSON.
+func monitoring(opt asynq.RedisConnOpt, readOnly bool) http.Handler {
+	return asynqmon.New(asynqmon.Options{
+		RootPath: "/monitoring", RedisConnOpt: opt, ReadOnly: readOnly,
+		PayloadFormatter: asynqmon.PayloadFormatterFunc(prettyJSON),
+		ResultFormatter:  asynqmon.ResultFormatterFunc(prettyJSON),
+	})
+}
+
+// prettyJSON renders a task payload or result for people; payloads carry
+// intent only, never credentials.
+func prettyJSON(_ string, b []byte) string {
+	var out bytes.Buffer
+	if err := json.Indent(&out, b, "", "  "); err != nil {
+		return string(b)
+	}
+	return out.String()
 }
 
 // workerServer is a running worker.
