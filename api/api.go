@@ -72,23 +72,36 @@ func New(tokens []config.Token) *Server {
 // while the process shuts down.
 func (s *Server) Drain() { s.draining.Store(true) }
 
+// route is one /v1 endpoint.
+type route struct {
+	method, path, scope string
+	handler             func(*Server) http.HandlerFunc
+}
+
+// routes are the /v1 endpoints; the OpenAPI document describes exactly
+// these (a test holds them together).
+var routes = []route{
+	{"POST", "/v1/domains/{domain}/lock", ScopeWrite, func(s *Server) http.HandlerFunc { return s.lock }},
+	{"DELETE", "/v1/domains/{domain}/lock", ScopeWrite, func(s *Server) http.HandlerFunc { return s.unlock }},
+	{"PUT", "/v1/domains/{domain}/trade-lock", ScopeWrite, func(s *Server) http.HandlerFunc { return s.tradeLock }},
+	{"GET", "/v1/domains/{domain}", ScopeRead, func(s *Server) http.HandlerFunc { return s.getDomain }},
+	{"GET", "/v1/domains", ScopeRead, func(s *Server) http.HandlerFunc { return s.listDomains }},
+	{"POST", "/v1/sweeps", ScopeWrite, func(s *Server) http.HandlerFunc { return s.startSweep }},
+	{"GET", "/v1/sweeps/{id}", ScopeRead, func(s *Server) http.HandlerFunc { return s.getSweep }},
+	{"POST", "/v1/sweeps/{id}/apply", ScopeAdmin, func(s *Server) http.HandlerFunc { return s.applySweep }},
+	{"GET", "/v1/openapi.json", ScopeRead, func(s *Server) http.HandlerFunc { return serveOpenAPI }},
+}
+
 // Handler returns the API's routes.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	v1 := func(pattern, scope string, h http.HandlerFunc) {
-		mux.Handle(pattern, s.authenticate(scope, h))
+	paths := map[string]bool{}
+	for _, rt := range routes {
+		mux.Handle(rt.method+" "+rt.path, s.authenticate(rt.scope, rt.handler(s)))
+		paths[rt.path] = true
 	}
-	v1("POST /v1/domains/{domain}/lock", ScopeWrite, s.lock)
-	v1("DELETE /v1/domains/{domain}/lock", ScopeWrite, s.unlock)
-	v1("PUT /v1/domains/{domain}/trade-lock", ScopeWrite, s.tradeLock)
-	v1("GET /v1/domains/{domain}", ScopeRead, s.getDomain)
-	v1("GET /v1/domains", ScopeRead, s.listDomains)
-	v1("POST /v1/sweeps", ScopeWrite, s.startSweep)
-	v1("GET /v1/sweeps/{id}", ScopeRead, s.getSweep)
-	v1("POST /v1/sweeps/{id}/apply", ScopeAdmin, s.applySweep)
 	// Known paths with another method answer 405 in the JSON envelope.
-	for _, p := range []string{"/v1/domains/{domain}/lock", "/v1/domains/{domain}/trade-lock", "/v1/domains/{domain}",
-		"/v1/domains", "/v1/sweeps", "/v1/sweeps/{id}", "/v1/sweeps/{id}/apply"} {
+	for p := range paths {
 		mux.HandleFunc(p, methodNotAllowed)
 	}
 	mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {

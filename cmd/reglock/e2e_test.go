@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/reglock/reglock/providers/simulator"
 	"github.com/reglock/reglock/redistest"
+	"github.com/reglock/reglock/store"
 )
 
 // binary is reglock built once for the end-to-end tests, which run it as
@@ -80,6 +82,7 @@ providers:
     username: resellid
     password: ${E2E_ENOM_PW}
     tlds: [com, net]
+    rate: 100
 %s`, redistest.Addr(), e.api, hs.URL, strings.Join(extraConfig, ""))
 	if err := os.WriteFile(e.config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -466,4 +469,120 @@ func (e *e2e) scheduledSweeps() []string {
 func (e *e2e) sweepState(id string) map[string]string {
 	m, _ := e.env.Client.HGetAll(context.Background(), e.env.Namespace+":rl:sweep:{"+id+"}").Result()
 	return m
+}
+
+// /metrics exposes the named series once a lock has been processed;
+// /monitoring serves asynqmon's UI and API to a token holder and refuses
+// anyone else.
+func TestE2E_metricsAndMonitoring(t *testing.T) {
+	t.Parallel()
+	e := newE2E(t)
+	e.enom.AddDomain("metered.com", false)
+	e.start("serve")
+	e.eventually("the API", 10*time.Second, func() bool { c, _ := e.http("GET", "/healthz"); return c == 200 })
+	if code, _ := e.http("POST", "/v1/domains/metered.com/lock"); code != 202 {
+		t.Fatalf("lock: %d", code)
+	}
+	e.eventually("the lock", 15*time.Second, func() bool { return e.inSync("metered.com", true) })
+	out, err := e.run("sweep", "--wait")
+	if err != nil {
+		t.Fatalf("sweep: %v\n%s", err, out)
+	}
+	get := func(path string, auth func(*http.Request)) (int, string) {
+		req, _ := http.NewRequest("GET", "http://"+e.api+path, nil)
+		if auth != nil {
+			auth(req)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b := new(bytes.Buffer)
+		b.ReadFrom(resp.Body)
+		return resp.StatusCode, b.String()
+	}
+	code, metrics := get("/metrics", nil)
+	if code != 200 {
+		t.Fatalf("/metrics: %d", code)
+	}
+	for _, series := range []string{
+		`reglock_tasks_processed_total{outcome="success",provider="enom-main",type="domain:lock"} 1`,
+		`reglock_registrar_calls_total{operation="set_lock",provider="enom-main",result="ok"} 1`,
+		`reglock_registrar_call_duration_seconds_count{operation="lock_state",provider="enom-main"}`,
+		`reglock_rate_limit_wait_seconds_count{provider="enom-main"}`,
+		`reglock_sweeps_finished_total{state="done"} 1`,
+		`reglock_sweep_domains_checked_total{provider="enom-main"} 1`,
+		`reglock_domains{provider="enom-main",state="in_sync"} 1`,
+		`reglock_sweep_last_finished_timestamp_seconds{provider="enom-main"}`,
+		`reglock_api_requests_total{code="202",route="POST /v1/domains/{domain}/lock"} 1`,
+		`asynq_queue_size{queue="` + e.env.Namespace + `:reglock:changes"}`,
+		`asynq_tasks_processed_total{queue="` + e.env.Namespace + `:reglock:changes"}`,
+	} {
+		if !strings.Contains(metrics, series) {
+			t.Errorf("/metrics lacks %s", series)
+		}
+	}
+	if strings.Contains(metrics, "resellpw") || strings.Contains(metrics, e.token) {
+		t.Error("/metrics discloses a secret")
+	}
+
+	bearer := func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+e.token) }
+	basic := func(r *http.Request) { r.SetBasicAuth("operator", e.token) }
+	if code, _ := get("/monitoring/", nil); code != 401 {
+		t.Errorf("anonymous /monitoring/: %d, want 401", code)
+	}
+	if code, _ := get("/monitoring/", func(r *http.Request) { r.SetBasicAuth("operator", "wrong-password-0123456789") }); code != 401 {
+		t.Errorf("/monitoring/ with a wrong password: %d, want 401", code)
+	}
+	if code, page := get("/monitoring/", basic); code != 200 || !strings.Contains(page, "<html") {
+		t.Errorf("/monitoring/ UI for a token holder: %d", code)
+	}
+	code, queues := get("/monitoring/api/queues", bearer)
+	if code != 200 || !strings.Contains(queues, e.env.Namespace+":reglock:changes") {
+		t.Errorf("/monitoring/api/queues: %d %s", code, queues)
+	}
+	// Task lists render with readable types and payloads.
+	code, list := get("/monitoring/api/queues/"+e.env.Namespace+":reglock:changes/completed_tasks", bearer)
+	if code != 200 || !strings.Contains(list, "domain:lock") || !strings.Contains(list, "metered.com") {
+		t.Errorf("completed tasks: %d %s", code, list)
+	}
+	if code, _ := get("/monitoring/api/queues", nil); code != 401 {
+		t.Errorf("anonymous asynqmon API: %d, want 401", code)
+	}
+}
+
+// SIGTERM: the worker stops taking tasks, finishes the one in flight within
+// the grace period, and exits 0.
+func TestE2E_gracefulShutdownFinishesInFlightTask(t *testing.T) {
+	t.Parallel()
+	e := newE2E(t)
+	e.enom.AddDomain("draining.com", false)
+	e.enom.SetLatency(600 * time.Millisecond) // read, write, read back: 1.8s, inside the 3s grace
+	w := e.start("worker")
+	if out, err := e.run("lock", "draining.com"); err != nil {
+		t.Fatalf("lock: %v\n%s", err, out)
+	}
+	e.eventually("the registrar call to be in flight", 15*time.Second, func() bool { return e.enom.Calls() >= 1 })
+	if err := w.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- w.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("worker exit after SIGTERM: %v\n%s", err, w.out.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("worker did not exit within its grace period")
+	}
+	// The in-flight task ran to the end: read, write, read back.
+	if l, _ := e.sim.Locked("draining.com"); !l {
+		t.Fatalf("in-flight lock not finished before exit:\n%s", w.out.String())
+	}
+	d, err := e.env.Client.HGetAll(context.Background(), e.env.Namespace+":rl:{"+strconv.FormatInt(int64(store.Bucket("draining.com")), 16)+"}:o").Result()
+	if err != nil || !strings.HasPrefix(d["draining.com"], "1|") {
+		t.Fatalf("observation not recorded before exit: %v %v", d, err)
+	}
 }
