@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -140,22 +141,30 @@ func (s *Store) Fold(ctx context.Context, c Change) (Domain, Outcome, error) {
 	}
 	b := Bucket(c.Domain)
 	k := s.keys(b)
-	trade := "0"
-	if c.TradeEnable {
-		trade = "1"
-	}
-	args := []any{c.Domain, string(c.Mode), string(c.Kind), c.Provider, c.DefaultProvider,
-		strconv.FormatInt(c.Generation, 10), timeMS(c.RequestedAt), timeMS(c.RelockAt), trade}
+	args := foldArgs(c)
 	// Mark the bucket occupied in the same round trip, before the domain
 	// can exist: a crash in between leaves at worst an empty bucket marked.
 	var cmd *redis.Cmd
-	err := runPipeline(ctx, s.rdb, func(p redis.Pipeliner) {
-		p.SetBit(ctx, s.occupiedKey(), int64(b), 1)
-		cmd = intentScript.EvalSha(ctx, p, k[:], args...)
+	err := runPipeline(ctx, s.rdb, []op{
+		func(p redis.Pipeliner) redis.Cmder { return p.SetBit(ctx, s.occupiedKey(), int64(b), 1) },
+		func(p redis.Pipeliner) redis.Cmder { cmd = intentScript.EvalSha(ctx, p, k[:], args...); return cmd },
 	}, intentScript)
 	if err != nil {
 		return Domain{}, "", err
 	}
+	return foldResult(c.Domain, cmd)
+}
+
+func foldArgs(c Change) []any {
+	trade := "0"
+	if c.TradeEnable {
+		trade = "1"
+	}
+	return []any{c.Domain, string(c.Mode), string(c.Kind), c.Provider, c.DefaultProvider,
+		strconv.FormatInt(c.Generation, 10), timeMS(c.RequestedAt), timeMS(c.RelockAt), trade}
+}
+
+func foldResult(domain string, cmd *redis.Cmd) (Domain, Outcome, error) {
 	res, err := cmd.Slice()
 	if err != nil {
 		return Domain{}, "", err
@@ -163,11 +172,52 @@ func (s *Store) Fold(ctx context.Context, c Change) (Domain, Outcome, error) {
 	if len(res) == 1 {
 		return Domain{}, "", ErrProviderRequired
 	}
-	d, err := decodeReply(c.Domain, res[1:])
+	d, err := decodeReply(domain, res[1:])
 	if err != nil {
 		return Domain{}, "", err
 	}
 	return d, Outcome(res[0].(string)), nil
+}
+
+// FoldMany folds many changes in one round trip (imports, benchmarks).
+// Outcomes come back in order; a change that needs a provider has an empty
+// outcome.
+func (s *Store) FoldMany(ctx context.Context, changes []Change) ([]Outcome, error) {
+	ops := make([]op, 0, 2*len(changes))
+	cmds := make([]*redis.Cmd, len(changes))
+	marked := map[int]bool{}
+	now := time.Now()
+	for i := range changes {
+		c := changes[i]
+		if c.Mode == "" {
+			c.Mode = ModeRecord
+		}
+		if c.RequestedAt.IsZero() {
+			c.RequestedAt = now
+		}
+		b := Bucket(c.Domain)
+		if !marked[b] {
+			marked[b] = true
+			ops = append(ops, func(p redis.Pipeliner) redis.Cmder { return p.SetBit(ctx, s.occupiedKey(), int64(b), 1) })
+		}
+		k, args := s.keys(b), foldArgs(c)
+		ops = append(ops, func(p redis.Pipeliner) redis.Cmder {
+			cmds[i] = intentScript.EvalSha(ctx, p, k[:], args...)
+			return cmds[i]
+		})
+	}
+	if err := runPipeline(ctx, s.rdb, ops, intentScript); err != nil {
+		return nil, err
+	}
+	out := make([]Outcome, len(changes))
+	for i, c := range cmds {
+		_, o, err := foldResult(changes[i].Domain, c)
+		if err != nil && !errors.Is(err, ErrProviderRequired) {
+			return nil, err
+		}
+		out[i] = o
+	}
+	return out, nil
 }
 
 // decodeReply decodes {intent, observation|nil, error|nil} from a script.

@@ -112,21 +112,24 @@ func (s *Store) ObserveMany(ctx context.Context, readings []DomainReading) ([]Do
 		return nil, nil
 	}
 	cmds := make([]*redis.Cmd, len(readings))
-	err := runPipeline(ctx, s.rdb, func(p redis.Pipeliner) {
-		for i, r := range readings {
-			k := s.keys(Bucket(r.Domain))
-			locked := "0"
-			if r.Locked {
-				locked = "1"
-			}
-			at := r.StartedAt
-			if at.IsZero() {
-				at = time.Now()
-			}
-			cmds[i] = observeScript.EvalSha(ctx, p, k[:], r.Domain, locked, timeMS(at), strconv.Itoa(r.Flags), errorText(r.Err))
+	ops := make([]op, len(readings))
+	for i, r := range readings {
+		k := s.keys(Bucket(r.Domain))
+		locked := "0"
+		if r.Locked {
+			locked = "1"
 		}
-	}, observeScript)
-	if err != nil {
+		at := r.StartedAt
+		if at.IsZero() {
+			at = time.Now()
+		}
+		args := []any{r.Domain, locked, timeMS(at), strconv.Itoa(r.Flags), errorText(r.Err)}
+		ops[i] = func(p redis.Pipeliner) redis.Cmder {
+			cmds[i] = observeScript.EvalSha(ctx, p, k[:], args...)
+			return cmds[i]
+		}
+	}
+	if err := runPipeline(ctx, s.rdb, ops, observeScript); err != nil {
 		return nil, err
 	}
 	out := make([]Domain, len(readings))

@@ -251,26 +251,44 @@ func timeMS(t time.Time) string {
 // a small installation. Bits are only ever set, before a domain is added.
 func (s *Store) occupiedKey() string { return s.prefix + "occupied" }
 
-// runPipeline runs fill's commands in one round trip. Scripts go as
-// EVALSHA; if Redis does not know one (after a restart or a failover), they
-// are loaded and the pipeline runs again. Callers only pipeline commands
-// that may run twice (SETBIT) next to the script that failed.
-func runPipeline(ctx context.Context, rdb redis.UniversalClient, fill func(redis.Pipeliner), scripts ...*redis.Script) error {
+// op adds one command to a pipeline and returns it. An op may run twice:
+// it must store its command where the caller reads it, each time.
+type op func(redis.Pipeliner) redis.Cmder
+
+// runPipeline runs ops in one round trip. Scripts go as EVALSHA; the
+// commands Redis answers NOSCRIPT (after a restart or a failover, or on a
+// cluster node that has not seen the script yet) did not run, so those
+// alone run again once the scripts are loaded.
+func runPipeline(ctx context.Context, rdb redis.UniversalClient, ops []op, scripts ...*redis.Script) error {
 	for attempt := 0; ; attempt++ {
 		p := rdb.Pipeline()
-		fill(p)
+		cmds := make([]redis.Cmder, len(ops))
+		for i, o := range ops {
+			cmds[i] = o(p)
+		}
 		_, err := p.Exec(ctx)
-		if err == nil || errors.Is(err, redis.Nil) {
+		if err == nil {
 			return nil
 		}
-		if attempt > 0 || !redis.HasErrorPrefix(err, "NOSCRIPT") {
-			return err
+		var again []op
+		for i, c := range cmds {
+			switch cerr := c.Err(); {
+			case cerr == nil, errors.Is(cerr, redis.Nil):
+			case redis.HasErrorPrefix(cerr, "NOSCRIPT") && attempt == 0:
+				again = append(again, ops[i])
+			default:
+				return cerr
+			}
+		}
+		if len(again) == 0 {
+			return nil
 		}
 		for _, sc := range scripts {
 			if err := sc.Load(ctx, rdb).Err(); err != nil {
 				return err
 			}
 		}
+		ops = again
 	}
 }
 

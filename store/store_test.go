@@ -272,3 +272,41 @@ func TestStore_MarkTradeApplied(t *testing.T) {
 		}
 	})
 }
+
+// After Redis loses its scripts (a restart, a failover), pipelined scripts
+// load them again and run once, not twice.
+func TestStore_pipelinesSurviveAScriptFlush(t *testing.T) {
+	backends(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		changes := make([]Change, 50)
+		for i := range changes {
+			changes[i] = Change{Domain: fmt.Sprintf("f%02d.com", i), Kind: KindLock, Provider: "enom"}
+		}
+		if err := s.Redis().ScriptFlush(ctx).Err(); err != nil {
+			t.Fatal(err)
+		}
+		out, err := s.FoldMany(ctx, changes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, o := range out {
+			if o != Applied {
+				t.Fatalf("change %d: %v", i, o)
+			}
+		}
+		if d, _ := s.Get(ctx, "f07.com"); d.Desired.Generation != 1 {
+			t.Fatalf("a flushed pipeline ran a fold twice: generation %d", d.Desired.Generation)
+		}
+		s.Redis().ScriptFlush(ctx)
+		readings := []DomainReading{{Domain: "f01.com", Reading: Reading{Locked: true}}, {Domain: "nope.com", Reading: Reading{Locked: true}}}
+		recs, err := s.ObserveMany(ctx, readings)
+		if err != nil || !recs[0].InSync() || recs[1].Name != "" {
+			t.Fatalf("ObserveMany after a flush: %+v %v", recs, err)
+		}
+		// Import mode leaves known domains alone.
+		out, err = s.FoldMany(ctx, []Change{{Domain: "f01.com", Kind: KindUnlock, Mode: ModeImport, Provider: "x"}, {Domain: "g.com", Kind: KindUnlock, Mode: ModeImport}})
+		if err != nil || out[0] != Current || out[1] != "" {
+			t.Fatalf("import: %v %v", out, err)
+		}
+	})
+}
