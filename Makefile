@@ -3,7 +3,7 @@ GO       ?= go
 BIN      := bin/reglock
 GOFLAGS  ?=
 
-.PHONY: all build run test test-short lint fuzz clean
+.PHONY: all build run test test-short lint fuzz bench clean
 
 all: build
 
@@ -18,6 +18,12 @@ run: build
 ## started (and installed if missing) for this run only.
 test:
 	./scripts/with-redis.sh $(GO) test -race -count=1 -timeout 25m ./...
+
+## bench: Go micro-benchmarks and reglock-bench (pipeline, producer path,
+## sweeps, rate budget) against a private redis-server; BENCH_QUICK=1 for a
+## smoke run under a minute.
+bench: build
+	./scripts/with-redis.sh sh -c '$(GO) test -run "^$$" -bench . -benchmem -benchtime $${BENCHTIME:-1s} ./store ./ratelimit ./tasks ./providers/... && $(GO) run ./cmd/reglock-bench -reglock $(BIN)'
 
 ## lint: formatting and vet.
 lint:

@@ -74,3 +74,25 @@ type DomainState struct {
 	Domain string
 	State
 }
+
+// pacerKey carries a Pacer in a context.
+type pacerKey struct{}
+
+// Pacer waits until the account may make one more call (a rate limit).
+type Pacer func(ctx context.Context) error
+
+// WithPacer returns a context whose listing and bulk-reading calls are
+// paced by p: a Lister or BulkReader calls Pace before each page it fetches,
+// so that a whole-account read keeps to the account's rate limit like every
+// other call.
+func WithPacer(ctx context.Context, p Pacer) context.Context {
+	return context.WithValue(ctx, pacerKey{}, p)
+}
+
+// Pace waits for the context's Pacer, if it has one.
+func Pace(ctx context.Context) error {
+	if p, ok := ctx.Value(pacerKey{}).(Pacer); ok && p != nil {
+		return p(ctx)
+	}
+	return ctx.Err()
+}

@@ -1,19 +1,22 @@
 // Package sweep keeps the record of reconciliation sweeps in Redis and
 // decides what a finished sweep may fix.
 //
-// A sweep is split into units (one per bulk-reading provider, then one per
-// chunk of the inventory) that workers run as sweep:run tasks. Each unit
-// commits its tally and its confirmed drift atomically, once, with a cursor
-// for partial progress, so a unit that is retried after a crash counts
-// nothing twice. When the last unit commits, the sweep is finalized: the
-// blast-radius guard looks at each account's share of drift, and either the
-// fixes are queued or the account is paused until an operator applies it.
+// A sweep runs in stages of units that workers run as sweep:run tasks: one
+// unit per bulk-reading provider, then one per chunk of the inventory, then
+// one per unit that found suspected drift, to read those domains a second
+// time once the confirm delay has passed. Each unit commits its tally and
+// what it found atomically, once, with a cursor for partial progress, so a
+// unit that is retried after a crash counts nothing twice. When the last
+// confirmation commits, the sweep is finalized: the blast-radius guard looks
+// at each account's share of drift, and either the fixes are queued or the
+// account is paused until an operator applies it.
 //
 // All of a sweep's keys share one hash tag, so every commit is one Lua script
 // on one Redis Cluster slot:
 //
 //	<prefix>sweep:{id}             hash: state, options, stage, pending units, counters, cursors, pauses
-//	<prefix>sweep:{id}:fix:<unit>  hash: domain -> provider|lock|generation, a unit's confirmed drift
+//	<prefix>sweep:{id}:sus:<unit>  hash: domain -> provider|lock|generation|read_ms, a unit's suspects
+//	<prefix>sweep:{id}:fix:<unit>  hash: domain -> provider|lock|generation, a confirmation's drift
 package sweep
 
 import (
@@ -35,10 +38,11 @@ const (
 	StateDone    = "done"
 )
 
-// Stages a sweep goes through while running.
+// Stages a sweep goes through while running, in order.
 const (
-	StageBulk   = "bulk"
-	StageChunks = "chunks"
+	StageBulk    = "bulk"
+	StageChunks  = "chunks"
+	StageConfirm = "confirm"
 )
 
 // ErrNotFound is returned for a sweep ID that does not exist (or expired).
@@ -95,7 +99,9 @@ type Status struct {
 	// PerProvider are the counts of each account.
 	PerProvider map[string]Counts
 	// Paused holds, per paused account, why the guard held its fixes back.
-	Paused     map[string]string
+	Paused map[string]string
+	// SuspectUnits are the units that found drift to confirm.
+	SuspectUnits []string
 	CreatedAt  time.Time
 	FinishedAt time.Time
 }
@@ -122,6 +128,8 @@ func New(rdb redis.UniversalClient, prefix string) *Records {
 func (r *Records) key(id string) string { return r.prefix + "sweep:{" + id + "}" }
 
 func (r *Records) fixKey(id, unit string) string { return r.key(id) + ":fix:" + unit }
+
+func (r *Records) suspectKey(id, unit string) string { return r.key(id) + ":sus:" + unit }
 
 // NewID returns a fresh ID for a sweep started by hand.
 func NewID(now time.Time) string {
@@ -153,8 +161,9 @@ func (r *Records) Create(ctx context.Context, id string, o Options, now time.Tim
 // Returns 1 if planned now, 0 if this stage (or a later one) already was.
 var planScript = redis.NewScript(`
 if redis.call("EXISTS", KEYS[1]) == 0 then return redis.error_reply("NOSWEEP") end
+local rank = {[""] = 0, bulk = 1, chunks = 2, confirm = 3}
 local cur = redis.call("HGET", KEYS[1], "stage") or ""
-if cur == ARGV[1] or (cur == "chunks" and ARGV[1] == "bulk") then return 0 end
+if rank[cur] >= rank[ARGV[1]] then return 0 end
 local n = 0
 if ARGV[2] ~= "" then n = #string.gsub(ARGV[2], "[^,]", "") + 1 end
 redis.call("HSET", KEYS[1], "stage", ARGV[1], "pending", n, "units:" .. ARGV[1], ARGV[2])
@@ -182,9 +191,10 @@ func (r *Records) Progress(ctx context.Context, id, unit string) (cursor string,
 	return c, vals[1] != nil, nil
 }
 
-// commitScript adds a unit's tally and fixes once per cursor step.
-// KEYS: sweep fix. ARGV: unit cursor prev_cursor final n_tallies
-// (provider checked drifted errors unlocks unfixable)... (domain value)...
+// commitScript adds a unit's tally and findings once per cursor step.
+// KEYS: sweep fix suspects. ARGV: unit cursor prev_cursor final n_tallies
+// n_suspects (provider checked drifted errors unlocks unfixable)...
+// (domain suspect)... (domain fix)...
 // Returns {pending, committed}.
 var commitScript = redis.NewScript(`
 local unit = ARGV[1]
@@ -196,7 +206,7 @@ if cur ~= ARGV[3] then
   -- another run of this unit committed since we read the cursor
   return {tonumber(redis.call("HGET", KEYS[1], "pending") or "0"), 0}
 end
-local i = 6
+local i = 7
 for t = 1, tonumber(ARGV[5]) do
   local p = ARGV[i]
   local names = {"checked", "drifted", "errors", "unlocks", "unfixable"}
@@ -208,6 +218,15 @@ for t = 1, tonumber(ARGV[5]) do
     end
   end
   i = i + 6
+end
+local nsus = tonumber(ARGV[6])
+if nsus > 0 then
+  for k = 1, nsus do
+    redis.call("HSET", KEYS[3], ARGV[i], ARGV[i + 1])
+    i = i + 2
+  end
+  redis.call("HINCRBY", KEYS[1], "sus:" .. unit, nsus)
+  redis.call("PEXPIRE", KEYS[3], redis.call("PTTL", KEYS[1]))
 end
 while i < #ARGV do
   redis.call("HSET", KEYS[2], ARGV[i], ARGV[i + 1])
@@ -238,12 +257,26 @@ func (t Tally) Add(provider string) *Counts {
 	return c
 }
 
-// Commit records one run of a unit: its tally, its confirmed drift and
-// where it stopped. prev is the cursor the run started from; a final commit
-// marks the unit done. It returns the number of units of the stage still
-// pending, and false if the commit was a repeat (nothing was added).
-func (r *Records) Commit(ctx context.Context, id, unit, prev, cursor string, final bool, t Tally, fixes []Fix) (int64, bool, error) {
-	args := []any{unit, cursor, prev, boolArg(final), len(t)}
+// Suspect is a domain read once as drifted, to be read again.
+type Suspect struct {
+	Fix
+	// ReadAt is when the first reading was taken.
+	ReadAt time.Time
+}
+
+// Found is what one run of a unit found: suspects to confirm (check
+// stages) or confirmed drift to fix (confirm stage).
+type Found struct {
+	Suspects []Suspect
+	Fixes    []Fix
+}
+
+// Commit records one run of a unit: its tally, what it found and where it
+// stopped. prev is the cursor the run started from; a final commit marks
+// the unit done. It returns the number of units of the stage still pending,
+// and false if the commit was a repeat (nothing was added).
+func (r *Records) Commit(ctx context.Context, id, unit, prev, cursor string, final bool, t Tally, found Found) (int64, bool, error) {
+	args := []any{unit, cursor, prev, boolArg(final), len(t), len(found.Suspects)}
 	providers := make([]string, 0, len(t))
 	for p := range t {
 		providers = append(providers, p)
@@ -253,10 +286,13 @@ func (r *Records) Commit(ctx context.Context, id, unit, prev, cursor string, fin
 		c := t[p]
 		args = append(args, p, c.Checked, c.Drifted, c.Errors, c.Unlocks, c.Unfixable)
 	}
-	for _, f := range fixes {
-		args = append(args, f.Domain, f.Provider+"|"+boolArg(f.Lock)+"|"+strconv.FormatInt(f.Generation, 10))
+	for _, su := range found.Suspects {
+		args = append(args, su.Domain, su.encode()+"|"+strconv.FormatInt(su.ReadAt.UnixMilli(), 10))
 	}
-	res, err := commitScript.Run(ctx, r.rdb, []string{r.key(id), r.fixKey(id, unit)}, args...).Int64Slice()
+	for _, f := range found.Fixes {
+		args = append(args, f.Domain, f.encode())
+	}
+	res, err := commitScript.Run(ctx, r.rdb, []string{r.key(id), r.fixKey(id, unit), r.suspectKey(id, unit)}, args...).Int64Slice()
 	if err != nil {
 		return 0, false, err
 	}
@@ -285,6 +321,10 @@ func (r *Records) Get(ctx context.Context, id string) (Status, error) {
 		if !ok {
 			continue
 		}
+		if name == "sus" {
+			st.SuspectUnits = append(st.SuspectUnits, p)
+			continue
+		}
 		if name == "paused" {
 			st.Paused[p] = v
 			continue
@@ -311,7 +351,7 @@ func (r *Records) Get(ctx context.Context, id string) (Status, error) {
 
 // Fixes returns the confirmed drift of every unit of the sweep.
 func (r *Records) Fixes(ctx context.Context, id string) ([]Fix, error) {
-	m, err := r.rdb.HMGet(ctx, r.key(id), "units:"+StageBulk, "units:"+StageChunks).Result()
+	m, err := r.rdb.HMGet(ctx, r.key(id), "units:"+StageConfirm).Result()
 	if err != nil {
 		return nil, err
 	}
@@ -344,6 +384,37 @@ func (r *Records) Fixes(ctx context.Context, id string) ([]Fix, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Domain < out[j].Domain })
 	return out, nil
+}
+
+// Suspects returns the suspects a unit found.
+func (r *Records) Suspects(ctx context.Context, id, unit string) ([]Suspect, error) {
+	m, err := r.rdb.HGetAll(ctx, r.suspectKey(id, unit)).Result()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Suspect, 0, len(m))
+	for domain, v := range m {
+		head, ms, ok := cutLast(v, "|")
+		f, err := parseFix(domain, head)
+		if !ok || err != nil {
+			return nil, fmt.Errorf("sweep: bad suspect %q for %s", v, domain)
+		}
+		out = append(out, Suspect{Fix: f, ReadAt: msTime(ms)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Domain < out[j].Domain })
+	return out, nil
+}
+
+func cutLast(s, sep string) (before, after string, ok bool) {
+	i := strings.LastIndex(s, sep)
+	if i < 0 {
+		return s, "", false
+	}
+	return s[:i], s[i+len(sep):], true
+}
+
+func (f Fix) encode() string {
+	return f.Provider + "|" + boolArg(f.Lock) + "|" + strconv.FormatInt(f.Generation, 10)
 }
 
 func parseFix(domain, v string) (Fix, error) {

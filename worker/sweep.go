@@ -81,8 +81,11 @@ func (w *Worker) inScope(st sweep.Status) []Account {
 // sweepStart plans the first stage: a bulk read of every account that can
 // list its locks, then (sweepChunks) one unit per chunk of the inventory.
 func (w *Worker) sweepStart(ctx context.Context, log zerolog.Logger, st sweep.Status) error {
-	if st.Stage == sweep.StageChunks {
+	switch st.Stage {
+	case sweep.StageChunks:
 		return w.sweepChunks(ctx, log, st.ID)
+	case sweep.StageConfirm:
+		return w.sweepConfirm(ctx, log, st.ID)
 	}
 	var units []string
 	for _, a := range w.inScope(st) {
@@ -164,13 +167,11 @@ func (w *Worker) sweepFinish(ctx context.Context, log zerolog.Logger, st sweep.S
 
 // unitRun is the state of one run of a unit.
 type unitRun struct {
-	w        *Worker
-	log      zerolog.Logger
-	st       sweep.Status
-	tally    sweep.Tally
-	fixes    []sweep.Fix
-	suspects []store.Domain
-	lastSus  time.Time
+	w     *Worker
+	log   zerolog.Logger
+	st    sweep.Status
+	tally sweep.Tally
+	found sweep.Found
 	// bulk lists the accounts whose domains the bulk stage has read.
 	bulk map[string]bool
 }
@@ -195,27 +196,26 @@ func (w *Worker) sweepUnit(ctx context.Context, log zerolog.Logger, st sweep.Sta
 			if err == nil {
 				final, next, err = run.chunk(ctx, chunk, cursor)
 			}
+		case strings.HasPrefix(unit, "k:"):
+			err = run.confirm(ctx, strings.TrimPrefix(unit, "k:"))
 		default:
 			err = fmt.Errorf("%w: unknown unit %q", errBadPayload, unit)
 		}
 		if err != nil {
 			return err
 		}
-		if err := run.confirm(ctx); err != nil {
-			return err
-		}
 	}
 	// Progress is saved even when the task is being cancelled (shutdown):
 	// the work is done, only the commit is left.
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	pending, committed, err := rec.Commit(cctx, st.ID, unit, cursor, next, final, run.tally, run.fixes)
+	pending, committed, err := rec.Commit(cctx, st.ID, unit, cursor, next, final, run.tally, run.found)
 	cancel()
 	if err != nil {
 		return err
 	}
 	if committed {
-		w.countSweep(run.tally, run.fixes)
-		for _, f := range run.fixes {
+		w.countSweep(run.tally, run.found.Fixes)
+		for _, f := range run.found.Fixes {
 			w.audit(ctx, audit.Event{Kind: audit.KindDrift, Domain: f.Domain, Provider: f.Provider,
 				Before: lockWord(!f.Lock), After: lockWord(f.Lock), Cause: tasks.CauseSweep,
 				RequestedBy: "sweep:" + st.ID, Generation: f.Generation, SweepID: st.ID})
@@ -229,10 +229,36 @@ func (w *Worker) sweepUnit(ctx context.Context, log zerolog.Logger, st sweep.Sta
 		return nil
 	}
 	// This was the stage's last unit (or a retry of it): move on.
-	if strings.HasPrefix(unit, "b:") {
+	switch {
+	case strings.HasPrefix(unit, "b:"):
 		return w.sweepChunks(ctx, log, st.ID)
+	case strings.HasPrefix(unit, "c"):
+		return w.sweepConfirm(ctx, log, st.ID)
+	default:
+		return w.queueSweepTask(ctx, st.ID, "finish", "")
 	}
-	return w.queueSweepTask(ctx, st.ID, "finish", "")
+}
+
+// sweepConfirm plans the confirmation stage: one unit for each unit that
+// found suspected drift.
+func (w *Worker) sweepConfirm(ctx context.Context, log zerolog.Logger, id string) error {
+	st, err := w.Sweeps.Records.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	units := make([]string, len(st.SuspectUnits))
+	for i, u := range st.SuspectUnits {
+		units[i] = "k:" + u
+	}
+	slices.Sort(units)
+	if _, err := w.Sweeps.Records.Plan(ctx, id, sweep.StageConfirm, units); err != nil {
+		return err
+	}
+	log.Info().Int("units", len(units)).Msg("sweep: reading suspected drift a second time")
+	if len(units) == 0 {
+		return w.queueSweepTask(ctx, id, "finish", "")
+	}
+	return w.queueUnits(ctx, id, units)
 }
 
 // chunk reads one chunk of the inventory from cursor on, until it is done
@@ -249,10 +275,21 @@ func (r *unitRun) chunk(ctx context.Context, chunk int, cursor string) (bool, st
 			r.bulk[a.Name] = true
 		}
 	}
+	// Domains are read in batches of checkBatch across buckets, so that a
+	// sparse inventory still gives every batch enough reads to overlap.
+	const checkBatch = 256
 	next, final := cursor, true
+	var pending []store.Domain
+	scanned := cursor // the cursor after the last domain scanned into pending
+	flush := func() error {
+		if err := r.check(ctx, pending); err != nil {
+			return err
+		}
+		pending, next = pending[:0], scanned
+		return nil
+	}
 	var readErr error
 	err := r.w.Store.ScanChunk(ctx, chunk, cursor, func(doms []store.Domain) bool {
-		todo := doms[:0:0]
 		for _, d := range doms {
 			if r.st.Options.Provider != "" && d.Desired.Provider != r.st.Options.Provider {
 				continue
@@ -262,18 +299,24 @@ func (r *unitRun) chunk(ctx context.Context, chunk int, cursor string) (bool, st
 			if r.bulk[d.Desired.Provider] && !d.Observed.CheckedAt.Before(r.st.CreatedAt) {
 				continue
 			}
-			todo = append(todo, d)
+			pending = append(pending, d)
 		}
-		if readErr = r.check(ctx, todo); readErr != nil {
+		scanned = store.Cursor(doms[len(doms)-1].Name)
+		if len(pending) < checkBatch {
+			return true
+		}
+		if readErr = flush(); readErr != nil {
 			return false
 		}
-		next = store.Cursor(doms[len(doms)-1].Name)
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			final = false
 			return false
 		}
 		return true
 	})
+	if err == nil && readErr == nil && final {
+		readErr = flush()
+	}
 	if err == nil {
 		err = readErr
 	}
@@ -301,6 +344,8 @@ func (r *unitRun) bulkRead(ctx context.Context, provider string) error {
 		return err
 	}
 	started := time.Now()
+	// Every page of the listing waits for a slot, like any other call.
+	ctx = providers.WithPacer(ctx, func(ctx context.Context) error { return r.w.sweepWait(ctx, acct) })
 	for ds, err := range br.LockStates(ctx) {
 		if err != nil {
 			return err
@@ -401,19 +446,8 @@ func (r *unitRun) check(ctx context.Context, doms []store.Domain) error {
 // at most a second ahead, so that a producer's change is never queued behind
 // a sweep's reservations for long.
 func (w *Worker) sweepRead(ctx context.Context, acct Account, domain string) (store.DomainReading, error) {
-	for {
-		err := w.Limiter.Wait(ctx, acct.Name, acct.Limit, time.Second)
-		var ra *providers.RetryAfterError
-		if errors.As(err, &ra) {
-			if err := sleep(ctx, ra.After-time.Second); err != nil {
-				return store.DomainReading{}, err
-			}
-			continue
-		}
-		if err != nil {
-			return store.DomainReading{Domain: domain, Reading: store.Reading{Err: err.Error(), StartedAt: time.Now()}}, err
-		}
-		break
+	if err := w.sweepWait(ctx, acct); err != nil {
+		return store.DomainReading{Domain: domain, Reading: store.Reading{Err: err.Error(), StartedAt: time.Now()}}, err
 	}
 	for attempt := 0; ; attempt++ {
 		start := time.Now()
@@ -430,6 +464,21 @@ func (w *Worker) sweepRead(ctx context.Context, acct Account, domain string) (st
 			return store.DomainReading{Domain: domain, Reading: store.Reading{Err: err.Error(), StartedAt: start}}, err
 		}
 		return store.DomainReading{Domain: domain, Reading: store.Reading{Locked: st.Locked, Flags: store.FlagsOf(st), StartedAt: start}}, nil
+	}
+}
+
+// sweepWait takes a rate-limit slot for a sweep's call, reserving at most a
+// second ahead and sleeping out longer waits without holding a reservation.
+func (w *Worker) sweepWait(ctx context.Context, acct Account) error {
+	for {
+		err := w.Limiter.Wait(ctx, acct.Name, acct.Limit, time.Second)
+		var ra *providers.RetryAfterError
+		if !errors.As(err, &ra) {
+			return err
+		}
+		if err := sleep(ctx, ra.After-time.Second); err != nil {
+			return err
+		}
 	}
 }
 
@@ -451,8 +500,8 @@ func (r *unitRun) classify(ctx context.Context, d store.Domain, rd store.Reading
 		c.Unfixable++
 		return
 	}
-	r.suspects = append(r.suspects, d)
-	r.lastSus = time.Now()
+	r.found.Suspects = append(r.found.Suspects, sweep.Suspect{ReadAt: rd.StartedAt,
+		Fix: sweep.Fix{Domain: d.Name, Provider: d.Desired.Provider, Lock: d.Desired.Locked, Generation: d.Desired.Generation}})
 }
 
 // relockIfDue makes sure an unlock window that has ended gets its relock
@@ -466,22 +515,32 @@ func (r *unitRun) relockIfDue(ctx context.Context, d store.Domain) {
 	}
 }
 
-// confirm reads the suspects again once ConfirmDelay has passed since the
-// last of them was read; those still drifted are the unit's fixes.
-func (r *unitRun) confirm(ctx context.Context) error {
-	if len(r.suspects) == 0 {
-		return nil
-	}
-	if err := sleep(ctx, time.Until(r.lastSus.Add(r.w.confirmDelay()))); err != nil {
+// confirm reads a unit's suspects again once ConfirmDelay has passed since
+// the last of them was read; those still drifted from the same intent are
+// the fixes.
+func (r *unitRun) confirm(ctx context.Context, unit string) error {
+	suspects, err := r.w.Sweeps.Records.Suspects(ctx, r.st.ID, unit)
+	if err != nil || len(suspects) == 0 {
 		return err
 	}
-	first := r.suspects
-	r.suspects = nil
-	readings := make([]store.DomainReading, len(first))
-	errs := make([]error, len(first))
+	var last time.Time
+	for _, su := range suspects {
+		if su.ReadAt.After(last) {
+			last = su.ReadAt
+		}
+	}
+	if err := sleep(ctx, time.Until(last.Add(r.w.confirmDelay()))); err != nil {
+		return err
+	}
+	readings := make([]store.DomainReading, len(suspects))
+	errs := make([]error, len(suspects))
 	var wg sync.WaitGroup
-	for i, d := range first {
-		acct := r.w.Accounts[d.Desired.Provider]
+	for i, su := range suspects {
+		acct, ok := r.w.Accounts[su.Provider]
+		if !ok {
+			errs[i] = fmt.Errorf("provider %q is not configured", su.Provider)
+			continue
+		}
 		sem := r.w.Sweeps.sem(acct.Name)
 		select {
 		case sem <- struct{}{}:
@@ -493,29 +552,39 @@ func (r *unitRun) confirm(ctx context.Context) error {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			readings[i], errs[i] = r.w.sweepRead(ctx, acct, d.Name)
+			readings[i], errs[i] = r.w.sweepRead(ctx, acct, su.Domain)
 		}()
 	}
 	wg.Wait()
-	after, err := r.w.Store.ObserveMany(ctx, readings)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	record := make([]store.DomainReading, 0, len(readings))
+	idx := make([]int, 0, len(readings))
+	for i, rd := range readings {
+		if rd.Domain != "" {
+			record, idx = append(record, rd), append(idx, i)
+		}
+	}
+	after, err := r.w.Store.ObserveMany(ctx, record)
 	if err != nil {
 		return err
 	}
-	for i, d := range after {
+	for j, d := range after {
+		i := idx[j]
 		if d.Name == "" || errs[i] != nil {
 			continue // gone, or unreadable now: the next sweep will see
 		}
-		c := r.tally.Add(d.Desired.Provider)
-		rd := readings[i].Reading
 		// Still different, and the intent is the one we saw drift from.
-		if rd.Locked == d.Desired.Locked || d.Desired.Generation != first[i].Desired.Generation {
+		if readings[i].Locked == d.Desired.Locked || d.Desired.Generation != suspects[i].Generation {
 			continue
 		}
+		c := r.tally.Add(d.Desired.Provider)
 		c.Drifted++
 		if !d.Desired.Locked {
 			c.Unlocks++
 		}
-		r.fixes = append(r.fixes, sweep.Fix{Domain: d.Name, Provider: d.Desired.Provider, Lock: d.Desired.Locked, Generation: d.Desired.Generation})
+		r.found.Fixes = append(r.found.Fixes, sweep.Fix{Domain: d.Name, Provider: d.Desired.Provider, Lock: d.Desired.Locked, Generation: d.Desired.Generation})
 	}
 	return nil
 }

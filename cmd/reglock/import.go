@@ -71,6 +71,10 @@ func runImport(ctx context.Context, g *globals, provider string, adopt bool) err
 		return fmt.Errorf("provider %s (%s) cannot list its domains", provider, acct.Type)
 	}
 	im := &importer{rt: rt, acct: acct, adopt: adopt, policyLocked: cfg.Policy.ImportLocked}
+	// The listing's pages keep to the account's rate limit too.
+	ctx = providers.WithPacer(ctx, func(ctx context.Context) error {
+		return rt.limiter.Wait(ctx, acct.Name, acct.Limit, time.Minute)
+	})
 	start := time.Now()
 	// A registrar that lists locks with its domains gives --adopt its
 	// readings for free.

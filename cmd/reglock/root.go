@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -26,6 +27,9 @@ type globals struct {
 	apiURL     string
 	apiToken   string
 	namespace  string
+	cpuProfile string
+	// stopProfile ends the CPU profile, if one runs.
+	stopProfile func()
 
 	stdout, stderr io.Writer
 }
@@ -49,7 +53,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	root.SetErr(stderr)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := root.ExecuteContext(ctx); err != nil {
+	err := root.ExecuteContext(ctx)
+	if g.stopProfile != nil {
+		g.stopProfile()
+	}
+	if err != nil {
 		fmt.Fprintln(stderr, "reglock:", err)
 		var ue usageError
 		if errors.As(err, &ue) {
@@ -85,6 +93,23 @@ every domain for drift. Run "reglock serve" with no configuration for a sandbox.
 	// different namespaces: store keys and queue names are prefixed.
 	pf.StringVar(&g.namespace, "namespace", os.Getenv("REGLOCK_NAMESPACE"), "prefix for keys and queues, to share a Redis (env REGLOCK_NAMESPACE)")
 	_ = pf.MarkHidden("namespace")
+	// Profiling for benchmarks and investigations.
+	pf.StringVar(&g.cpuProfile, "cpuprofile", "", "write a CPU profile to this file until exit")
+	_ = pf.MarkHidden("cpuprofile")
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		if g.cpuProfile == "" {
+			return nil
+		}
+		f, err := os.Create(g.cpuProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		g.stopProfile = func() { pprof.StopCPUProfile(); f.Close() }
+		return nil
+	}
 	root.AddCommand(
 		newServeCmd(g), newWorkerCmd(g), newAPICmd(g), newSchedulerCmd(g),
 		newSimulateCmd(g),

@@ -64,9 +64,10 @@ func simProviders(base, credential, prefix string) []config.Provider {
 	return out
 }
 
-// simDomain is the i-th generated domain: they rotate over the accounts.
-func simDomain(i int) (name string, account int) {
-	account = i % len(simAccounts)
+// simDomain is the i-th generated domain: they rotate over the accounts
+// that get domains (indexes into simAccounts).
+func simDomain(i int, accounts []int) (name string, account int) {
+	account = accounts[i%len(accounts)]
 	return fmt.Sprintf("sim%07d.%s", i, simAccounts[account].tld), account
 }
 
@@ -76,6 +77,28 @@ type simulateFlags struct {
 	lockedShare float64
 	secret      string
 	latency     time.Duration
+	registrars  []string
+}
+
+// accounts returns the indexes of the accounts named by --registrars.
+func (f simulateFlags) accounts() ([]int, error) {
+	var out []int
+	for _, r := range f.registrars {
+		found := false
+		for i, a := range simAccounts {
+			if string(a.kind) == r {
+				out = append(out, i)
+				found = true
+			}
+		}
+		if !found {
+			return nil, usageError{fmt.Errorf("--registrars: %q is not enom, opensrs, whmcs or ee", r)}
+		}
+	}
+	if len(out) == 0 {
+		return nil, usageError{errors.New("--registrars: name at least one")}
+	}
+	return out, nil
 }
 
 func newSimulateCmd(g *globals) *cobra.Command {
@@ -85,7 +108,8 @@ func newSimulateCmd(g *globals) *cobra.Command {
 		Short: "Serve fake eNom, OpenSRS, WHMCS and .ee endpoints with generated domains",
 		Long: `simulate serves the four registrar protocols from one process, each following its
 registrar's documents, with generated domains (sim0000000.com, sim0000001.net, ...: .com at
-eNom, .net at OpenSRS, .org at WHMCS, .ee at the .ee registry). It prints the providers
+eNom, .net at OpenSRS, .org at WHMCS, .ee at the .ee registry; --registrars limits which
+accounts get them). It prints the providers
 section of a reglock configuration that points at it. Its controls live under /_sim/
 (drift, faults, latency, request log, stats).`,
 		Args: cobra.NoArgs,
@@ -96,6 +120,7 @@ section of a reglock configuration that points at it. Its controls live under /_
 	cmd.Flags().Float64Var(&f.lockedShare, "locked-share", 0.9, "share of generated domains that start locked")
 	cmd.Flags().StringVar(&f.secret, "secret", "simulator-secret-0123456789", "credential of every simulated account (simulators only!)")
 	cmd.Flags().DurationVar(&f.latency, "latency", 0, "delay of every answer")
+	cmd.Flags().StringSliceVar(&f.registrars, "registrars", []string{"enom", "opensrs", "whmcs", "ee"}, "registrars whose accounts get the generated domains")
 	return cmd
 }
 
@@ -107,6 +132,10 @@ func runSimulate(cmd *cobra.Command, g *globals, f simulateFlags) error {
 	if f.domains < 0 || f.lockedShare < 0 || f.lockedShare > 1 {
 		return usageError{errors.New("--domains must be >= 0 and --locked-share between 0 and 1")}
 	}
+	holders, err := f.accounts()
+	if err != nil {
+		return err
+	}
 	sim := simulator.New(simulator.Options{LogSize: 100000})
 	accts := addSimAccounts(sim, f.secret)
 	for _, a := range accts {
@@ -114,7 +143,7 @@ func runSimulate(cmd *cobra.Command, g *globals, f simulateFlags) error {
 	}
 	// Locked-ness spread evenly: every k-th domain is unlocked.
 	for i := range f.domains {
-		name, a := simDomain(i)
+		name, a := simDomain(i, holders)
 		accts[a].AddDomain(name, float64(i%1000) < f.lockedShare*1000)
 	}
 	ln, err := net.Listen("tcp", f.listen)

@@ -318,38 +318,116 @@ func (c *Client) LockStates(ctx context.Context) iter.Seq2[providers.DomainState
 	}
 }
 
+// listingWindow is how many pages of a listing are fetched at once: the
+// next pages download while the caller works through the current one.
+const listingWindow = 4
+
 // listing pages through GET domains with extra parameters until a page
 // comes back short, empty, or the offset reaches count; full requires the
-// objects to carry their lock. Domains added or removed while it pages can
-// shift the pages: offsets are all the registry offers.
+// objects to carry their lock. Once the first page has told the count, the
+// next pages are fetched a few at a time, and yielded in order. Each page
+// waits for the context's pacer (the account's rate limit). Domains added
+// or removed while it pages can shift the pages: offsets are all the
+// registry offers.
 func (c *Client) listing(ctx context.Context, extra url.Values, full bool) iter.Seq2[domainObject, error] {
 	return func(yield func(domainObject, error) bool) {
-		for offset := 0; ; {
-			q := url.Values{"limit": {strconv.Itoa(c.pageSize)}, "offset": {strconv.Itoa(offset)}}
-			for k, v := range extra {
-				q[k] = v
-			}
-			body, err := c.do(ctx, http.MethodGet, c.prefix+"/domains", q, nil, opList)
-			if err != nil {
-				yield(domainObject{}, err)
+		first, err := c.listPage(ctx, extra, full, 0)
+		if err != nil {
+			yield(domainObject{}, err)
+			return
+		}
+		for _, obj := range first.domains {
+			if !yield(obj, nil) {
 				return
 			}
-			page, err := parseList(body, c.api, full)
-			if err != nil {
-				yield(domainObject{}, c.badAnswer(err, body))
+		}
+		if len(first.domains) < c.pageSize || first.count < 0 {
+			if first.count < 0 && len(first.domains) == c.pageSize {
+				c.listSequential(ctx, extra, full, len(first.domains), yield)
+			}
+			return
+		}
+		var offsets []int
+		for off := len(first.domains); off < first.count; off += c.pageSize {
+			offsets = append(offsets, off)
+		}
+		type result struct {
+			page listPage
+			err  error
+		}
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		results := make([]chan result, len(offsets))
+		launch := func(i int) {
+			results[i] = make(chan result, 1)
+			go func() {
+				p, err := c.listPage(ctx, extra, full, offsets[i])
+				results[i] <- result{p, err}
+			}()
+		}
+		for i := range min(listingWindow, len(offsets)) {
+			launch(i)
+		}
+		for i := range offsets {
+			if next := i + listingWindow; next < len(offsets) {
+				launch(next)
+			}
+			r := <-results[i]
+			if r.err != nil {
+				yield(domainObject{}, r.err)
 				return
 			}
-			for _, obj := range page.domains {
+			for _, obj := range r.page.domains {
 				if !yield(obj, nil) {
 					return
 				}
 			}
-			offset += len(page.domains)
-			if len(page.domains) < c.pageSize || (page.count >= 0 && offset >= page.count) {
-				return
+			if len(r.page.domains) == 0 {
+				return // the account shrank while we paged
 			}
 		}
 	}
+}
+
+// listSequential pages on one page at a time from offset, for answers that
+// give no count.
+func (c *Client) listSequential(ctx context.Context, extra url.Values, full bool, offset int, yield func(domainObject, error) bool) {
+	for {
+		page, err := c.listPage(ctx, extra, full, offset)
+		if err != nil {
+			yield(domainObject{}, err)
+			return
+		}
+		for _, obj := range page.domains {
+			if !yield(obj, nil) {
+				return
+			}
+		}
+		offset += len(page.domains)
+		if len(page.domains) < c.pageSize {
+			return
+		}
+	}
+}
+
+// listPage fetches one page of GET domains.
+func (c *Client) listPage(ctx context.Context, extra url.Values, full bool, offset int) (listPage, error) {
+	if err := providers.Pace(ctx); err != nil {
+		return listPage{}, err
+	}
+	q := url.Values{"limit": {strconv.Itoa(c.pageSize)}, "offset": {strconv.Itoa(offset)}}
+	for k, v := range extra {
+		q[k] = v
+	}
+	body, err := c.do(ctx, http.MethodGet, c.prefix+"/domains", q, nil, opList)
+	if err != nil {
+		return listPage{}, err
+	}
+	page, err := parseList(body, c.api, full)
+	if err != nil {
+		return listPage{}, c.badAnswer(err, body)
+	}
+	return page, nil
 }
 
 // listUUIDs reads the name -> UUID map of every domain the user is linked

@@ -159,6 +159,10 @@ func (c *Client) Domains(ctx context.Context) iter.Seq2[string, error] {
 				"Display": {strconv.Itoa(pageSize)},
 				"Start":   {strconv.Itoa(start)},
 			}
+			if err := providers.Pace(ctx); err != nil {
+				yield("", err)
+				return
+			}
 			r, err := c.do(ctx, "GetDomains", "", params)
 			if err != nil {
 				yield("", err)

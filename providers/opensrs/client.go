@@ -196,6 +196,10 @@ func (c *Client) Domains(ctx context.Context) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
 		var prevFirst string
 		for page := 1; ; page++ {
+			if err := providers.Pace(ctx); err != nil {
+				yield("", err)
+				return
+			}
 			attrs, err := c.do(ctx, "get_domains_by_expiredate", "", ops.Assoc{
 				ops.Field("exp_from", listFrom),
 				ops.Field("exp_to", listTo),

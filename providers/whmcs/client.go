@@ -317,6 +317,10 @@ func (c *Client) Domains(ctx context.Context) iter.Seq2[string, error] {
 				"limitstart": {strconv.Itoa(start)},
 				"limitnum":   {strconv.Itoa(c.pageSize)},
 			}
+			if err := providers.Pace(ctx); err != nil {
+				yield("", err)
+				return
+			}
 			r, err := c.do(ctx, "GetClientsDomains", "", params)
 			if err != nil {
 				yield("", err)

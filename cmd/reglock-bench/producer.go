@@ -1,0 +1,161 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hibiken/asynq"
+	"github.com/rs/zerolog"
+
+	"github.com/reglock/reglock/api"
+	"github.com/reglock/reglock/config"
+	"github.com/reglock/reglock/intent"
+	"github.com/reglock/reglock/metrics"
+	"github.com/reglock/reglock/secret"
+	"github.com/reglock/reglock/store"
+	"github.com/reglock/reglock/sweep"
+	"github.com/reglock/reglock/tasks"
+)
+
+// producerRun is one burst of lock requests.
+type producerRun struct {
+	perSec   float64
+	p50, p99 time.Duration
+}
+
+// producer measures HTTP API lock requests (validate, record the intent,
+// enqueue) against enqueueing the same task with an asynq.Client, at 1, 16
+// and 100 concurrent clients.
+func (b *bench) producer(ctx context.Context) (*table, error) {
+	dur, reps := 4*time.Second, 3
+	if b.cfg.quick {
+		dur, reps = time.Second, 1
+	}
+	t := &table{
+		title: fmt.Sprintf("2. Producer path: lock requests for %s per run (median of %d, range)", dur, reps),
+		head:  []string{"clients", "API req/s", "direct enqueue/s", "API vs direct", "API p50", "API p99", "direct p50", "direct p99"},
+	}
+	for _, clients := range []int{1, 16, 100} {
+		var apiRate, directRate, ratio, ap50, ap99, dp50, dp99 spread
+		for range reps {
+			a, err := b.producerOnce(ctx, "api", clients, dur)
+			if err != nil {
+				return nil, err
+			}
+			d, err := b.producerOnce(ctx, "direct", clients, dur)
+			if err != nil {
+				return nil, err
+			}
+			apiRate, directRate = append(apiRate, a.perSec), append(directRate, d.perSec)
+			ratio = append(ratio, a.perSec/d.perSec)
+			ap50, ap99 = append(ap50, ms(a.p50)), append(ap99, ms(a.p99))
+			dp50, dp99 = append(dp50, ms(d.p50)), append(dp99, ms(d.p99))
+		}
+		t.add(fmt.Sprint(clients), apiRate.format("%.0f"), directRate.format("%.0f"), ratio.format("%.2fx"),
+			ap50.format("%.2f ms"), ap99.format("%.2f ms"), dp50.format("%.2f ms"), dp99.format("%.2f ms"))
+	}
+	t.notes = append(t.notes,
+		"API: POST /v1/domains/{domain}/lock with a bearer token over keep-alive HTTP to a server in this process (one Redis round trip to record the intent and mark the bucket, one to enqueue); every request is a new domain.",
+		"Direct: tasks.NewLockTask + asynq.Client.Enqueue of the same task from the same number of goroutines (one round trip).",
+		"Clients, server and Redis share the machine's cores; no worker runs, so the queue only grows.")
+	return t, nil
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func (b *bench) producerOnce(ctx context.Context, variant string, clients int, dur time.Duration) (producerRun, error) {
+	ns, clean := b.namespace()
+	defer clean()
+	queues := tasks.Namespace(ns)
+	client := asynq.NewClientFromRedisClient(b.rdb)
+	var send func(ctx context.Context, domain string) error
+	switch variant {
+	case "api":
+		st := store.New(b.rdb, ns+":rl:")
+		// Every new .com routes to the one provider.
+		cfg := &config.Config{Providers: []config.Provider{{Name: "enom", Type: "enom", TLDs: []string{"com"}}}}
+		srv := api.New([]config.Token{{Name: "bench", Token: secret.String("bench-token-0123456789abcdef")}})
+		srv.Store = st
+		srv.Intents = &intent.Service{Store: st, Client: client, Routes: intent.NewRoutes(cfg), Queues: queues}
+		srv.Sweeps = &sweep.Starter{Records: sweep.New(b.rdb, ns+":rl:"), Queue: srv.Intents, Queues: queues}
+		srv.Metrics = metrics.New()
+		srv.Log = zerolog.Nop()
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return producerRun{}, err
+		}
+		hs := &http.Server{Handler: srv.Handler()}
+		go hs.Serve(ln)
+		defer hs.Close()
+		hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxIdleConns: 256}}
+		url := "http://" + ln.Addr().String() + "/v1/domains/"
+		send = func(ctx context.Context, domain string) error {
+			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url+domain+"/lock", nil)
+			req.Header.Set("Authorization", "Bearer bench-token-0123456789abcdef")
+			req.Header.Set("Content-Type", "application/json")
+			req.Body = http.NoBody
+			resp, err := hc.Do(req)
+			if err != nil {
+				return err
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusAccepted {
+				return fmt.Errorf("HTTP %d", resp.StatusCode)
+			}
+			return nil
+		}
+	case "direct":
+		q := queues.Queue(tasks.QueueChanges)
+		send = func(ctx context.Context, domain string) error {
+			t, err := tasks.NewLockTask(tasks.LockPayload{Intent: tasks.Intent{Domain: domain, Provider: "enom"}})
+			if err != nil {
+				return err
+			}
+			_, err = client.EnqueueContext(ctx, t, asynq.Queue(q))
+			return err
+		}
+	}
+	var seq atomic.Int64
+	var mu sync.Mutex
+	var lat []time.Duration
+	var failed error
+	rctx, cancel := context.WithTimeout(ctx, dur)
+	defer cancel()
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []time.Duration
+			for rctx.Err() == nil {
+				d := fmt.Sprintf("p%09d.com", seq.Add(1))
+				t0 := time.Now()
+				if err := send(ctx, d); err != nil {
+					mu.Lock()
+					failed = err
+					mu.Unlock()
+					return
+				}
+				mine = append(mine, time.Since(t0))
+			}
+			mu.Lock()
+			lat = append(lat, mine...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if failed != nil {
+		return producerRun{}, fmt.Errorf("%s: %w", variant, failed)
+	}
+	slices.Sort(lat)
+	pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
+	return producerRun{perSec: float64(len(lat)) / elapsed.Seconds(), p50: pct(0.50), p99: pct(0.99)}, nil
+}
