@@ -102,8 +102,8 @@ type Status struct {
 	Paused map[string]string
 	// SuspectUnits are the units that found drift to confirm.
 	SuspectUnits []string
-	CreatedAt  time.Time
-	FinishedAt time.Time
+	CreatedAt    time.Time
+	FinishedAt   time.Time
 }
 
 // Fix is one confirmed drift: the change that brings the domain back.
