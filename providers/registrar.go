@@ -72,6 +72,10 @@ type BulkReader interface {
 // DomainState is one domain's reading from a BulkReader.
 type DomainState struct {
 	Domain string
+	// ID is the registrar's own identifier of the domain, when it has one
+	// (a .ee UUID): handed back through WithRegistrarID, it spares the
+	// adapter a lookup by name.
+	ID string
 	State
 }
 
@@ -95,4 +99,23 @@ func Pace(ctx context.Context) error {
 		return p(ctx)
 	}
 	return ctx.Err()
+}
+
+type idKey struct{ domain string }
+
+// WithRegistrarID returns a context that tells the adapter the registrar's
+// own identifier of domain (from a DomainState), so that it need not look
+// the name up. Adapters treat it as a hint and fall back to a lookup if the
+// registrar no longer knows the identifier.
+func WithRegistrarID(ctx context.Context, domain, id string) context.Context {
+	if id == "" {
+		return ctx
+	}
+	return context.WithValue(ctx, idKey{domain}, id)
+}
+
+// RegistrarID returns the identifier WithRegistrarID attached for domain.
+func RegistrarID(ctx context.Context, domain string) (string, bool) {
+	id, ok := ctx.Value(idKey{domain}).(string)
+	return id, ok && id != ""
 }

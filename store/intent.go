@@ -72,7 +72,7 @@ const (
 
 // intentScript folds a change into a bucket and keeps the drift index.
 //
-// KEYS: i o e x. ARGV: domain mode kind provider default_provider generation
+// KEYS: i o e x n. ARGV: domain mode kind provider default_provider generation
 // requested_ms relock_ms trade_enable.
 // Returns {outcome, intent, observation|false, error|false}, or
 // {"provider_required"}.
@@ -104,6 +104,10 @@ if outcome == "applied" then
   if p == "" then p = f[1] end
   if p == "" then p = ARGV[5] end
   if p == "" then return {"provider_required"} end
+  if f[1] ~= p then
+    if cur then redis.call("HINCRBY", KEYS[5], f[1], -1) end
+    redis.call("HINCRBY", KEYS[5], p, 1)
+  end
   f[1] = p
   local ngen = gen + 1
   if mode == "fold" and tgen > ngen then ngen = tgen end

@@ -12,6 +12,7 @@
 //	<prefix>{b}:o   hash domain -> observation  locked|read_ms|flags
 //	<prefix>{b}:e   hash domain -> last error   read_ms|message
 //	<prefix>{b}:x   set of domains out of sync (the drift index)
+//	<prefix>{b}:n   hash provider -> number of the bucket's domains
 //
 // Listing walks the buckets in order with a cursor (bucket, last name);
 // sweeps read whole chunks of buckets with pipelined commands.
@@ -70,12 +71,12 @@ func Bucket(domain string) int {
 	return int(h.Sum32() % Buckets)
 }
 
-// bucketKeys are the four keys of one bucket, in the order the scripts take them.
-type bucketKeys [4]string
+// bucketKeys are the keys of one bucket, in the order the scripts take them.
+type bucketKeys [5]string
 
 func (s *Store) keys(b int) bucketKeys {
 	tag := s.prefix + "{" + strconv.FormatInt(int64(b), 16) + "}:"
-	return bucketKeys{tag + "i", tag + "o", tag + "e", tag + "x"}
+	return bucketKeys{tag + "i", tag + "o", tag + "e", tag + "x", tag + "n"}
 }
 
 // Desired is the intent for a domain.
@@ -290,6 +291,39 @@ func runPipeline(ctx context.Context, rdb redis.UniversalClient, ops []op, scrip
 		}
 		ops = again
 	}
+}
+
+// CountByProvider returns how many domains each provider has in the
+// inventory, summed over the buckets' counters in a few round trips.
+func (s *Store) CountByProvider(ctx context.Context) (map[string]int64, error) {
+	bitmap, err := s.occupied(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int64{}
+	const batch = 1024
+	for first := 0; first < Buckets; first += batch {
+		pipe := s.rdb.Pipeline()
+		var cmds []*redis.MapStringStringCmd
+		for b := first; b < min(first+batch, Buckets); b++ {
+			if isOccupied(bitmap, b) {
+				cmds = append(cmds, pipe.HGetAll(ctx, s.keys(b)[4]))
+			}
+		}
+		if len(cmds) == 0 {
+			continue
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			return nil, err
+		}
+		for _, c := range cmds {
+			for p, v := range c.Val() {
+				n, _ := strconv.ParseInt(v, 10, 64)
+				out[p] += n
+			}
+		}
+	}
+	return out, nil
 }
 
 // Ping reports whether Redis answers.

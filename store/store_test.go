@@ -190,6 +190,12 @@ func TestStore_List(t *testing.T) {
 		if got := listAll(t, s, ListOptions{Provider: "ee"}); len(got) != 50 {
 			t.Errorf("provider filter: %d, want 50", len(got))
 		}
+		// Moving a domain between providers moves its count.
+		s.Fold(ctx, Change{Domain: "d001.com", Kind: KindLock, Provider: "ee"})
+		counts, err := s.CountByProvider(ctx)
+		if err != nil || counts["ee"] != 51 || counts["enom"] != 199 {
+			t.Errorf("CountByProvider = %v, %v; want ee 51, enom 199", counts, err)
+		}
 		drift := listAll(t, s, ListOptions{Drift: true, Limit: 3})
 		if len(drift) != 125 {
 			t.Errorf("drift listing: %d, want 125", len(drift))

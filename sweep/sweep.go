@@ -262,6 +262,9 @@ type Suspect struct {
 	Fix
 	// ReadAt is when the first reading was taken.
 	ReadAt time.Time
+	// RegistrarID is the registrar's own identifier, when a bulk read gave
+	// one (providers.WithRegistrarID).
+	RegistrarID string
 }
 
 // Found is what one run of a unit found: suspects to confirm (check
@@ -287,7 +290,7 @@ func (r *Records) Commit(ctx context.Context, id, unit, prev, cursor string, fin
 		args = append(args, p, c.Checked, c.Drifted, c.Errors, c.Unlocks, c.Unfixable)
 	}
 	for _, su := range found.Suspects {
-		args = append(args, su.Domain, su.encode()+"|"+strconv.FormatInt(su.ReadAt.UnixMilli(), 10))
+		args = append(args, su.Domain, su.encode()+"|"+strconv.FormatInt(su.ReadAt.UnixMilli(), 10)+"|"+su.RegistrarID)
 	}
 	for _, f := range found.Fixes {
 		args = append(args, f.Domain, f.encode())
@@ -394,23 +397,18 @@ func (r *Records) Suspects(ctx context.Context, id, unit string) ([]Suspect, err
 	}
 	out := make([]Suspect, 0, len(m))
 	for domain, v := range m {
-		head, ms, ok := cutLast(v, "|")
-		f, err := parseFix(domain, head)
-		if !ok || err != nil {
+		f := strings.SplitN(v, "|", 5)
+		if len(f) != 5 {
 			return nil, fmt.Errorf("sweep: bad suspect %q for %s", v, domain)
 		}
-		out = append(out, Suspect{Fix: f, ReadAt: msTime(ms)})
+		fix, err := parseFix(domain, strings.Join(f[:3], "|"))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Suspect{Fix: fix, ReadAt: msTime(f[3]), RegistrarID: f[4]})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Domain < out[j].Domain })
 	return out, nil
-}
-
-func cutLast(s, sep string) (before, after string, ok bool) {
-	i := strings.LastIndex(s, sep)
-	if i < 0 {
-		return s, "", false
-	}
-	return s[:i], s[i+len(sep):], true
 }
 
 func (f Fix) encode() string {

@@ -65,3 +65,28 @@ func TestWorker_pendingDomainWaits(t *testing.T) {
 	b.sim.SetPending("pending.ee", false)
 	b.converged("pending.ee", true)
 }
+
+// A bulk listing covers what it lists; a domain of the inventory it does
+// not list is still read, one by one, in the chunk stage.
+func TestSweep_bulkReadMissesAreReadOneByOne(t *testing.T) {
+	b := setup(t)
+	ctx := context.Background()
+	for _, d := range []string{"a.ee", "b.ee", "c.ee"} {
+		b.ee.AddDomain(d, true)
+		if _, err := b.intents.Lock(ctx, intent.Request{Domain: d}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// In the inventory, gone from the account.
+	if _, err := b.intents.Lock(ctx, intent.Request{Domain: "ghost.ee"}); err != nil {
+		t.Fatal(err)
+	}
+	b.idle()
+	st := b.sweep(sweep.Options{Provider: "ee"})
+	if st.State != sweep.StateDone || st.Checked != 3 || st.Errors != 1 {
+		t.Fatalf("sweep: %+v", st)
+	}
+	if d := b.domain("ghost.ee"); !strings.Contains(d.Observed.Error, "not found") {
+		t.Fatalf("ghost.ee: %+v", d.Observed)
+	}
+}

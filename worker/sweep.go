@@ -104,11 +104,17 @@ func (w *Worker) sweepStart(ctx context.Context, log zerolog.Logger, st sweep.St
 }
 
 // sweepChunks plans the chunk stage and queues its units; with nothing to
-// read it goes straight to the finish.
+// read it goes straight on to the confirmation.
 func (w *Worker) sweepChunks(ctx context.Context, log zerolog.Logger, id string) error {
-	chunks, err := w.Store.OccupiedChunks(ctx)
+	needed, err := w.chunksNeeded(ctx, id)
 	if err != nil {
 		return err
+	}
+	var chunks []int
+	if needed {
+		if chunks, err = w.Store.OccupiedChunks(ctx); err != nil {
+			return err
+		}
 	}
 	units := make([]string, len(chunks))
 	for i, c := range chunks {
@@ -119,9 +125,36 @@ func (w *Worker) sweepChunks(ctx context.Context, log zerolog.Logger, id string)
 	}
 	log.Info().Int("units", len(units)).Msg("sweep: checking the inventory chunk by chunk")
 	if len(units) == 0 {
-		return w.queueSweepTask(ctx, id, "finish", "")
+		return w.sweepConfirm(ctx, log, id)
 	}
 	return w.queueUnits(ctx, id, units)
+}
+
+// chunksNeeded reports whether some domains of the sweep are left to read
+// one by one: those of accounts that cannot list their locks, and any that
+// a bulk listing did not cover (in the inventory, not in the listing).
+func (w *Worker) chunksNeeded(ctx context.Context, id string) (bool, error) {
+	st, err := w.Sweeps.Records.Get(ctx, id)
+	if err != nil {
+		return false, err
+	}
+	counts, err := w.Store.CountByProvider(ctx)
+	if err != nil {
+		return false, err
+	}
+	for p, n := range counts {
+		if n <= 0 || (st.Options.Provider != "" && p != st.Options.Provider) {
+			continue
+		}
+		acct, ok := w.Accounts[p]
+		if !ok {
+			return true, nil // not configured: the chunk stage records that on each domain
+		}
+		if _, bulk := acct.Registrar.(providers.BulkReader); !bulk || st.PerProvider[p].Checked < n {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 func (w *Worker) queueUnits(ctx context.Context, id string, units []string) error {
@@ -377,19 +410,21 @@ func (r *unitRun) recordBulk(ctx context.Context, provider string, page []provid
 		return err
 	}
 	readings := make([]store.DomainReading, 0, len(page))
+	ids := make([]string, 0, len(page))
 	now := time.Now()
 	for i, ds := range page {
 		if recs[i].Name == "" || recs[i].Desired.Provider != provider {
 			continue // not in the inventory, or not this account's
 		}
 		readings = append(readings, store.DomainReading{Domain: ds.Domain, Reading: store.Reading{Locked: ds.Locked, Flags: store.FlagsOf(ds.State), StartedAt: now}})
+		ids = append(ids, ds.ID)
 	}
 	after, err := r.w.Store.ObserveMany(ctx, readings)
 	if err != nil {
 		return err
 	}
 	for i, d := range after {
-		r.classify(ctx, d, readings[i].Reading, nil)
+		r.classify(ctx, d, readings[i].Reading, ids[i], nil)
 	}
 	return nil
 }
@@ -437,7 +472,7 @@ func (r *unitRun) check(ctx context.Context, doms []store.Domain) error {
 		if d.Name == "" {
 			continue // removed from the inventory meanwhile
 		}
-		r.classify(ctx, d, readings[i].Reading, errs[i])
+		r.classify(ctx, d, readings[i].Reading, "", errs[i])
 	}
 	return nil
 }
@@ -484,7 +519,7 @@ func (w *Worker) sweepWait(ctx context.Context, acct Account) error {
 
 // classify counts one reading: checked, an error, in sync, or a suspect to
 // read again before anything is done about it.
-func (r *unitRun) classify(ctx context.Context, d store.Domain, rd store.Reading, err error) {
+func (r *unitRun) classify(ctx context.Context, d store.Domain, rd store.Reading, registrarID string, err error) {
 	c := r.tally.Add(d.Desired.Provider)
 	if err != nil {
 		c.Errors++
@@ -500,7 +535,7 @@ func (r *unitRun) classify(ctx context.Context, d store.Domain, rd store.Reading
 		c.Unfixable++
 		return
 	}
-	r.found.Suspects = append(r.found.Suspects, sweep.Suspect{ReadAt: rd.StartedAt,
+	r.found.Suspects = append(r.found.Suspects, sweep.Suspect{ReadAt: rd.StartedAt, RegistrarID: registrarID,
 		Fix: sweep.Fix{Domain: d.Name, Provider: d.Desired.Provider, Lock: d.Desired.Locked, Generation: d.Desired.Generation}})
 }
 
@@ -552,7 +587,8 @@ func (r *unitRun) confirm(ctx context.Context, unit string) error {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			readings[i], errs[i] = r.w.sweepRead(ctx, acct, su.Domain)
+			rctx := providers.WithRegistrarID(ctx, su.Domain, su.RegistrarID)
+			readings[i], errs[i] = r.w.sweepRead(rctx, acct, su.Domain)
 		}()
 	}
 	wg.Wait()

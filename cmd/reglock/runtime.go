@@ -55,7 +55,16 @@ type runtimeOptions struct {
 
 // openRuntime connects to Redis (or starts the sandbox) and builds the
 // services every role shares.
+// redisLogger sends go-redis's own messages (reconnects during a failover)
+// to the process log instead of plain text on stderr.
+type redisLogger struct{ l zerolog.Logger }
+
+func (r redisLogger) Printf(_ context.Context, format string, v ...any) {
+	r.l.Warn().Str("component", "go-redis").Msgf(format, v...)
+}
+
 func openRuntime(ctx context.Context, cfg *config.Config, log zerolog.Logger, opt runtimeOptions) (*runtime, error) {
+	redis.SetLogger(redisLogger{log})
 	rt := &runtime{cfg: cfg, log: log, queues: tasks.Namespace(opt.namespace)}
 	if cfg.Redis.Embedded() {
 		if !opt.embeddedOK {

@@ -310,8 +310,9 @@ func (c *Client) LockStates(ctx context.Context) iter.Seq2[providers.DomainState
 				yield(providers.DomainState{}, c.labelled("LockStates", err))
 				return
 			}
-			c.uuids.learn(obj.name, obj.id)
-			if !yield(providers.DomainState{Domain: obj.name, State: obj.state(c.api)}, nil) {
+			// The ID goes to the caller rather than into the cache, so that a
+			// million-domain read does not leave a million-entry cache behind.
+			if !yield(providers.DomainState{Domain: obj.name, ID: obj.id, State: obj.state(c.api)}, nil) {
 				return
 			}
 		}
@@ -448,6 +449,12 @@ func (c *Client) listUUIDs(ctx context.Context) (map[string]string, error) {
 // answers ErrNotFound is dropped and the name looked up once more (the
 // domain may have been re-registered under a new UUID).
 func (c *Client) withUUID(ctx context.Context, name string, fn func(id string) error) error {
+	if hint, ok := providers.RegistrarID(ctx, name); ok {
+		// The caller knows the UUID (from a listing): try it first.
+		if err := fn(hint); !errors.Is(err, providers.ErrNotFound) {
+			return err
+		}
+	}
 	id, gen, err := c.uuids.resolve(ctx, name)
 	if err != nil {
 		return err

@@ -563,17 +563,19 @@ func TestClient_LockStates_paging(t *testing.T) {
 		t.Fatalf("errors: %v", errs)
 	}
 	want := []providers.DomainState{
-		{Domain: "shop.test", State: providers.State{Locked: true}},
-		{Domain: "airport.test"},
-		{Domain: "library.test", State: providers.State{Locked: true, ByRegistry: true}},
+		{Domain: "shop.test", ID: shopUUID, State: providers.State{Locked: true}},
+		{Domain: "airport.test", ID: "2df2c1a1-8f6a-490a-81be-8bdf29866880"},
+		{Domain: "library.test", ID: "647bcc48-8d5e-4a04-8ce5-2a3cd17b6eab", State: providers.State{Locked: true, ByRegistry: true}},
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("LockStates = %+v, want %+v", got, want)
 	}
 	assertRequests(t, f, "domains_page1", "domains_page2")
-	// The listing taught the cache the UUIDs: no listing before the GET.
+	// The listing hands its UUIDs to the caller, which passes one back as a
+	// hint: no lookup listing before the GET.
 	f.answers = append(f.answers, ok(t, "domain_show_locked.json"))
-	if _, err := c.LockState(context.Background(), "shop.test"); err != nil {
+	ctx := providers.WithRegistrarID(context.Background(), "shop.test", got[0].ID)
+	if _, err := c.LockState(ctx, "shop.test"); err != nil {
 		t.Fatal(err)
 	}
 	if reqs := f.requests(); len(reqs) != 3 || reqs[2].path != "/api/v1/registrant/domains/"+shopUUID {
