@@ -101,7 +101,7 @@ const (
 
 // StartServer starts a redis-server on a free loopback port with nothing
 // persisted (--save "" --appendonly no) unless args say otherwise, e.g.
-// StartServer(t, "--appendonly", "yes"). args come after reglock's own, so
+// StartServer(t, "--appendonly", "yes"). args come after these defaults, so
 // they win; relative paths in them are relative to the server's directory.
 // The server is killed and its directory removed when the test ends.
 func StartServer(t testing.TB, args ...string) *Server {
@@ -110,6 +110,32 @@ func StartServer(t testing.TB, args ...string) *Server {
 }
 
 func startServer(t testing.TB, kind serverKind, extra ...string) *Server {
+	t.Helper()
+	s := newServer(t, kind, extra...)
+	var last error
+	for range startAttempts {
+		port, err := pickPort(kind == kindCluster)
+		if err != nil {
+			t.Fatal(err)
+		}
+		argv := s.args(port)
+		err = s.launch(port, argv)
+		if err == nil {
+			s.port, s.argv = port, argv
+			return s
+		}
+		last = err
+		if !errors.Is(err, errPortTaken) {
+			break
+		}
+	}
+	t.Fatalf("starting %s: %v", s.bin, last)
+	return nil
+}
+
+// newServer prepares a server (its directory, its arguments, its cleanup)
+// without starting it.
+func newServer(t testing.TB, kind serverKind, extra ...string) *Server {
 	t.Helper()
 	s := &Server{t: t, bin: ServerBinary(t), dir: t.TempDir(), sentinel: kind == kindSentinel}
 	log := filepath.Join(s.dir, "redis.log")
@@ -140,25 +166,7 @@ func startServer(t testing.TB, kind serverKind, extra ...string) *Server {
 		}
 	}
 	t.Cleanup(s.cleanup)
-	var last error
-	for range startAttempts {
-		port, err := pickPort(kind == kindCluster)
-		if err != nil {
-			t.Fatal(err)
-		}
-		argv := s.args(port)
-		err = s.launch(port, argv)
-		if err == nil {
-			s.port, s.argv = port, argv
-			return s
-		}
-		last = err
-		if !errors.Is(err, errPortTaken) {
-			break
-		}
-	}
-	t.Fatalf("starting %s: %v", s.bin, last)
-	return nil
+	return s
 }
 
 // errPortTaken is a start that failed because its port was taken between

@@ -2,7 +2,9 @@ package redistest
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -67,6 +69,25 @@ func TestServer_defaultPersistsNothing(t *testing.T) {
 	s.Start()
 	if n, err := s.Client().Exists(ctx, "k").Result(); err != nil || n != 0 {
 		t.Fatalf("a server without persistence kept data: %d %v", n, err)
+	}
+}
+
+// A port taken between picking and binding it is reported as such, so that
+// the start is tried again on another port.
+func TestServer_portTakenIsRetried(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+	s := newServer(t, kindPlain)
+	if err := s.launch(port, s.args(port)); !errors.Is(err, errPortTaken) {
+		t.Fatalf("start on a taken port: %v, want errPortTaken", err)
+	}
+	if s.Running() {
+		t.Fatal("a server that could not bind is running")
 	}
 }
 

@@ -61,8 +61,8 @@ providers:
 	return e
 }
 
-// get calls the API with the token and returns the status and raw body.
-func (e *e2e) get(path string) (int, string) {
+// haGet calls the API with the token and returns the status and raw body.
+func (e *e2e) haGet(path string) (int, string) {
 	req, _ := http.NewRequest("GET", "http://"+e.api+path, nil)
 	req.Header.Set("Authorization", "Bearer "+e.token)
 	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
@@ -90,7 +90,7 @@ func TestHA_cluster(t *testing.T) {
 	}
 	e.enom.AddDomain("clustered.com", false)
 	e.start("serve")
-	e.eventually("the API to be ready", 15*time.Second, func() bool { c, _ := e.get("/readyz"); return c == 200 })
+	e.eventually("the API to be ready", 15*time.Second, func() bool { c, _ := e.haGet("/readyz"); return c == 200 })
 
 	code, resp := e.http("POST", "/v1/domains/clustered.com/lock")
 	if code != 202 || resp["task_id"] != "lock:clustered.com@1" {
@@ -113,26 +113,27 @@ func TestHA_cluster(t *testing.T) {
 	if out, err := e.run("drift", "--format", "csv"); err != nil || strings.Count(out, "\n") != 1 {
 		t.Fatalf("drift after the fix: %v\n%s", err, out)
 	}
-	code, listing := e.get("/v1/domains?limit=5")
+	code, listing := e.haGet("/v1/domains?limit=5")
 	if code != 200 || !strings.Contains(listing, `"next_cursor"`) {
 		t.Fatalf("listing: %d %s", code, listing)
 	}
 
-	// Queue figures through asynq's inspector on the cluster client.
-	_, metrics := e.get("/metrics")
-	for _, series := range []string{
-		`asynq_tasks_processed_total{queue="hacluster:reglock:changes"}`,
-		`reglock_queue_metrics_errors_total 0`,
-	} {
-		if !strings.Contains(metrics, series) {
-			t.Errorf("/metrics lacks %s", series)
-		}
+	// Queue figures through asynq's inspector on the cluster client (read
+	// at scrape time; the second scrape shows whether the first failed).
+	e.haGet("/metrics")
+	_, metrics := e.haGet("/metrics")
+	if !strings.Contains(metrics, "reglock_queue_metrics_errors_total 0") {
+		t.Errorf("reading the queue figures failed on the cluster:\n%s", haGrepLines(metrics, "reglock_queue_metrics_errors_total"))
+	}
+	if processed := haGrepLines(metrics, `asynq_tasks_processed_total{queue="hacluster:reglock:changes"}`); processed == "" ||
+		strings.HasSuffix(processed, " 0") {
+		t.Errorf("no processed tasks in the metrics: %q", processed)
 	}
 	// asynqmon makes its own cluster connection (RedisClusterClientOpt).
-	if code, body := e.get("/monitoring/api/queues"); code != 200 || !strings.Contains(body, "hacluster:reglock:changes") {
+	if code, body := e.haGet("/monitoring/api/queues"); code != 200 || !strings.Contains(body, "hacluster:reglock:changes") {
 		t.Errorf("asynqmon queues: %d %.300s", code, body)
 	}
-	if code, body := e.get("/monitoring/api/redis_info"); code != 200 || !strings.Contains(body, `"cluster":true`) {
+	if code, body := e.haGet("/monitoring/api/redis_info"); code != 200 || !strings.Contains(body, `"cluster":true`) {
 		t.Errorf("asynqmon redis_info: %d %.300s", code, body)
 	}
 }
@@ -154,7 +155,7 @@ func TestHA_sentinelFailover(t *testing.T) {
 		e.enom.AddDomain(fmt.Sprintf("during%03d.com", i), false)
 	}
 	e.start("serve")
-	e.eventually("the API to be ready", 15*time.Second, func() bool { c, _ := e.get("/readyz"); return c == 200 })
+	e.eventually("the API to be ready", 15*time.Second, func() bool { c, _ := e.haGet("/readyz"); return c == 200 })
 	if code, resp := e.http("POST", "/v1/domains/before.com/lock"); code != 202 {
 		t.Fatalf("lock: %d %v", code, resp)
 	}
@@ -202,7 +203,7 @@ func TestHA_sentinelFailover(t *testing.T) {
 				return
 			default:
 			}
-			c, _ := e.get("/readyz")
+			c, _ := e.haGet("/readyz")
 			mu.Lock()
 			probes[c]++
 			mu.Unlock()
@@ -282,10 +283,10 @@ func TestHA_sentinelFailover(t *testing.T) {
 	if code != 200 || desired["locked"] != true || out["generation"] != float64(1) || out["in_sync"] != true {
 		t.Fatalf("before.com after the failover: %d %v", code, out)
 	}
-	if c, body := e.get("/readyz"); c != 200 {
+	if c, body := e.haGet("/readyz"); c != 200 {
 		t.Fatalf("readyz after the failover: %d %s", c, body)
 	}
-	if c, body := e.get("/monitoring/api/queues"); c != 200 || !strings.Contains(body, "hasentinel:reglock:changes") {
+	if c, body := e.haGet("/monitoring/api/queues"); c != 200 || !strings.Contains(body, "hasentinel:reglock:changes") {
 		t.Errorf("asynqmon after the failover: %d %.300s", c, body)
 	}
 }
@@ -301,7 +302,7 @@ func TestHA_sentinelNoMasterAnswers503(t *testing.T) {
 		ss.MasterName(), strings.Join(ss.SentinelAddrs(), ", ")))
 	e.enom.AddDomain("outage.com", false)
 	e.start("serve")
-	e.eventually("the API to be ready", 15*time.Second, func() bool { c, _ := e.get("/readyz"); return c == 200 })
+	e.eventually("the API to be ready", 15*time.Second, func() bool { c, _ := e.haGet("/readyz"); return c == 200 })
 	master := ss.Master()
 	ss.Replica().Kill()
 	master.Kill()
@@ -313,7 +314,7 @@ func TestHA_sentinelNoMasterAnswers503(t *testing.T) {
 	if code != 503 || errBody["code"] != "unavailable" {
 		t.Fatalf("lock with no Redis master: %d %v after %v; want 503 unavailable", code, resp, took)
 	}
-	if c, body := e.get("/readyz"); c != 503 {
+	if c, body := e.haGet("/readyz"); c != 503 {
 		t.Fatalf("/readyz with no Redis master: %d %s", c, body)
 	}
 	t.Logf("with no master, a lock request answered 503 after %v", took.Round(time.Millisecond))
@@ -326,4 +327,15 @@ func TestHA_sentinelNoMasterAnswers503(t *testing.T) {
 		return code == 202
 	})
 	e.eventually("the lock to converge", 20*time.Second, func() bool { return e.inSync("outage.com", true) })
+}
+
+// haGrepLines returns the lines of text that start with prefix.
+func haGrepLines(text, prefix string) string {
+	var out []string
+	for _, line := range strings.Split(text, "\n") {
+		if strings.HasPrefix(line, prefix) {
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out, "\n")
 }
