@@ -175,7 +175,7 @@ func (r *Records) Apply(ctx context.Context, id string, q Enqueuer, queues tasks
 // queueFix queues the change that undoes one drift, under the generation
 // the sweep saw: if the intent has moved on since, the worker drops it.
 func queueFix(ctx context.Context, q Enqueuer, queues tasks.Namespace, id string, f Fix) error {
-	in := tasks.Intent{Domain: f.Domain, Provider: f.Provider, Generation: f.Generation,
+	in := tasks.Intent{Domain: f.Domain, Provider: f.Provider, Generation: f.Generation, RegistrarID: f.RegistrarID,
 		Cause: tasks.CauseSweep, RequestedBy: "sweep:" + id, Reason: "drift found by sweep " + id}
 	var t *asynq.Task
 	var err error

@@ -15,8 +15,8 @@
 // on one Redis Cluster slot:
 //
 //	<prefix>sweep:{id}             hash: state, options, stage, pending units, counters, cursors, pauses
-//	<prefix>sweep:{id}:sus:<unit>  hash: domain -> provider|lock|generation|read_ms, a unit's suspects
-//	<prefix>sweep:{id}:fix:<unit>  hash: domain -> provider|lock|generation, a confirmation's drift
+//	<prefix>sweep:{id}:sus:<unit>  hash: domain -> provider|lock|generation|registrar_id|read_ms, suspects
+//	<prefix>sweep:{id}:fix:<unit>  hash: domain -> provider|lock|generation|registrar_id, confirmed drift
 package sweep
 
 import (
@@ -112,6 +112,9 @@ type Fix struct {
 	Provider   string
 	Lock       bool
 	Generation int64
+	// RegistrarID is the registrar's own identifier, when a bulk read gave
+	// one; the fix task passes it on as a hint.
+	RegistrarID string
 }
 
 // Records is the sweeps' store. It is safe for concurrent use.
@@ -262,9 +265,6 @@ type Suspect struct {
 	Fix
 	// ReadAt is when the first reading was taken.
 	ReadAt time.Time
-	// RegistrarID is the registrar's own identifier, when a bulk read gave
-	// one (providers.WithRegistrarID).
-	RegistrarID string
 }
 
 // Found is what one run of a unit found: suspects to confirm (check
@@ -290,7 +290,7 @@ func (r *Records) Commit(ctx context.Context, id, unit, prev, cursor string, fin
 		args = append(args, p, c.Checked, c.Drifted, c.Errors, c.Unlocks, c.Unfixable)
 	}
 	for _, su := range found.Suspects {
-		args = append(args, su.Domain, su.encode()+"|"+strconv.FormatInt(su.ReadAt.UnixMilli(), 10)+"|"+su.RegistrarID)
+		args = append(args, su.Domain, su.encode()+"|"+strconv.FormatInt(su.ReadAt.UnixMilli(), 10))
 	}
 	for _, f := range found.Fixes {
 		args = append(args, f.Domain, f.encode())
@@ -397,34 +397,35 @@ func (r *Records) Suspects(ctx context.Context, id, unit string) ([]Suspect, err
 	}
 	out := make([]Suspect, 0, len(m))
 	for domain, v := range m {
-		f := strings.SplitN(v, "|", 5)
-		if len(f) != 5 {
+		i := strings.LastIndexByte(v, '|')
+		if i < 0 {
 			return nil, fmt.Errorf("sweep: bad suspect %q for %s", v, domain)
 		}
-		fix, err := parseFix(domain, strings.Join(f[:3], "|"))
+		fix, err := parseFix(domain, v[:i])
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, Suspect{Fix: fix, ReadAt: msTime(f[3]), RegistrarID: f[4]})
+		out = append(out, Suspect{Fix: fix, ReadAt: msTime(v[i+1:])})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Domain < out[j].Domain })
 	return out, nil
 }
 
+// encode writes provider|lock|generation|registrar_id.
 func (f Fix) encode() string {
-	return f.Provider + "|" + boolArg(f.Lock) + "|" + strconv.FormatInt(f.Generation, 10)
+	return f.Provider + "|" + boolArg(f.Lock) + "|" + strconv.FormatInt(f.Generation, 10) + "|" + f.RegistrarID
 }
 
 func parseFix(domain, v string) (Fix, error) {
 	f := strings.Split(v, "|")
-	if len(f) != 3 {
+	if len(f) != 4 {
 		return Fix{}, fmt.Errorf("sweep: bad fix %q for %s", v, domain)
 	}
 	gen, err := strconv.ParseInt(f[2], 10, 64)
 	if err != nil {
 		return Fix{}, fmt.Errorf("sweep: bad fix %q for %s", v, domain)
 	}
-	return Fix{Domain: domain, Provider: f[0], Lock: f[1] == "1", Generation: gen}, nil
+	return Fix{Domain: domain, Provider: f[0], Lock: f[1] == "1", Generation: gen, RegistrarID: f[3]}, nil
 }
 
 // finishScript moves a sweep from one state to the next, once.

@@ -96,6 +96,10 @@ type Intent struct {
 	RequestedBy string `json:"requested_by,omitempty"`
 	// Cause is one of the Cause constants; empty means CauseRequest.
 	Cause string `json:"cause,omitempty"`
+	// RegistrarID, optional, is the registrar's own identifier of the
+	// domain (a .ee UUID) when the producer knows it: a hint that spares
+	// the worker a lookup by name. A wrong one costs a lookup, nothing more.
+	RegistrarID string `json:"registrar_id,omitempty"`
 }
 
 // LockPayload is the payload of TypeLock.
@@ -189,6 +193,9 @@ func (in *Intent) Validate() error {
 	}
 	if len(in.RequestedBy) > maxText {
 		return &FieldError{"requested_by", fmt.Sprintf("longer than %d characters", maxText)}
+	}
+	if len(in.RegistrarID) > 128 {
+		return &FieldError{"registrar_id", "longer than 128 characters"}
 	}
 	switch in.Cause {
 	case "":

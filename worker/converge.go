@@ -65,6 +65,7 @@ func (w *Worker) change(ctx context.Context, t *asynq.Task, in tasks.Intent, c s
 		}
 	}
 	log = log.With().Str("provider", d.Desired.Provider).Int64("generation", d.Desired.Generation).Logger()
+	ctx = providers.WithRegistrarID(ctx, d.Name, in.RegistrarID)
 	if _, err := w.converge(ctx, log, d, in); err != nil {
 		return asynqError(err)
 	}

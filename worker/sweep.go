@@ -535,8 +535,8 @@ func (r *unitRun) classify(ctx context.Context, d store.Domain, rd store.Reading
 		c.Unfixable++
 		return
 	}
-	r.found.Suspects = append(r.found.Suspects, sweep.Suspect{ReadAt: rd.StartedAt, RegistrarID: registrarID,
-		Fix: sweep.Fix{Domain: d.Name, Provider: d.Desired.Provider, Lock: d.Desired.Locked, Generation: d.Desired.Generation}})
+	r.found.Suspects = append(r.found.Suspects, sweep.Suspect{ReadAt: rd.StartedAt,
+		Fix: sweep.Fix{Domain: d.Name, Provider: d.Desired.Provider, Lock: d.Desired.Locked, Generation: d.Desired.Generation, RegistrarID: registrarID}})
 }
 
 // relockIfDue makes sure an unlock window that has ended gets its relock
@@ -620,7 +620,8 @@ func (r *unitRun) confirm(ctx context.Context, unit string) error {
 		if !d.Desired.Locked {
 			c.Unlocks++
 		}
-		r.found.Fixes = append(r.found.Fixes, sweep.Fix{Domain: d.Name, Provider: d.Desired.Provider, Lock: d.Desired.Locked, Generation: d.Desired.Generation})
+		r.found.Fixes = append(r.found.Fixes, sweep.Fix{Domain: d.Name, Provider: d.Desired.Provider, Lock: d.Desired.Locked,
+			Generation: d.Desired.Generation, RegistrarID: suspects[i].RegistrarID})
 	}
 	return nil
 }

@@ -182,7 +182,9 @@ func (b *bench) start(name string, env []string, args ...string) (*proc, error) 
 		return nil, err
 	}
 	if b.cfg.profileDir != "" {
-		args = append(args, "--cpuprofile", filepath.Join(b.cfg.profileDir, fmt.Sprintf("%s-%d.pprof", name, time.Now().UnixNano())))
+		stamp := time.Now().UnixNano()
+		args = append(args, "--cpuprofile", filepath.Join(b.cfg.profileDir, fmt.Sprintf("%s-%d.pprof", name, stamp)),
+			"--memprofile", filepath.Join(b.cfg.profileDir, fmt.Sprintf("%s-%d.heap", name, stamp)))
 	}
 	cmd := exec.Command(b.cfg.reglock, args...)
 	cmd.Env = append(os.Environ(), env...)

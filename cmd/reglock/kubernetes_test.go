@@ -387,7 +387,6 @@ func objectNamespace(m k8sManifests, key string) string {
 }
 
 func checkDeployment(t *testing.T, m k8sManifests, file string, d k8sDeployment, role string) {
-	t.Helper()
 	name := d.Metadata.Name
 	where := file + ": " + name
 	pod := d.Spec.Template.Spec

@@ -28,6 +28,7 @@ type globals struct {
 	apiToken   string
 	namespace  string
 	cpuProfile string
+	memProfile string
 	// stopProfile ends the CPU profile, if one runs.
 	stopProfile func()
 
@@ -56,6 +57,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	err := root.ExecuteContext(ctx)
 	if g.stopProfile != nil {
 		g.stopProfile()
+	}
+	if g.memProfile != "" {
+		if f, ferr := os.Create(g.memProfile); ferr == nil {
+			_ = pprof.Lookup("allocs").WriteTo(f, 0)
+			f.Close()
+		}
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "reglock:", err)
@@ -96,6 +103,8 @@ every domain for drift. Run "reglock serve" with no configuration for a sandbox.
 	// Profiling for benchmarks and investigations.
 	pf.StringVar(&g.cpuProfile, "cpuprofile", "", "write a CPU profile to this file until exit")
 	_ = pf.MarkHidden("cpuprofile")
+	pf.StringVar(&g.memProfile, "memprofile", "", "write a heap profile to this file at exit")
+	_ = pf.MarkHidden("memprofile")
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
 		if g.cpuProfile == "" {
 			return nil

@@ -97,28 +97,41 @@ func (o domainObject) state(api string) providers.State {
 
 func (o domainObject) statusList() string { return "[" + strings.Join(o.statuses, ", ") + "]" }
 
+// wireDomain is the part of a domain object reglock reads; the rest
+// (registrar, contacts, nameservers, ...) is skipped by the decoder without
+// being kept.
+type wireDomain struct {
+	ID       json.RawMessage `json:"id"`
+	UUID     json.RawMessage `json:"uuid"`
+	Name     json.RawMessage `json:"name"`
+	NamePuny json.RawMessage `json:"name_puny"`
+	Statuses json.RawMessage `json:"statuses"`
+	// LockedAt is nil when the key is absent, "null" when it is null.
+	LockedAt json.RawMessage `json:"locked_by_registrant_at"`
+}
+
 // parseDomain decodes one domain object. It never panics. full requires
 // locked_by_registrant_at in api/v1: without it the lock cannot be read.
 func parseDomain(body []byte, api string, full bool) (domainObject, error) {
-	var raw map[string]json.RawMessage
-	if err := decode(body, &raw); err != nil {
+	var w *wireDomain
+	if err := decode(body, &w); err != nil {
 		return domainObject{}, err
 	}
-	return domainFrom(raw, api, full)
+	return domainFrom(w, api, full)
 }
 
-func domainFrom(raw map[string]json.RawMessage, api string, full bool) (domainObject, error) {
-	if raw == nil {
+func domainFrom(w *wireDomain, api string, full bool) (domainObject, error) {
+	if w == nil {
 		return domainObject{}, fmt.Errorf("%w: not a domain object", errMalformed)
 	}
-	idKey, otherKey := "id", "uuid"
+	idField, otherField, idKey, otherKey := w.ID, w.UUID, "id", "uuid"
 	if api == APIRepp {
-		idKey, otherKey = "uuid", "id"
+		idField, otherField, idKey, otherKey = w.UUID, w.ID, "uuid", "id"
 	}
 	var o domainObject
-	id, err := stringField(raw, idKey)
+	id, err := stringField(idField, idKey)
 	if err == nil && id == "" {
-		id, err = stringField(raw, otherKey)
+		id, err = stringField(otherField, otherKey)
 	}
 	if err != nil {
 		return domainObject{}, err
@@ -126,23 +139,22 @@ func domainFrom(raw map[string]json.RawMessage, api string, full bool) (domainOb
 	if o.id = strings.ToLower(id); !isUUID(o.id) {
 		return domainObject{}, fmt.Errorf("%w: domain id %q is not a UUID", errMalformed, providers.Snippet([]byte(id)))
 	}
-	if o.name, err = domainName(raw); err != nil {
+	if o.name, err = domainName(w); err != nil {
 		return domainObject{}, err
 	}
-	st, ok := raw["statuses"]
-	if !ok {
+	if w.Statuses == nil {
 		return domainObject{}, fmt.Errorf("%w: domain %s has no statuses", errMalformed, o.name)
 	}
-	if err := json.Unmarshal(st, &o.statuses); err != nil {
+	if err := json.Unmarshal(w.Statuses, &o.statuses); err != nil {
 		return domainObject{}, fmt.Errorf("%w: statuses of %s are not a list of strings", errMalformed, o.name)
 	}
 	if len(o.statuses) > maxStatuses {
 		return domainObject{}, fmt.Errorf("%w: %s has %d statuses", errMalformed, o.name, len(o.statuses))
 	}
-	if at, ok := raw["locked_by_registrant_at"]; ok {
+	if w.LockedAt != nil {
 		o.hasLockedAt = true
 		var s *string
-		if err := json.Unmarshal(at, &s); err != nil {
+		if err := json.Unmarshal(w.LockedAt, &s); err != nil {
 			return domainObject{}, fmt.Errorf("%w: locked_by_registrant_at of %s is not a time", errMalformed, o.name)
 		}
 		o.lockedAt = s != nil && *s != ""
@@ -155,25 +167,40 @@ func domainFrom(raw map[string]json.RawMessage, api string, full bool) (domainOb
 
 // domainName reads name_puny, or converts name (the simple object has only
 // the Unicode name), to a lowercase A-label.
-func domainName(raw map[string]json.RawMessage) (string, error) {
-	name, err := stringField(raw, "name_puny")
+func domainName(w *wireDomain) (string, error) {
+	name, err := stringField(w.NamePuny, "name_puny")
 	if err == nil && name == "" {
-		name, err = stringField(raw, "name")
+		name, err = stringField(w.Name, "name")
 	}
 	if err != nil {
 		return "", err
 	}
-	ascii, cerr := idna.Lookup.ToASCII(strings.ToLower(name))
-	if name == "" || cerr != nil || len(ascii) > 253 || !strings.Contains(ascii, ".") {
+	lower := strings.ToLower(name)
+	ascii := lower
+	if !isLDH(lower) {
+		ascii, err = idna.Lookup.ToASCII(lower)
+	}
+	if name == "" || err != nil || len(ascii) > 253 || !strings.Contains(ascii, ".") {
 		return "", fmt.Errorf("%w: domain name %q", errMalformed, providers.Snippet([]byte(name)))
 	}
 	return ascii, nil
 }
 
+// isLDH reports whether s is already a plain lowercase ASCII name, which
+// needs no IDNA conversion (the common case, kept cheap for listings).
+func isLDH(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return s != "" && !strings.Contains(s, "..") && s[0] != '.' && s[0] != '-'
+}
+
 // stringField reads an optional string; null and absent are "".
-func stringField(raw map[string]json.RawMessage, key string) (string, error) {
-	v, ok := raw[key]
-	if !ok {
+func stringField(v json.RawMessage, key string) (string, error) {
+	if v == nil {
 		return "", nil
 	}
 	var s *string
@@ -217,7 +244,7 @@ type listPage struct {
 // parseList decodes {"total","count","domains":[...]}; a bare array, as
 // the 2018 document shows the listing, is accepted too.
 func parseList(body []byte, api string, full bool) (listPage, error) {
-	var items []map[string]json.RawMessage
+	var items []*wireDomain
 	page := listPage{count: -1}
 	if t := bytes.TrimLeft(body, " \t\r\n"); len(t) > 0 && t[0] == '[' {
 		if err := decode(body, &items); err != nil {
@@ -225,8 +252,8 @@ func parseList(body []byte, api string, full bool) (listPage, error) {
 		}
 	} else {
 		var env struct {
-			Count   *json.Number                  `json:"count"`
-			Domains *[]map[string]json.RawMessage `json:"domains"`
+			Count   *json.Number   `json:"count"`
+			Domains *[]*wireDomain `json:"domains"`
 		}
 		if err := decode(body, &env); err != nil {
 			return listPage{}, err
