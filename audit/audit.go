@@ -63,17 +63,23 @@ func New(rdb redis.UniversalClient, prefix string, maxLen int64) *Log {
 
 // Record appends an event. Time defaults to now.
 func (l *Log) Record(ctx context.Context, e Event) error {
+	return l.Append(ctx, l.rdb, e).Err()
+}
+
+// Append adds the event to c, which may be a pipeline, so that writing the
+// trail costs no round trip of its own.
+func (l *Log) Append(ctx context.Context, c redis.Cmdable, e Event) *redis.StringCmd {
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
-	return l.rdb.XAdd(ctx, &redis.XAddArgs{
+	return c.XAdd(ctx, &redis.XAddArgs{
 		Stream: l.key, MaxLen: l.maxLen, Approx: true,
 		Values: []any{
 			"time", e.Time.UnixMilli(), "kind", e.Kind, "domain", e.Domain, "provider", e.Provider,
 			"before", e.Before, "after", e.After, "cause", e.Cause, "requested_by", e.RequestedBy,
 			"reason", e.Reason, "generation", e.Generation, "sweep_id", e.SweepID, "task_id", e.TaskID,
 		},
-	}).Err()
+	})
 }
 
 // Query filters List.

@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/reglock/reglock/providers"
 )
 
@@ -16,7 +18,7 @@ func (m *Metrics) Registrar(provider string, r providers.Registrar) providers.Re
 	if m == nil {
 		return r
 	}
-	base := &instrumented{m: m, provider: provider, r: r}
+	base := (&instrumented{m: m, provider: provider, r: r}).init()
 	tl, isTrade := r.(providers.TradeLocker)
 	li, isList := r.(providers.Lister)
 	br, isBulk := r.(providers.BulkReader)
@@ -73,19 +75,40 @@ type instrumented struct {
 	m        *Metrics
 	provider string
 	r        providers.Registrar
+	// The hot paths' series, resolved once.
+	readOK, setOK     prometheus.Counter
+	readTime, setTime prometheus.Observer
+}
+
+func (i *instrumented) init() *instrumented {
+	i.readOK = i.m.RegistrarCalls.WithLabelValues(i.provider, "lock_state", "ok")
+	i.setOK = i.m.RegistrarCalls.WithLabelValues(i.provider, "set_lock", "ok")
+	i.readTime = i.m.RegistrarLatency.WithLabelValues(i.provider, "lock_state")
+	i.setTime = i.m.RegistrarLatency.WithLabelValues(i.provider, "set_lock")
+	return i
 }
 
 func (i *instrumented) LockState(ctx context.Context, domain string) (providers.State, error) {
 	start := time.Now()
 	st, err := i.r.LockState(ctx, domain)
-	i.m.ObserveCall(i.provider, "lock_state", start, err)
+	if err != nil {
+		i.m.ObserveCall(i.provider, "lock_state", start, err)
+	} else {
+		i.readOK.Inc()
+		i.readTime.Observe(time.Since(start).Seconds())
+	}
 	return st, err
 }
 
 func (i *instrumented) SetLock(ctx context.Context, domain string, locked bool) error {
 	start := time.Now()
 	err := i.r.SetLock(ctx, domain, locked)
-	i.m.ObserveCall(i.provider, "set_lock", start, err)
+	if err != nil {
+		i.m.ObserveCall(i.provider, "set_lock", start, err)
+	} else {
+		i.setOK.Inc()
+		i.setTime.Observe(time.Since(start).Seconds())
+	}
 	return err
 }
 

@@ -123,6 +123,11 @@ if outcome == "applied" then
   cur = table.concat(f, "|")
   redis.call("HSET", KEYS[1], d, cur)
 end
+if outcome ~= "applied" then
+  -- Nothing changed: the drift index stands, and the caller needs only
+  -- the intent.
+  return {outcome, cur or false, false, false}
+end
 local obs = redis.call("HGET", KEYS[2], d)
 local err = redis.call("HGET", KEYS[3], d)
 if obs and not err and string.sub(obs, 1, 1) == f[2] then
@@ -134,7 +139,8 @@ return {outcome, cur or false, obs or false, err or false}
 `)
 
 // Fold applies a change and returns the domain's record after it, with what
-// the change did. ErrProviderRequired means the domain is new and no
+// the change did. A change that is Current or Superseded returns the intent
+// only (Observed is empty). ErrProviderRequired means the domain is new and no
 // provider was given or routed.
 func (s *Store) Fold(ctx context.Context, c Change) (Domain, Outcome, error) {
 	if c.Mode == "" {

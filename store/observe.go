@@ -33,6 +33,8 @@ local cur = redis.call("HGET", KEYS[1], d)
 if not cur then return {"unknown", false, false, false} end
 local obs = redis.call("HGET", KEYS[2], d)
 local err = redis.call("HGET", KEYS[3], d)
+local locked = string.match(cur, "^[^|]*|(%d)|")
+local wasInSync = (obs and not err and string.sub(obs, 1, 1) == locked) and true or false
 local ots = obs and tonumber(string.match(obs, "^[01]|(%d+)|")) or 0
 local ets = err and tonumber(string.match(err, "^(%d+)|")) or 0
 local outcome = "ok"
@@ -46,19 +48,24 @@ else
   redis.call("HSET", KEYS[2], d, obs)
   if err then redis.call("HDEL", KEYS[3], d); err = nil end
 end
-local locked = string.match(cur, "^[^|]*|(%d)|")
-if obs and not err and string.sub(obs, 1, 1) == locked then
-  redis.call("SREM", KEYS[4], d)
-else
-  redis.call("SADD", KEYS[4], d)
+local inSync = (obs and not err and string.sub(obs, 1, 1) == locked) and true or false
+-- The drift index changes only when the domain's sync state does (a stale
+-- reading changes nothing, but repairs an index that disagrees).
+if inSync ~= wasInSync or outcome == "stale" then
+  if inSync then
+    redis.call("SREM", KEYS[4], d)
+  else
+    redis.call("SADD", KEYS[4], d)
+  end
 end
 return {outcome, cur, obs or false, err or false}
 `)
 
 // Observe records a reading and returns the domain's record after it, and
 // whether the reading was recorded (false: a newer one was already stored).
-// ErrNotFound means the domain is not in the inventory.
-func (s *Store) Observe(ctx context.Context, domain string, r Reading) (Domain, bool, error) {
+// ErrNotFound means the domain is not in the inventory. Commands in also
+// (an audit entry, say) go in the same round trip.
+func (s *Store) Observe(ctx context.Context, domain string, r Reading, also ...func(redis.Pipeliner) redis.Cmder) (Domain, bool, error) {
 	k := s.keys(Bucket(domain))
 	locked := "0"
 	if r.Locked {
@@ -67,8 +74,21 @@ func (s *Store) Observe(ctx context.Context, domain string, r Reading) (Domain, 
 	if r.StartedAt.IsZero() {
 		r.StartedAt = time.Now()
 	}
-	res, err := observeScript.Run(ctx, s.rdb, k[:], domain, locked, timeMS(r.StartedAt),
-		strconv.Itoa(r.Flags), errorText(r.Err)).Slice()
+	args := []any{domain, locked, timeMS(r.StartedAt), strconv.Itoa(r.Flags), errorText(r.Err)}
+	var cmd *redis.Cmd
+	if len(also) == 0 {
+		// One command: no pipeline needed (Run loads the script if Redis lost it).
+		cmd = observeScript.Run(ctx, s.rdb, k[:], args...)
+	} else {
+		ops := []op{func(p redis.Pipeliner) redis.Cmder { cmd = observeScript.EvalSha(ctx, p, k[:], args...); return cmd }}
+		for _, a := range also {
+			ops = append(ops, a)
+		}
+		if err := runPipeline(ctx, s.rdb, ops, observeScript); err != nil {
+			return Domain{}, false, err
+		}
+	}
+	res, err := cmd.Slice()
 	if err != nil {
 		return Domain{}, false, err
 	}

@@ -159,6 +159,23 @@ func (s *Store) Get(ctx context.Context, domain string) (Domain, error) {
 	return decodeDomain(domain, i.Val(), o.Val(), e.Val())
 }
 
+// Desired returns a domain's intent alone, with one plain HGET: what a
+// worker needs to see that a task's generation is the current one.
+func (s *Store) Desired(ctx context.Context, domain string) (Desired, error) {
+	v, err := s.rdb.HGet(ctx, s.keys(Bucket(domain))[0], domain).Result()
+	if errors.Is(err, redis.Nil) {
+		return Desired{}, ErrNotFound
+	}
+	if err != nil {
+		return Desired{}, err
+	}
+	d, err := decodeIntent(v)
+	if err != nil {
+		return Desired{}, fmt.Errorf("store: domain %s: %w", domain, err)
+	}
+	return d, nil
+}
+
 func decodeDomain(name, intent, obs, errv string) (Domain, error) {
 	d := Domain{Name: name}
 	var err error

@@ -57,9 +57,12 @@ func NormalizeDomain(s string) (string, error) {
 		return "", &DomainError{Input: s, Reason: "contains a space, slash, '@' or ':'; give the bare domain name"}
 	}
 	name := strings.TrimSuffix(s, ".")
-	a, err := lookup.ToASCII(name)
-	if err != nil {
-		return "", &DomainError{Input: s, Reason: diagnose(name, err)}
+	a, ok := plainASCII(name)
+	if !ok {
+		var err error
+		if a, err = lookup.ToASCII(name); err != nil {
+			return "", &DomainError{Input: s, Reason: diagnose(name, err)}
+		}
 	}
 	if a == "" || strings.HasSuffix(a, ".") {
 		return "", &DomainError{Input: s, Reason: "empty label (two dots in a row)"}
@@ -80,6 +83,40 @@ func NormalizeDomain(s string) (string, error) {
 		return "", &DomainError{Input: s, Reason: fmt.Sprintf("a subdomain; its registered domain is %q", registered)}
 	}
 	return a, nil
+}
+
+// plainASCII is the fast path for the common case, a name that is already
+// letters, digits, hyphens and dots with legal labels: it lowercases it
+// and reports true. Anything else (Unicode, xn-- labels, odd hyphens,
+// bad lengths) goes to the full IDNA processing, which also explains errors.
+func plainASCII(name string) (string, bool) {
+	if len(name) == 0 || len(name) > 253 {
+		return "", false
+	}
+	upper := false
+	labelStart := 0
+	for i := 0; i <= len(name); i++ {
+		if i == len(name) || name[i] == '.' {
+			l := name[labelStart:i]
+			if len(l) == 0 || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' || (len(l) >= 4 && l[2] == '-' && l[3] == '-') {
+				return "", false
+			}
+			labelStart = i + 1
+			continue
+		}
+		c := name[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '-':
+		case c >= 'A' && c <= 'Z':
+			upper = true
+		default:
+			return "", false
+		}
+	}
+	if upper {
+		return strings.ToLower(name), true
+	}
+	return name, true
 }
 
 // RegistrySuffix returns the public suffix under which name is registered at

@@ -113,3 +113,21 @@ func FuzzNormalizeDomain(f *testing.F) {
 		}
 	})
 }
+
+// FuzzPlainASCII holds the fast path to the full IDNA processing: whatever
+// it accepts, IDNA accepts and maps to the same name.
+func FuzzPlainASCII(f *testing.F) {
+	for _, s := range []string{"example.com", "EXAMPLE.co.uk", "a-b.c-d.ee", "ab--cd.com", "-a.com", "a..b", "xn--bcher-kva.de", strings.Repeat("a", 63) + ".com"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		fast, ok := plainASCII(s)
+		if !ok {
+			return
+		}
+		slow, err := lookup.ToASCII(s)
+		if err != nil || slow != fast {
+			t.Fatalf("plainASCII(%q) = %q, IDNA gives %q, %v", s, fast, slow, err)
+		}
+	})
+}

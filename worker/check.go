@@ -38,9 +38,12 @@ func (w *Worker) handleCheck(ctx context.Context, t *asynq.Task) error {
 	if !ok {
 		return asynqError(providers.Permanent(fmt.Errorf("provider %q is not configured", d.Desired.Provider)))
 	}
-	st, d, err := w.read(ctx, log, acct, d.Name)
+	st, start, err := w.read(ctx, log, acct, d.Name)
 	if err != nil {
 		return asynqError(err)
+	}
+	if d, err = w.record(ctx, d.Name, st, start, nil); err != nil {
+		return err
 	}
 	if d.InSync() || !fixable(d, st) {
 		return nil

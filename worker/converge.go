@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
 	"github.com/reglock/reglock/audit"
@@ -44,7 +45,7 @@ func (w *Worker) change(ctx context.Context, t *asynq.Task, in tasks.Intent, c s
 	c.Domain, c.Provider, c.Generation, c.RequestedAt = in.Domain, in.Provider, in.Generation, in.RequestedAt
 	c.DefaultProvider = w.Intents.Routes.ForDomain(in.Domain)
 	log := w.taskLog(ctx, t, in.Domain, in.Provider)
-	d, outcome, err := w.Store.Fold(ctx, c)
+	d, outcome, err := w.fold(ctx, c)
 	if errors.Is(err, store.ErrProviderRequired) {
 		return asynqError(fmt.Errorf("%w: %s is not in the inventory and names no provider", errBadPayload, in.Domain))
 	}
@@ -72,6 +73,25 @@ func (w *Worker) change(ctx context.Context, t *asynq.Task, in tasks.Intent, c s
 	return nil
 }
 
+// fold folds a task's intent into the store. A task recorded through the
+// API carries the generation it was recorded as: when that is still the
+// stored one (the common case), a plain read of the intent says so, and the
+// fold script is left for the rest.
+func (w *Worker) fold(ctx context.Context, c store.Change) (store.Domain, store.Outcome, error) {
+	if c.Mode == store.ModeFold && c.Generation > 0 {
+		d, err := w.Store.Desired(ctx, c.Domain)
+		switch {
+		case err == nil && d.Generation == c.Generation:
+			return store.Domain{Name: c.Domain, Desired: d}, store.Current, nil
+		case err == nil && d.Generation > c.Generation:
+			return store.Domain{Name: c.Domain, Desired: d}, store.Superseded, nil
+		case err != nil && !errors.Is(err, store.ErrNotFound):
+			return store.Domain{}, "", err
+		}
+	}
+	return w.Store.Fold(ctx, c)
+}
+
 // maxConverge bounds the loop in converge: each turn follows a change of
 // intent that arrived while the previous turn was writing.
 const maxConverge = 3
@@ -88,47 +108,60 @@ func (w *Worker) converge(ctx context.Context, log zerolog.Logger, d store.Domai
 		return d, err
 	}
 	for turn := 0; turn < maxConverge; turn++ {
-		st, rec, err := w.read(ctx, log, acct, d.Name)
+		st, start, err := w.read(ctx, log, acct, d.Name)
 		if err != nil {
 			return d, err
 		}
-		d = rec
 		want := d.Desired.Locked
-		if st.Locked == want {
-			return d, nil
-		}
-		switch {
-		case st.ByRegistry:
-			err := providers.Permanent(errors.New("the lock was set by the registry, not by this account; reglock does not remove it"))
-			w.recordError(ctx, log, d.Name, time.Now(), err)
-			return d, err
-		case st.Pending:
-			return d, errors.New("domain is in a pending state at the registry; not writing until it clears")
+		if st.Locked == want || st.ByRegistry || st.Pending {
+			// Nothing to write (yet): record what was read, and look at the
+			// intent once more in the same breath.
+			if d, err = w.record(ctx, d.Name, st, start, nil); err != nil {
+				return d, err
+			}
+			switch {
+			case st.Locked == d.Desired.Locked:
+				return d, nil
+			case d.Desired.Locked != want:
+				// The intent moved while we read; go round again.
+				continue
+			case st.ByRegistry:
+				err := providers.Permanent(errors.New("the lock was set by the registry, not by this account; reglock does not remove it"))
+				w.recordError(ctx, log, d.Name, time.Now(), err)
+				return d, err
+			default:
+				return d, errors.New("domain is in a pending state at the registry; not writing until it clears")
+			}
 		}
 		if err := w.wait(ctx, acct); err != nil {
 			return d, err
 		}
-		start := time.Now()
+		wrote := time.Now()
 		if err := acct.Registrar.SetLock(ctx, d.Name, want); err != nil {
-			w.recordError(ctx, log, d.Name, start, err)
+			w.recordError(ctx, log, d.Name, wrote, err)
 			return d, err
 		}
-		st, d, err = w.read(ctx, log, acct, d.Name)
+		st, start, err = w.read(ctx, log, acct, d.Name)
 		if err != nil {
 			return d, err
 		}
 		if st.Locked != want {
+			d, _ = w.record(ctx, d.Name, st, start, nil)
 			return d, fmt.Errorf("registrar accepted the change but still reports locked=%v", st.Locked)
+		}
+		taskID, _ := asynq.GetTaskID(ctx)
+		ev := audit.Event{Kind: audit.KindChange, Domain: d.Name, Provider: d.Desired.Provider,
+			Before: lockWord(!want), After: lockWord(want), Cause: in.Cause, RequestedBy: in.RequestedBy,
+			Reason: in.Reason, Generation: d.Desired.Generation, TaskID: taskID}
+		// The read-back and the audit entry go to Redis in one round trip.
+		if d, err = w.record(ctx, d.Name, st, start, &ev); err != nil {
+			return d, err
 		}
 		log.Info().Bool("locked", want).Str("cause", in.Cause).Str("requested_by", in.RequestedBy).
 			Str("reason", in.Reason).Msg("registrar lock changed")
 		if in.Cause == tasks.CauseSweep && w.Metrics != nil {
 			w.Metrics.DriftFixed.WithLabelValues(d.Desired.Provider).Inc()
 		}
-		taskID, _ := asynq.GetTaskID(ctx)
-		w.audit(ctx, audit.Event{Kind: audit.KindChange, Domain: d.Name, Provider: d.Desired.Provider,
-			Before: lockWord(!want), After: lockWord(want), Cause: in.Cause, RequestedBy: in.RequestedBy,
-			Reason: in.Reason, Generation: d.Desired.Generation, TaskID: taskID})
 		if d.Desired.Locked == want {
 			return d, nil
 		}
@@ -137,20 +170,34 @@ func (w *Worker) converge(ctx context.Context, log zerolog.Logger, d store.Domai
 	return d, errors.New("intent kept changing while converging; retrying")
 }
 
-// read reads the registrar under the rate limit and records the reading.
-// It returns the reading and the domain's record after it.
-func (w *Worker) read(ctx context.Context, log zerolog.Logger, acct Account, domain string) (providers.State, store.Domain, error) {
+// read reads the registrar under the rate limit. A failed read is recorded
+// on the domain; a successful one is the caller's to record.
+func (w *Worker) read(ctx context.Context, log zerolog.Logger, acct Account, domain string) (providers.State, time.Time, error) {
 	if err := w.wait(ctx, acct); err != nil {
-		return providers.State{}, store.Domain{}, err
+		return providers.State{}, time.Time{}, err
 	}
 	start := time.Now()
 	st, err := acct.Registrar.LockState(ctx, domain)
 	if err != nil {
 		w.recordError(ctx, log, domain, start, err)
-		return st, store.Domain{}, err
 	}
-	d, _, err := w.Store.Observe(ctx, domain, store.Reading{Locked: st.Locked, Flags: store.FlagsOf(st), StartedAt: start})
-	return st, d, err
+	return st, start, err
+}
+
+// record stores a reading (and, with ev, its audit entry, in the same round
+// trip) and returns the domain's record after it.
+func (w *Worker) record(ctx context.Context, domain string, st providers.State, start time.Time, ev *audit.Event) (store.Domain, error) {
+	r := store.Reading{Locked: st.Locked, Flags: store.FlagsOf(st), StartedAt: start}
+	if ev == nil || w.Audit == nil {
+		if ev != nil {
+			w.auditLog(*ev)
+		}
+		d, _, err := w.Store.Observe(ctx, domain, r)
+		return d, err
+	}
+	w.auditLog(*ev)
+	d, _, err := w.Store.Observe(ctx, domain, r, func(p redis.Pipeliner) redis.Cmder { return w.Audit.Append(ctx, p, *ev) })
+	return d, err
 }
 
 // wait takes a rate-limit slot for the account.

@@ -66,6 +66,13 @@ func (w *Worker) Mux() *asynq.ServeMux {
 	return mux
 }
 
+// auditLog writes an audit event to the process log.
+func (w *Worker) auditLog(e audit.Event) {
+	w.Log.Info().Str("event", e.Kind).Str("domain", e.Domain).Str("provider", e.Provider).Str("before", e.Before).
+		Str("after", e.After).Str("cause", e.Cause).Str("requested_by", e.RequestedBy).Int64("generation", e.Generation).
+		Str("sweep_id", e.SweepID).Msg("audit")
+}
+
 // taskReport is what a handler tells the metrics middleware about its task.
 type taskReport struct{ provider string }
 
@@ -101,9 +108,7 @@ func (w *Worker) superseded(t *asynq.Task) {
 // audit records an event on the trail and in the log. A trail that cannot
 // be written is logged, not fatal: the change itself has happened.
 func (w *Worker) audit(ctx context.Context, e audit.Event) {
-	w.Log.Info().Str("event", e.Kind).Str("domain", e.Domain).Str("provider", e.Provider).Str("before", e.Before).
-		Str("after", e.After).Str("cause", e.Cause).Str("requested_by", e.RequestedBy).Int64("generation", e.Generation).
-		Str("sweep_id", e.SweepID).Msg("audit")
+	w.auditLog(e)
 	if w.Audit == nil {
 		return
 	}
