@@ -131,3 +131,16 @@ func FuzzPlainASCII(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkNormalizeDomain(b *testing.B) {
+	for _, in := range []string{"example.com", "Example.CO.UK.", "bücher.de"} {
+		b.Run(in, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := NormalizeDomain(in); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"os"
+	"runtime/pprof"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -39,30 +42,36 @@ func (b *bench) producer(ctx context.Context) (*table, error) {
 	}
 	t := &table{
 		title: fmt.Sprintf("2. Producer path: lock requests for %s per run (median of %d, range)", dur, reps),
-		head:  []string{"clients", "API req/s", "direct enqueue/s", "API vs direct", "API p50", "API p99", "direct p50", "direct p99"},
+		head: []string{"clients", "API req/s", "direct enqueue/s", "API vs direct", "API p50", "API p99", "direct p50", "direct p99",
+			"intent service without HTTP, req/s", "HTTP floor, req/s"},
 	}
 	for _, clients := range []int{1, 16, 100} {
-		var apiRate, directRate, ratio, ap50, ap99, dp50, dp99 spread
+		var apiRate, directRate, ratio, ap50, ap99, dp50, dp99, svcRate, floorRate spread
 		for range reps {
-			a, err := b.producerOnce(ctx, "api", clients, dur)
-			if err != nil {
-				return nil, err
+			runs := map[string]producerRun{}
+			for _, v := range []string{"api", "direct", "service", "floor"} {
+				r, err := b.producerOnce(ctx, v, clients, dur)
+				if err != nil {
+					return nil, err
+				}
+				runs[v] = r
 			}
-			d, err := b.producerOnce(ctx, "direct", clients, dur)
-			if err != nil {
-				return nil, err
-			}
+			a, d := runs["api"], runs["direct"]
 			apiRate, directRate = append(apiRate, a.perSec), append(directRate, d.perSec)
 			ratio = append(ratio, a.perSec/d.perSec)
 			ap50, ap99 = append(ap50, ms(a.p50)), append(ap99, ms(a.p99))
 			dp50, dp99 = append(dp50, ms(d.p50)), append(dp99, ms(d.p99))
+			svcRate, floorRate = append(svcRate, runs["service"].perSec), append(floorRate, runs["floor"].perSec)
 		}
 		t.add(fmt.Sprint(clients), apiRate.format("%.0f"), directRate.format("%.0f"), ratio.format("%.2fx"),
-			ap50.format("%.2f ms"), ap99.format("%.2f ms"), dp50.format("%.2f ms"), dp99.format("%.2f ms"))
+			ap50.format("%.2f ms"), ap99.format("%.2f ms"), dp50.format("%.2f ms"), dp99.format("%.2f ms"),
+			svcRate.format("%.0f"), floorRate.format("%.0f"))
 	}
 	t.notes = append(t.notes,
 		"API: POST /v1/domains/{domain}/lock with a bearer token over keep-alive HTTP to a server in this process (one Redis round trip to record the intent and mark the bucket, one to enqueue); every request is a new domain.",
 		"Direct: tasks.NewLockTask + asynq.Client.Enqueue of the same task from the same number of goroutines (one round trip).",
+		"Intent service without HTTP: the API's own path (validate, record, enqueue: two round trips) called in-process, to separate Redis from HTTP.",
+		"HTTP floor: the same HTTP client and server with a handler that answers 202 at once and touches no Redis: what the HTTP stack alone allows on this machine.",
 		"Clients, server and Redis share the machine's cores; no worker runs, so the queue only grows.")
 	return t, nil
 }
@@ -104,10 +113,46 @@ func (b *bench) producerOnce(ctx context.Context, variant string, clients int, d
 			if err != nil {
 				return err
 			}
+			// Read to the end, or the connection is not reused.
+			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
 			if resp.StatusCode != http.StatusAccepted {
 				return fmt.Errorf("HTTP %d", resp.StatusCode)
 			}
+			return nil
+		}
+	case "service":
+		st := store.New(b.rdb, ns+":rl:")
+		cfg := &config.Config{Providers: []config.Provider{{Name: "enom", Type: "enom", TLDs: []string{"com"}}}}
+		svc := &intent.Service{Store: st, Client: client, Routes: intent.NewRoutes(cfg), Queues: queues}
+		send = func(ctx context.Context, domain string) error {
+			_, err := svc.Lock(ctx, intent.Request{Domain: domain, RequestedBy: "bench"})
+			return err
+		}
+	case "floor":
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return producerRun{}, err
+		}
+		accepted := []byte(`{"domain":"x.com","generation":1,"task_id":"lock:x.com@1","desired":{"locked":true}}` + "\n")
+		hs := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusAccepted)
+			w.Write(accepted)
+		})}
+		go hs.Serve(ln)
+		defer hs.Close()
+		hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxIdleConns: 256}}
+		url := "http://" + ln.Addr().String() + "/v1/domains/"
+		send = func(ctx context.Context, domain string) error {
+			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url+domain+"/lock", http.NoBody)
+			req.Header.Set("Authorization", "Bearer bench-token-0123456789abcdef")
+			resp, err := hc.Do(req)
+			if err != nil {
+				return err
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
 			return nil
 		}
 	case "direct":
@@ -125,6 +170,13 @@ func (b *bench) producerOnce(ctx context.Context, variant string, clients int, d
 	var mu sync.Mutex
 	var lat []time.Duration
 	var failed error
+	if path := os.Getenv("BENCH_CPUPROFILE"); path != "" {
+		f, err := os.Create(fmt.Sprintf("%s.%s.%d", path, variant, clients))
+		if err == nil {
+			pprof.StartCPUProfile(f)
+			defer func() { pprof.StopCPUProfile(); f.Close() }()
+		}
+	}
 	rctx, cancel := context.WithTimeout(ctx, dur)
 	defer cancel()
 	var wg sync.WaitGroup
