@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
 	"io"
 	"net"
 	"net/url"
@@ -174,7 +175,7 @@ func TestCompose_file(t *testing.T) {
 			t.Errorf("%s: entrypoint %v overrides the image's reglock binary", name, s.Entrypoint)
 		}
 		if s.Restart == "" || s.Restart == "no" {
-			t.Errorf("%s: no restart policy; without a healthcheck (distroless) it is what recovers the service", name)
+			t.Errorf("%s: no restart policy", name)
 		}
 		if !s.ReadOnly {
 			t.Errorf("%s: read_only not set; reglock writes nothing to its filesystem", name)
@@ -264,9 +265,29 @@ func TestCompose_file(t *testing.T) {
 			t.Errorf("%s: workers call the simulator; depends_on it (%+v)", name, dep)
 		}
 
+		// The healthcheck runs the reglock binary's own probe against the
+		// port this role serves /readyz on.
+		probePort := 0
 		switch cmd.Name() {
 		case "api", "serve":
-			_, port := hostPort(t, name+" api.listen", cfg.API.Listen)
+			_, probePort = hostPort(t, name+" api.listen", cfg.API.Listen)
+		default:
+			if cfg.Worker.Listen != "" {
+				_, probePort = hostPort(t, name+" worker.listen", cfg.Worker.Listen)
+			}
+		}
+		if hc := s.HealthCheck; hc == nil || len(hc.Test) < 3 || hc.Test[0] != "CMD" || hc.Test[1] != entrypoint {
+			t.Errorf("%s: healthcheck %+v, want [CMD %s healthcheck --url ...]", name, hc, entrypoint)
+		} else {
+			probe := reglockCommand(t, name+" healthcheck", hc.Test[2:])
+			if probe.Name() != "healthcheck" || !strings.HasSuffix(flagValue(probe, "url"), fmt.Sprintf(":%d/readyz", probePort)) {
+				t.Errorf("%s: healthcheck %v does not probe /readyz on port %d", name, hc.Test, probePort)
+			}
+		}
+
+		switch cmd.Name() {
+		case "api", "serve":
+			port := probePort
 			published := false
 			for _, sp := range s.Ports {
 				published = published || int(sp.Target) == port

@@ -123,7 +123,7 @@ every domain for drift. Run "reglock serve" with no configuration for a sandbox.
 		newServeCmd(g), newWorkerCmd(g), newAPICmd(g), newSchedulerCmd(g),
 		newSimulateCmd(g),
 		newLockCmd(g), newUnlockCmd(g), newTradeLockCmd(g), newStatusCmd(g),
-		newSweepCmd(g), newImportCmd(g), newDriftCmd(g),
+		newSweepCmd(g), newImportCmd(g), newDriftCmd(g), newHealthcheckCmd(g),
 	)
 	return root
 }
