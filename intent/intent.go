@@ -165,8 +165,10 @@ func (s *Service) record(ctx context.Context, kind store.Kind, r Request) (Accep
 	if err != nil {
 		return Accepted{}, err
 	}
+	// No retention: a finished change leaves its trace in the audit trail and
+	// the domain's record, not in Redis's task store.
 	id := TaskID(string(kind), in.Domain, in.Generation)
-	if err := s.enqueue(ctx, task, asynq.TaskID(id), asynq.Queue(s.Queues.Queue(tasks.QueueChanges)), asynq.Retention(24*time.Hour)); err != nil {
+	if err := s.enqueue(ctx, task, asynq.TaskID(id), asynq.Queue(s.Queues.Queue(tasks.QueueChanges))); err != nil {
 		return Accepted{}, err
 	}
 	if !c.RelockAt.IsZero() {

@@ -190,5 +190,5 @@ func queueFix(ctx context.Context, q Enqueuer, queues tasks.Namespace, id string
 		return err
 	}
 	taskID := fmt.Sprintf("fix:%s:%s@%d/%s", kind, f.Domain, f.Generation, id)
-	return q.Enqueue(ctx, t, asynq.TaskID(taskID), asynq.Queue(queues.Queue(tasks.QueueFixes)), asynq.Retention(24*time.Hour))
+	return q.Enqueue(ctx, t, asynq.TaskID(taskID), asynq.Queue(queues.Queue(tasks.QueueFixes)))
 }

@@ -98,7 +98,7 @@ func (w *Worker) queueFix(ctx context.Context, d store.Domain) error {
 	// again under the same generation, and that needs a fix of its own.
 	id := intent.TaskID("fix", d.Name, d.Desired.Generation) + "/" + strconv.FormatInt(d.Observed.CheckedAt.UnixMilli(), 10)
 	return w.Intents.Enqueue(ctx, t, asynq.Queue(w.Intents.Queues.Queue(tasks.QueueFixes)),
-		asynq.TaskID(id), asynq.Retention(24*time.Hour))
+		asynq.TaskID(id))
 }
 
 func (w *Worker) confirmDelay() time.Duration {

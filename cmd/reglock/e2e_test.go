@@ -542,10 +542,20 @@ func TestE2E_metricsAndMonitoring(t *testing.T) {
 	if code != 200 || !strings.Contains(queues, e.env.Namespace+":reglock:changes") {
 		t.Errorf("/monitoring/api/queues: %d %s", code, queues)
 	}
-	// Task lists render with readable types and payloads.
-	code, list := get("/monitoring/api/queues/"+e.env.Namespace+":reglock:changes/completed_tasks", bearer)
-	if code != 200 || !strings.Contains(list, "domain:lock") || !strings.Contains(list, "metered.com") {
-		t.Errorf("completed tasks: %d %s", code, list)
+	// Task lists render with readable types, payloads and error messages:
+	// a lock of a domain the registrar does not hold is archived.
+	if code, _ := e.http("POST", "/v1/domains/not-held.com/lock"); code != 202 {
+		t.Fatalf("lock: %d", code)
+	}
+	var list string
+	e.eventually("the archived task in asynqmon", 15*time.Second, func() bool {
+		code, list = get("/monitoring/api/queues/"+e.env.Namespace+":reglock:changes/archived_tasks", bearer)
+		return code == 200 && strings.Contains(list, "domain:lock")
+	})
+	for _, want := range []string{"domain:lock", "not-held.com", "not found"} {
+		if !strings.Contains(list, want) {
+			t.Errorf("archived tasks lack %q: %s", want, list)
+		}
 	}
 	if code, _ := get("/monitoring/api/queues", nil); code != 401 {
 		t.Errorf("anonymous asynqmon API: %d, want 401", code)
