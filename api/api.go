@@ -16,6 +16,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/reglock/reglock/breaker"
 	"github.com/reglock/reglock/config"
 	"github.com/reglock/reglock/intent"
 	"github.com/reglock/reglock/metrics"
@@ -41,6 +42,10 @@ type Server struct {
 	// Monitoring, when set, is asynqmon, served at /monitoring behind the
 	// tokens: reading needs the read scope, acting (retry, delete) admin.
 	Monitoring http.Handler
+	// Breakers, when set, reads the registrar accounts' circuit breakers for
+	// /readyz's details (an open breaker does not make the API unready: it
+	// still records intent).
+	Breakers func(context.Context) (map[string]breaker.Status, error)
 
 	// NoAuth serves /v1 to anyone (--insecure-no-auth with no tokens).
 	NoAuth bool
@@ -218,7 +223,13 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"ready": false, "reason": "redis unreachable", "checks": map[string]string{"redis": err.Error()}})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"ready": true, "checks": map[string]string{"redis": "ok"}})
+	out := map[string]any{"ready": true, "checks": map[string]string{"redis": "ok"}}
+	if s.Breakers != nil {
+		if all, err := s.Breakers(ctx); err == nil && len(all) > 0 {
+			out["registrars"] = all
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // statusRecorder remembers what a handler answered, for the request log

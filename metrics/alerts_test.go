@@ -20,6 +20,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"gopkg.in/yaml.v3"
 
+	"github.com/reglock/reglock/breaker"
 	"github.com/reglock/reglock/providers"
 	"github.com/reglock/reglock/sweep"
 	"github.com/reglock/reglock/tasks"
@@ -203,6 +204,10 @@ func exportedMetrics(t *testing.T) (*Metrics, map[string]exported) {
 		t.Fatal(err)
 	}
 	m.WatchSweeps(sweep.New(rdb, prefix))
+	// One open breaker, as breaker.Set shares it.
+	m.WatchBreakers(func(context.Context) (map[string]breaker.Status, error) {
+		return map[string]breaker.Status{"enom-main": {State: breaker.Open, Reason: "refused"}}, nil
+	})
 
 	known := map[string]exported{}
 	add := func(name, label, value string) {
@@ -275,7 +280,7 @@ func exportedMetrics(t *testing.T) (*Metrics, map[string]exported) {
 			}
 		}
 	}
-	for _, name := range []string{"reglock_domains", "reglock_sweep_last_finished_timestamp_seconds", "reglock_sweep_paused", "asynq_tasks_enqueued_total"} {
+	for _, name := range []string{"reglock_domains", "reglock_sweep_last_finished_timestamp_seconds", "reglock_sweep_paused", "asynq_tasks_enqueued_total", "reglock_registrar_circuit_open"} {
 		if _, ok := known[name]; !ok {
 			t.Fatalf("a scrape shows no %s: the fixture in exportedMetrics no longer fits the collectors", name)
 		}

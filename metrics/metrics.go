@@ -39,6 +39,8 @@ type Metrics struct {
 	SweepsFinished   *prometheus.CounterVec   // state
 	APIRequests      *prometheus.CounterVec   // route, code
 	APILatency       *prometheus.HistogramVec // route
+	// BreakerTransitions is registered by WatchBreakers.
+	BreakerTransitions *prometheus.CounterVec // provider, state
 }
 
 // New returns the collectors, registered with the Go runtime and process
@@ -96,6 +98,10 @@ func New() *Metrics {
 			Name: "reglock_api_requests_total",
 			Help: "HTTP API requests by route and status code.",
 		}, []string{"route", "code"}),
+		BreakerTransitions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "reglock_breaker_transitions_total",
+			Help: "Circuit breaker transitions seen by this process, by provider and new state (open, closed).",
+		}, []string{"provider", "state"}),
 		APILatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "reglock_api_request_duration_seconds",
 			Help:    "HTTP API latency by route.",

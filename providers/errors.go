@@ -36,8 +36,14 @@ func Permanent(err error) error {
 }
 
 // IsPermanent reports whether err is permanent: ErrNotFound, ErrAuth,
-// ErrNotLockable, ErrNotPermitted, or anything wrapped by Permanent.
+// ErrNotLockable, ErrNotPermitted, or anything wrapped by Permanent. A
+// *RetryAfterError is never permanent, whatever it wraps: "try again
+// later" is the verdict (a circuit breaker waiting out refused credentials).
 func IsPermanent(err error) bool {
+	var ra *RetryAfterError
+	if errors.As(err, &ra) {
+		return false
+	}
 	var p *permanentError
 	return errors.As(err, &p) || errors.Is(err, ErrNotFound) || errors.Is(err, ErrAuth) ||
 		errors.Is(err, ErrNotLockable) || errors.Is(err, ErrNotPermitted)

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 
+	"github.com/reglock/reglock/breaker"
 	"github.com/reglock/reglock/config"
 	"github.com/reglock/reglock/metrics"
 	"github.com/reglock/reglock/providers"
@@ -34,16 +35,22 @@ func newRegistrar(p config.Provider) (providers.Registrar, error) {
 	}
 }
 
-// buildAccounts builds every configured account, its calls counted by m.
-func buildAccounts(cfg *config.Config, m *metrics.Metrics) (map[string]worker.Account, error) {
+// buildAccounts builds every configured account, its calls counted by m
+// and, with breakers, stopped while the account keeps failing.
+func buildAccounts(cfg *config.Config, m *metrics.Metrics, breakers *breaker.Set) (map[string]worker.Account, error) {
 	out := make(map[string]worker.Account, len(cfg.Providers))
 	for _, p := range cfg.Providers {
 		r, err := newRegistrar(p)
 		if err != nil {
 			return nil, fmt.Errorf("providers: %s: %w", p.Name, err)
 		}
+		r = m.Registrar(p.Name, r)
+		if breakers != nil {
+			// Outermost: calls the breaker stops are not registrar calls.
+			r = providers.Wrap(r, breakers.Middleware(p.Name))
+		}
 		out[p.Name] = worker.Account{
-			Name: p.Name, Type: p.Type, Registrar: m.Registrar(p.Name, r),
+			Name: p.Name, Type: p.Type, Registrar: r,
 			Limit: ratelimit.Limit{Rate: p.Rate, Burst: p.Burst},
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/reglock/reglock/audit"
+	"github.com/reglock/reglock/breaker"
 	"github.com/reglock/reglock/config"
 	"github.com/reglock/reglock/intent"
 	"github.com/reglock/reglock/metrics"
@@ -49,6 +50,8 @@ type runtimeOptions struct {
 	embeddedOK bool
 	// registrars builds the registrar clients (workers need them).
 	registrars bool
+	// breakers puts a circuit breaker around each account (worker roles).
+	breakers bool
 	// namespace prefixes keys and queues (--namespace).
 	namespace string
 }
@@ -112,8 +115,16 @@ func openRuntime(ctx context.Context, cfg *config.Config, log zerolog.Logger, op
 	rt.limiter.OnDefer = func(account string) { rt.metrics.RateLimitDefer.WithLabelValues(account).Inc() }
 	rt.metrics.WatchSweeps(rt.sweeps.Records)
 	rt.metrics.WatchQueues(asynq.NewInspectorFromRedisClient(rt.rdb), rt.queueNames())
+	rt.metrics.WatchBreakers(func(ctx context.Context) (map[string]breaker.Status, error) {
+		return breaker.ReadAll(ctx, rt.rdb, breaker.Key(prefix))
+	})
+	var breakers *breaker.Set
+	if opt.breakers {
+		breakers = breaker.New(rt.rdb, prefix, breaker.Options{}, log)
+		breakers.OnChange = func(account, state string) { rt.metrics.BreakerTransitions.WithLabelValues(account, state).Inc() }
+	}
 	if opt.registrars {
-		accts, err := buildAccounts(cfg, rt.metrics)
+		accts, err := buildAccounts(cfg, rt.metrics, breakers)
 		if err != nil {
 			rt.Close()
 			return nil, err

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/reglock/reglock/api"
+	"github.com/reglock/reglock/breaker"
 	"github.com/reglock/reglock/config"
 	"github.com/reglock/reglock/scheduler"
 	"github.com/reglock/reglock/secret"
@@ -100,7 +101,7 @@ func runRoles(ctx context.Context, g *globals, r roles) error {
 	if r.api && len(cfg.API.Tokens) == 0 && !r.insecure {
 		return errors.New("api.tokens is empty: the API refuses to start without tokens (add one, or pass --insecure-no-auth on a trusted network)")
 	}
-	rt, err := openRuntime(ctx, cfg, log, runtimeOptions{embeddedOK: r.serve, registrars: r.worker, namespace: g.namespace})
+	rt, err := openRuntime(ctx, cfg, log, runtimeOptions{embeddedOK: r.serve, registrars: r.worker, breakers: r.worker, namespace: g.namespace})
 	if err != nil {
 		return err
 	}
@@ -115,6 +116,9 @@ func runRoles(ctx context.Context, g *globals, r roles) error {
 	apiSrv := api.New(cfg.API.Tokens)
 	apiSrv.NoAuth = r.insecure && len(cfg.API.Tokens) == 0
 	apiSrv.Intents, apiSrv.Store, apiSrv.Sweeps, apiSrv.Metrics = rt.intents, rt.store, rt.sweeps, rt.metrics
+	apiSrv.Breakers = func(ctx context.Context) (map[string]breaker.Status, error) {
+		return breaker.ReadAll(ctx, rt.rdb, breaker.Key(rt.store.Prefix()))
+	}
 	apiSrv.Log = log.With().Str("component", "api").Logger()
 	var httpSrv *http.Server
 	switch {

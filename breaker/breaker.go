@@ -1,0 +1,316 @@
+// Package breaker is a circuit breaker per registrar account: when an
+// account keeps failing (timeouts, 5xx, refused connections) or refuses
+// the credentials, calls to it stop for a while instead of hammering it
+// once per task, and resume after a single successful probe.
+//
+// Each process keeps its own breakers and shares their state through one
+// small Redis hash, so that a breaker one worker opens stops the others too,
+// and the API's /readyz and /metrics can show it.
+//
+// A refused credential opens the breaker at once, is logged once for the
+// account, and turns every waiting task into "retry later": work waits for
+// the credentials to be fixed instead of being archived domain by domain.
+package breaker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+
+	"github.com/reglock/reglock/providers"
+)
+
+// States of a breaker.
+const (
+	Closed   = "closed"
+	Open     = "open"
+	HalfOpen = "half_open"
+)
+
+// ErrOpen is wrapped in the *providers.RetryAfterError a call gets while
+// its account's breaker is open.
+var ErrOpen = errors.New("circuit open")
+
+// Options tune the breakers; the zero value is usable.
+type Options struct {
+	// Threshold is how many failures in a row open a breaker (default 5).
+	Threshold int
+	// Cooldown is how long a breaker stays open before its first probe
+	// (default 30s); each failed probe doubles it, up to MaxCooldown
+	// (default 10m).
+	Cooldown, MaxCooldown time.Duration
+	// AuthCooldown is how long refused credentials keep it open (default 5m).
+	AuthCooldown time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+func (o *Options) defaults() {
+	if o.Threshold <= 0 {
+		o.Threshold = 5
+	}
+	if o.Cooldown <= 0 {
+		o.Cooldown = 30 * time.Second
+	}
+	if o.MaxCooldown <= 0 {
+		o.MaxCooldown = 10 * time.Minute
+	}
+	if o.AuthCooldown <= 0 {
+		o.AuthCooldown = 5 * time.Minute
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+}
+
+// Status is an account's breaker as every process sees it.
+type Status struct {
+	State  string    `json:"state"`
+	Reason string    `json:"reason,omitempty"`
+	Since  time.Time `json:"since"`
+	// Until is when the next probe may go, while open.
+	Until time.Time `json:"until,omitempty"`
+}
+
+// Set is one process's breakers. It is safe for concurrent use.
+type Set struct {
+	rdb  redis.UniversalClient
+	key  string
+	opts Options
+	log  zerolog.Logger
+	// OnChange, if set, is told of every transition (metrics).
+	OnChange func(account, state string)
+
+	mu       sync.Mutex
+	breakers map[string]*breaker
+	shared   map[string]Status
+	sharedAt time.Time
+}
+
+type breaker struct {
+	state    string
+	failures int
+	since    time.Time
+	until    time.Time
+	cooldown time.Duration
+	reason   string
+	probing  bool
+}
+
+// New returns the breakers of a process, sharing state under prefix.
+func New(rdb redis.UniversalClient, prefix string, opts Options, log zerolog.Logger) *Set {
+	opts.defaults()
+	return &Set{rdb: rdb, key: prefix + "breakers", opts: opts, log: log.With().Str("component", "breaker").Logger(),
+		breakers: map[string]*breaker{}}
+}
+
+// Middleware guards an account's calls (providers.Wrap).
+func (s *Set) Middleware(account string) providers.Middleware {
+	return func(ctx context.Context, op string, call func(context.Context) error) error {
+		if err := s.allow(ctx, account); err != nil {
+			return err
+		}
+		err := call(ctx)
+		return s.record(ctx, account, err)
+	}
+}
+
+// allow lets a call through, or answers when to try again.
+func (s *Set) allow(ctx context.Context, account string) error {
+	s.refreshShared(ctx)
+	now := s.opts.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.get(account)
+	if b.state == Closed {
+		// Another process may have opened it.
+		if sh, ok := s.shared[account]; ok && sh.State == Open && now.Before(sh.Until) {
+			b.state, b.until, b.reason, b.since = Open, sh.Until, sh.Reason, sh.Since
+			b.cooldown = max(s.opts.Cooldown, sh.Until.Sub(sh.Since))
+		} else {
+			return nil
+		}
+	}
+	switch {
+	case b.state == Open && now.Before(b.until):
+		return providers.RetryAfter(b.until.Sub(now), fmt.Errorf("%w for %s since %s: %s", ErrOpen, account, b.since.UTC().Format(time.RFC3339), b.reason))
+	case b.probing:
+		// One probe at a time; the others wait for its verdict.
+		return providers.RetryAfter(max(time.Second, b.cooldown/10), fmt.Errorf("%w for %s: probing", ErrOpen, account))
+	default:
+		b.state, b.probing = HalfOpen, true
+		return nil
+	}
+}
+
+// record learns from a call's outcome and returns the error the caller
+// sees: a refused credential becomes "retry later".
+func (s *Set) record(ctx context.Context, account string, err error) error {
+	var ra *providers.RetryAfterError
+	switch {
+	case ctx.Err() != nil:
+		s.neutral(account)
+		return err
+	case err == nil, errors.As(err, &ra):
+		// Answering, even "busy", is being up.
+		s.success(ctx, account)
+		return err
+	case errors.Is(err, providers.ErrAuth):
+		s.trip(ctx, account, "registrar refused the credentials: "+err.Error(), s.opts.AuthCooldown, true)
+		return providers.RetryAfter(s.opts.AuthCooldown, fmt.Errorf("%w for %s: %w", ErrOpen, account, err))
+	case providers.IsPermanent(err):
+		// The domain's problem (not found, not permitted): the registrar works.
+		s.success(ctx, account)
+		return err
+	default:
+		s.failure(ctx, account, err)
+		return err
+	}
+}
+
+func (s *Set) neutral(account string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.get(account).probing = false
+}
+
+func (s *Set) success(ctx context.Context, account string) {
+	s.mu.Lock()
+	b := s.get(account)
+	wasOpen := b.state != Closed
+	b.state, b.failures, b.probing, b.cooldown, b.reason = Closed, 0, false, 0, ""
+	b.since = s.opts.Now()
+	s.mu.Unlock()
+	if wasOpen {
+		s.log.Warn().Str("provider", account).Msg("registrar answers again: circuit closed")
+		s.publish(ctx, account, Status{State: Closed, Since: b.since})
+	}
+}
+
+func (s *Set) failure(ctx context.Context, account string, err error) {
+	s.mu.Lock()
+	b := s.get(account)
+	b.failures++
+	probeFailed := b.state == HalfOpen
+	trip := probeFailed || b.failures >= s.opts.Threshold
+	cooldown := s.opts.Cooldown
+	if probeFailed {
+		cooldown = min(2*b.cooldown, s.opts.MaxCooldown)
+	}
+	failures := b.failures
+	s.mu.Unlock()
+	if trip {
+		s.trip(ctx, account, fmt.Sprintf("%d failed calls in a row, the last: %v", failures, err), cooldown, false)
+	}
+}
+
+// trip opens an account's breaker.
+func (s *Set) trip(ctx context.Context, account, reason string, cooldown time.Duration, auth bool) {
+	now := s.opts.Now()
+	s.mu.Lock()
+	b := s.get(account)
+	wasOpen := b.state == Open && now.Before(b.until)
+	b.state, b.probing, b.cooldown, b.reason = Open, false, cooldown, reason
+	b.until = now.Add(cooldown)
+	if !wasOpen {
+		b.since = now
+	}
+	st := Status{State: Open, Reason: reason, Since: b.since, Until: b.until}
+	s.mu.Unlock()
+	if wasOpen {
+		return // reported already: once per account, not once per domain
+	}
+	ev := s.log.Error()
+	if !auth {
+		ev = s.log.Warn()
+	}
+	ev.Str("provider", account).Str("reason", reason).Time("probe_at", st.Until).
+		Msg("circuit open: calls to this registrar account stop until a probe succeeds; its work waits")
+	s.publish(ctx, account, st)
+}
+
+func (s *Set) get(account string) *breaker {
+	b := s.breakers[account]
+	if b == nil {
+		b = &breaker{state: Closed, since: s.opts.Now()}
+		s.breakers[account] = b
+	}
+	return b
+}
+
+// publish shares a transition through Redis. Failing to share only costs
+// the other processes a few failed calls of their own.
+func (s *Set) publish(ctx context.Context, account string, st Status) {
+	if s.OnChange != nil {
+		s.OnChange(account, st.State)
+	}
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
+	v := st.State + "|" + strconv.FormatInt(st.Since.UnixMilli(), 10) + "|" + strconv.FormatInt(st.Until.UnixMilli(), 10) + "|" + st.Reason
+	if err := s.rdb.HSet(pctx, s.key, account, v).Err(); err != nil {
+		s.log.Warn().Err(err).Msg("could not share the breaker state")
+	}
+	s.mu.Lock()
+	if s.shared == nil {
+		s.shared = map[string]Status{}
+	}
+	s.shared[account] = st
+	s.mu.Unlock()
+}
+
+// sharedEvery is how often a process looks at the other processes' breakers.
+const sharedEvery = 2 * time.Second
+
+func (s *Set) refreshShared(ctx context.Context) {
+	s.mu.Lock()
+	fresh := s.opts.Now().Sub(s.sharedAt) < sharedEvery
+	if !fresh {
+		s.sharedAt = s.opts.Now() // one refresher at a time
+	}
+	s.mu.Unlock()
+	if fresh {
+		return
+	}
+	all, err := ReadAll(ctx, s.rdb, s.key)
+	if err != nil {
+		return
+	}
+	s.mu.Lock()
+	s.shared = all
+	s.mu.Unlock()
+}
+
+// Key is the Redis hash where breakers are shared, under prefix.
+func Key(prefix string) string { return prefix + "breakers" }
+
+// ReadAll returns every account's shared breaker state.
+func ReadAll(ctx context.Context, rdb redis.UniversalClient, key string) (map[string]Status, error) {
+	rctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	m, err := rdb.HGetAll(rctx, key).Result()
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]Status, len(m))
+	for account, v := range m {
+		f := strings.SplitN(v, "|", 4)
+		if len(f) != 4 {
+			continue
+		}
+		since, _ := strconv.ParseInt(f[1], 10, 64)
+		until, _ := strconv.ParseInt(f[2], 10, 64)
+		st := Status{State: f[0], Since: time.UnixMilli(since).UTC(), Reason: f[3]}
+		if until > 0 {
+			st.Until = time.UnixMilli(until).UTC()
+		}
+		out[account] = st
+	}
+	return out, nil
+}

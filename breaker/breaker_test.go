@@ -1,0 +1,136 @@
+package breaker
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+	"github.com/rs/zerolog"
+
+	"github.com/reglock/reglock/providers"
+)
+
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
+
+func setup(t *testing.T) (*Set, *clock, *redis.Client) {
+	t.Helper()
+	mr := miniredis.RunT(t)
+	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
+	c := &clock{now: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}
+	s := New(rdb, "rl:", Options{Threshold: 3, Cooldown: 10 * time.Second, MaxCooldown: 40 * time.Second, AuthCooldown: time.Minute, Now: c.Now}, zerolog.Nop())
+	return s, c, rdb
+}
+
+var errDown = errors.New("HTTP 503")
+
+// call runs one guarded call that fails with err, counting whether the
+// registrar was reached.
+func call(s *Set, account string, err error, reached *int) error {
+	return s.Middleware(account)(context.Background(), "lock_state", func(context.Context) error {
+		*reached++
+		return err
+	})
+}
+
+func isOpen(err error) bool {
+	var ra *providers.RetryAfterError
+	return errors.As(err, &ra) && errors.Is(err, ErrOpen)
+}
+
+func TestBreaker_opensAfterFailuresAndProbes(t *testing.T) {
+	s, c, _ := setup(t)
+	reached := 0
+	for range 3 {
+		if err := call(s, "enom", errDown, &reached); !errors.Is(err, errDown) {
+			t.Fatalf("failing call = %v", err)
+		}
+	}
+	// Open: the registrar is left alone, the caller told when to come back.
+	for range 10 {
+		if err := call(s, "enom", nil, &reached); !isOpen(err) {
+			t.Fatalf("call while open = %v", err)
+		}
+	}
+	if reached != 3 {
+		t.Fatalf("registrar reached %d times, want 3", reached)
+	}
+	// Other accounts are not affected.
+	if err := call(s, "opensrs", nil, &reached); err != nil {
+		t.Fatalf("another account: %v", err)
+	}
+	// After the cooldown one probe goes; it fails: open again, twice as long.
+	c.Advance(11 * time.Second)
+	if err := call(s, "enom", errDown, &reached); !errors.Is(err, errDown) {
+		t.Fatalf("probe = %v", err)
+	}
+	c.Advance(11 * time.Second)
+	if err := call(s, "enom", nil, &reached); !isOpen(err) {
+		t.Fatalf("after a failed probe the cooldown doubles; got %v", err)
+	}
+	c.Advance(10 * time.Second)
+	if err := call(s, "enom", nil, &reached); err != nil {
+		t.Fatalf("second probe: %v", err)
+	}
+	// Closed again.
+	if err := call(s, "enom", nil, &reached); err != nil {
+		t.Fatalf("after recovery: %v", err)
+	}
+}
+
+func TestBreaker_authFailureOpensAtOnceAndWaits(t *testing.T) {
+	s, _, _ := setup(t)
+	reached := 0
+	auth := providers.ErrAuth
+	err := call(s, "enom", auth, &reached)
+	var ra *providers.RetryAfterError
+	if !errors.As(err, &ra) || ra.After != time.Minute || !errors.Is(err, providers.ErrAuth) || providers.IsPermanent(err) {
+		t.Fatalf("refused credentials = %v, want a one-minute retry-after that still says ErrAuth", err)
+	}
+	for range 5 {
+		if err := call(s, "enom", nil, &reached); !isOpen(err) {
+			t.Fatalf("after refused credentials: %v", err)
+		}
+	}
+	if reached != 1 {
+		t.Fatalf("registrar reached %d times after refusing the credentials", reached)
+	}
+}
+
+func TestBreaker_domainErrorsAndBusyAreNotFailures(t *testing.T) {
+	s, _, _ := setup(t)
+	reached := 0
+	for range 10 {
+		call(s, "enom", providers.ErrNotFound, &reached)
+		call(s, "enom", providers.RetryAfter(time.Second, errors.New("busy")), &reached)
+	}
+	if err := call(s, "enom", nil, &reached); err != nil {
+		t.Fatalf("domain errors opened the breaker: %v", err)
+	}
+}
+
+// A breaker one process opens stops the others, through Redis.
+func TestBreaker_sharedAcrossProcesses(t *testing.T) {
+	a, c, rdb := setup(t)
+	b := New(rdb, "rl:", Options{Threshold: 3, Cooldown: 10 * time.Second, Now: c.Now}, zerolog.Nop())
+	reached := 0
+	call(a, "enom", providers.ErrAuth, &reached)
+	c.Advance(3 * time.Second) // past b's refresh interval
+	if err := call(b, "enom", nil, &reached); !isOpen(err) {
+		t.Fatalf("the other process called an account whose credentials were refused: %v", err)
+	}
+	all, err := ReadAll(context.Background(), rdb, Key("rl:"))
+	if err != nil || all["enom"].State != Open || !strings.Contains(all["enom"].Reason, "refused the credentials") {
+		t.Fatalf("shared state: %+v %v", all, err)
+	}
+}
