@@ -102,7 +102,11 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	paths := map[string]bool{}
 	for _, rt := range routes {
-		mux.Handle(rt.method+" "+rt.path, s.authenticate(rt.scope, rt.handler(s)))
+		h := rt.handler(s)
+		if rt.method != http.MethodGet {
+			h = s.idempotent(h)
+		}
+		mux.Handle(rt.method+" "+rt.path, s.authenticate(rt.scope, h))
 		paths[rt.path] = true
 	}
 	// Known paths with another method answer 405 in the JSON envelope.

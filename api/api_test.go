@@ -265,3 +265,55 @@ func TestAPI_sweeps(t *testing.T) {
 		t.Fatalf("unknown provider: %d %v", code, out)
 	}
 }
+
+// A retried request with the same Idempotency-Key gets the first answer
+// and records no second intent; the key cannot be reused for another
+// request.
+func TestAPI_idempotencyKey(t *testing.T) {
+	b := setup(t)
+	call := func(method, path, key, body string) (int, map[string]any, http.Header) {
+		req, _ := http.NewRequest(method, b.url+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+writeToken)
+		req.Header.Set("Content-Type", "application/json")
+		if key != "" {
+			req.Header.Set("Idempotency-Key", key)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out, resp.Header
+	}
+	code, first, _ := call("POST", "/v1/domains/once.com/lock", "order-4711-lock", `{"reason":"paid"}`)
+	if code != 202 || first["generation"] != 1.0 {
+		t.Fatalf("first: %d %v", code, first)
+	}
+	for range 3 {
+		code, again, h := call("POST", "/v1/domains/once.com/lock", "order-4711-lock", `{"reason":"paid"}`)
+		if code != 202 || again["task_id"] != first["task_id"] || again["generation"] != 1.0 || h.Get("Idempotent-Replayed") != "true" {
+			t.Fatalf("replay: %d %v %v", code, again, h)
+		}
+	}
+	if d, _ := b.store.Get(context.Background(), "once.com"); d.Desired.Generation != 1 {
+		t.Fatalf("a replayed request recorded another intent: generation %d", d.Desired.Generation)
+	}
+	if code, out, _ := call("POST", "/v1/domains/other.com/lock", "order-4711-lock", ""); code != 422 || errCode(out) != "idempotency_key_reused" {
+		t.Fatalf("key reused for another request: %d %v", code, out)
+	}
+	// Refusals replay too, and a request without a key is not deduplicated.
+	if code, out, _ := call("POST", "/v1/domains/bad_name.com/lock", "k2", ""); code != 400 || errCode(out) != "invalid_domain" {
+		t.Fatalf("refused: %d %v", code, out)
+	}
+	if code, _, h := call("POST", "/v1/domains/bad_name.com/lock", "k2", ""); code != 400 || h.Get("Idempotent-Replayed") != "true" {
+		t.Fatalf("refusal replay: %d", code)
+	}
+	if code, out, _ := call("POST", "/v1/domains/once.com/lock", "", ""); code != 202 || out["generation"] != 2.0 {
+		t.Fatalf("without a key: %d %v", code, out)
+	}
+	if code, out, _ := call("POST", "/v1/domains/once.com/lock", strings.Repeat("k", 300), ""); code != 400 || errCode(out) != "invalid_header" {
+		t.Fatalf("overlong key: %d %v", code, out)
+	}
+}

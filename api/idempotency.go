@@ -1,0 +1,123 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// IdempotencyWindow is how long an Idempotency-Key's answer is kept.
+const IdempotencyWindow = 24 * time.Hour
+
+// idempotent makes a write replayable: a request with an Idempotency-Key
+// header that was answered before gets that answer again, and no second
+// intent. The key belongs to the token that sent it; reusing it for a
+// different request is refused. A request still running under the key
+// gets 409; one that failed with 5xx releases the key for a retry.
+func (s *Server) idempotent(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		key := r.Header.Get("Idempotency-Key")
+		if key == "" {
+			next(w, r)
+			return
+		}
+		if len(key) > 255 || strings.IndexFunc(key, func(c rune) bool { return c < 0x21 || c > 0x7e }) >= 0 {
+			writeError(w, http.StatusBadRequest, "invalid_header", "Idempotency-Key: 1 to 255 visible ASCII characters")
+			return
+		}
+		// The body is part of the request's identity; read it once, bounded.
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody+1))
+		if err != nil || len(body) > MaxBody {
+			writeError(w, http.StatusBadRequest, "body_too_large", "request body larger than 64 KiB")
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		fp := sha256.Sum256([]byte(r.Method + " " + r.URL.Path + "\n" + string(body)))
+		fingerprint := hex.EncodeToString(fp[:8])
+		k := s.idempotencyKey(r, key)
+		rdb := s.Store.Redis()
+
+		ok, err := rdb.SetNX(r.Context(), k, "pending|"+fingerprint, IdempotencyWindow).Result()
+		if err != nil {
+			s.writeErr(w, err)
+			return
+		}
+		if !ok {
+			s.replay(w, r, k, fingerprint)
+			return
+		}
+		rec := &capture{ResponseWriter: w, status: http.StatusOK}
+		next(rec, r)
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 2*time.Second)
+		defer cancel()
+		if rec.status >= 500 {
+			rdb.Del(ctx, k) // let the client try again
+			return
+		}
+		done := "done|" + fingerprint + "|" + strconv.Itoa(rec.status) + "|" + rec.body.String()
+		if err := rdb.Set(ctx, k, done, IdempotencyWindow).Err(); err != nil {
+			s.Log.Error().Err(err).Msg("could not store an idempotent answer")
+		}
+	}
+}
+
+// replay answers a request whose key was seen before.
+func (s *Server) replay(w http.ResponseWriter, r *http.Request, k, fingerprint string) {
+	v, err := s.Store.Redis().Get(r.Context(), k).Result()
+	if errors.Is(err, redis.Nil) {
+		writeError(w, http.StatusConflict, "idempotency_in_progress", "a request with this Idempotency-Key has just finished; send it again")
+		return
+	}
+	if err != nil {
+		s.writeErr(w, err)
+		return
+	}
+	f := strings.SplitN(v, "|", 4)
+	switch {
+	case len(f) >= 2 && f[1] != fingerprint:
+		writeError(w, http.StatusUnprocessableEntity, "idempotency_key_reused", "this Idempotency-Key was used for a different request")
+	case f[0] == "pending":
+		writeError(w, http.StatusConflict, "idempotency_in_progress", "a request with this Idempotency-Key is still being processed")
+	case len(f) == 4:
+		status, _ := strconv.Atoi(f[2])
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Idempotent-Replayed", "true")
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, f[3])
+	default:
+		writeError(w, http.StatusInternalServerError, "internal", "unreadable idempotency record")
+	}
+}
+
+// idempotencyKey is the Redis key of a client's Idempotency-Key: per token,
+// hashed so that any key fits.
+func (s *Server) idempotencyKey(r *http.Request, key string) string {
+	h := sha256.Sum256([]byte(key))
+	return s.Store.Prefix() + "idem:" + tokenName(r) + ":" + hex.EncodeToString(h[:])
+}
+
+// capture keeps a copy of what a handler answers.
+type capture struct {
+	http.ResponseWriter
+	status int
+	body   bytes.Buffer
+}
+
+func (c *capture) WriteHeader(code int) {
+	c.status = code
+	c.ResponseWriter.WriteHeader(code)
+}
+
+func (c *capture) Write(b []byte) (int, error) {
+	c.body.Write(b)
+	return c.ResponseWriter.Write(b)
+}
