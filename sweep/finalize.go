@@ -32,16 +32,35 @@ func (s *Starter) Start(ctx context.Context, id string, o Options) (bool, error)
 	if err != nil {
 		return false, err
 	}
-	// Queue the start task even for an existing sweep: a crash between the
-	// two steps must not leave a sweep that never runs. Its task ID makes
-	// the second enqueue a no-op.
+	// Queue the start task even for an existing sweep: a retry after a
+	// crash between the two steps must not leave a sweep that never runs.
+	// Its task ID makes the second enqueue a no-op.
+	return created, s.queueStart(ctx, id)
+}
+
+func (s *Starter) queueStart(ctx context.Context, id string) error {
 	t, err := tasks.NewSweepTask(tasks.SweepPayload{SweepID: id, Phase: "start"})
 	if err != nil {
-		return false, err
+		return err
 	}
-	err = s.Queue.Enqueue(ctx, t, asynq.TaskID(id+":start"), asynq.Queue(s.Queues.Queue(tasks.QueueChecks)),
+	return s.Queue.Enqueue(ctx, t, asynq.TaskID(id+":start"), asynq.Queue(s.Queues.Queue(tasks.QueueChecks)),
 		asynq.Retention(Retention))
-	return created, err
+}
+
+// ResumeStuck queues the start task of every sweep that was recorded more
+// than a minute ago but never started (its creator died before queueing
+// it), and returns their IDs. The scheduler runs it every minute.
+func (s *Starter) ResumeStuck(ctx context.Context) ([]string, error) {
+	ids, err := s.Records.Stuck(ctx, s.now().Add(-time.Minute))
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		if err := s.queueStart(ctx, id); err != nil {
+			return nil, err
+		}
+	}
+	return ids, nil
 }
 
 // StartSweep starts a scheduled sweep (scheduler.Starter).

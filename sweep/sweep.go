@@ -157,7 +157,48 @@ func (r *Records) Create(ctx context.Context, id string, o Options, now time.Tim
 	}
 	n, err := createScript.Run(ctx, r.rdb, []string{r.key(id)}, Retention.Milliseconds(), o.Provider, dry, o.Trigger,
 		strconv.FormatInt(now.UnixMilli(), 10)).Int()
+	if err != nil {
+		return false, err
+	}
+	// The index of recent sweeps (a separate key: another cluster slot),
+	// which ResumeStuck reads; it only ever holds a week of sweeps.
+	pipe := r.rdb.Pipeline()
+	pipe.ZAdd(ctx, r.indexKey(), redis.Z{Score: float64(now.UnixMilli()), Member: id})
+	pipe.ZRemRangeByScore(ctx, r.indexKey(), "-inf", strconv.FormatInt(now.Add(-Retention).UnixMilli(), 10))
+	_, err = pipe.Exec(ctx)
 	return n == 1, err
+}
+
+func (r *Records) indexKey() string { return r.prefix + "sweeps" }
+
+// Stuck returns the sweeps created before cutoff that are still running but
+// never started their first stage: their start task was never queued (the
+// process that created them died in between).
+func (r *Records) Stuck(ctx context.Context, cutoff time.Time) ([]string, error) {
+	ids, err := r.rdb.ZRangeByScore(ctx, r.indexKey(), &redis.ZRangeBy{
+		Min: strconv.FormatInt(cutoff.Add(-Retention).UnixMilli(), 10), Max: strconv.FormatInt(cutoff.UnixMilli(), 10),
+	}).Result()
+	if err != nil || len(ids) == 0 {
+		return nil, err
+	}
+	pipe := r.rdb.Pipeline()
+	cmds := make([]*redis.SliceCmd, len(ids))
+	for i, id := range ids {
+		cmds[i] = pipe.HMGet(ctx, r.key(id), "state", "stage")
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, err
+	}
+	var out []string
+	for i, c := range cmds {
+		v := c.Val()
+		state, _ := v[0].(string)
+		stage, _ := v[1].(string)
+		if state == StateRunning && stage == "" {
+			out = append(out, ids[i])
+		}
+	}
+	return out, nil
 }
 
 // planScript starts a stage once. KEYS: sweep. ARGV: stage units(comma list).

@@ -274,3 +274,26 @@ func TestSweep_unlockWindowRelocksAfterRestart(t *testing.T) {
 		t.Fatalf("after the window: %+v", d.Desired)
 	}
 }
+
+// A sweep whose creator died between recording it and queueing its first
+// task is picked up by the scheduler's janitor and completes.
+func TestSweep_stuckSweepIsResumed(t *testing.T) {
+	b := setup(t)
+	b.inventory(10)
+	ctx := context.Background()
+	created := time.Now().Add(-2 * time.Minute)
+	if _, err := b.sweeps.Records.Create(ctx, "crashed", sweep.Options{Trigger: "schedule"}, created); err != nil {
+		t.Fatal(err)
+	}
+	ids, err := b.sweeps.ResumeStuck(ctx)
+	if err != nil || len(ids) != 1 || ids[0] != "crashed" {
+		t.Fatalf("ResumeStuck = %v, %v", ids, err)
+	}
+	st := b.sweepEnds("crashed")
+	if st.State != sweep.StateDone || st.Checked != 10 {
+		t.Fatalf("resumed sweep: %+v", st)
+	}
+	if ids, _ := b.sweeps.ResumeStuck(ctx); len(ids) != 0 {
+		t.Fatalf("a finished sweep resumed again: %v", ids)
+	}
+}

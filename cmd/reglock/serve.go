@@ -154,6 +154,7 @@ func runRoles(ctx context.Context, g *globals, r roles) error {
 		log.Info().Str("listen", ln.Addr().String()).Msg("serving /healthz, /readyz and /metrics")
 	}
 	if r.scheduler {
+		go resumeStuckSweeps(ctx, rt)
 		if cfg.Scheduler.Sweep == "" {
 			log.Info().Msg("scheduler: scheduler.sweep is empty; no scheduled sweeps")
 		} else {
@@ -183,6 +184,27 @@ func runRoles(ctx context.Context, g *globals, r roles) error {
 	}
 	log.Info().Msg("stopped")
 	return nil
+}
+
+// resumeStuckSweeps runs the sweep janitor every minute: a sweep whose
+// creator died before queueing its first task is started after all.
+func resumeStuckSweeps(ctx context.Context, rt *runtime) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			ids, err := rt.sweeps.ResumeStuck(ctx)
+			if err != nil {
+				rt.log.Warn().Err(err).Msg("could not look for stuck sweeps")
+			}
+			for _, id := range ids {
+				rt.log.Warn().Str("sweep_id", id).Msg("resumed a sweep that was recorded but never started")
+			}
+		}
+	}
 }
 
 // newHTTPServer sets the timeouts that keep slow or idle clients from holding
