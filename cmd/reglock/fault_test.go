@@ -1,0 +1,154 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/reglock/reglock/redistest"
+)
+
+// newFaultE2E is an e2e world whose Redis is a server of the test's own,
+// which it may kill and restart.
+func newFaultE2E(t *testing.T, redisArgs ...string) (*e2e, *redistest.Server) {
+	t.Helper()
+	srv := redistest.StartServer(t, redisArgs...)
+	e := newE2E(t)
+	cfg, err := os.ReadFile(e.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same world on the test's own Redis.
+	patched := strings.Replace(string(cfg), "redis://"+redistest.Addr()+"/0", "redis://"+srv.Addr()+"/0", 1)
+	if err := os.WriteFile(e.config, []byte(patched), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return e, srv
+}
+
+// post sends an API write and returns its status code (0: no answer).
+func (e *e2e) post(path string) int {
+	req, _ := http.NewRequest("POST", "http://"+e.api+path, nil)
+	req.Header.Set("Authorization", "Bearer "+e.token)
+	resp, err := (&http.Client{Timeout: 20 * time.Second}).Do(req)
+	if err != nil {
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// Redis killed (SIGKILL) mid-run and restarted from its AOF: no accepted
+// intent and no queued task is lost; while it is down, writes are refused
+// with 503 (never a silent 202) and readiness fails; the processes resume
+// by themselves.
+func TestFault_redisKilledMidRunLosesNothing(t *testing.T) {
+	t.Parallel()
+	e, redis := newFaultE2E(t, "--appendonly", "yes", "--appendfsync", "always")
+	const n = 30
+	for i := range n {
+		e.enom.AddDomain(fmt.Sprintf("aof%02d.com", i), false)
+	}
+	e.enom.SetLatency(300 * time.Millisecond) // work is still queued when Redis dies
+	e.start("serve")
+	e.eventually("the API", 10*time.Second, func() bool { c, _ := e.http("GET", "/healthz"); return c == 200 })
+	for i := range n {
+		if code := e.post(fmt.Sprintf("/v1/domains/aof%02d.com/lock", i)); code != 202 {
+			t.Fatalf("lock %d: %d", i, code)
+		}
+	}
+	redis.Kill()
+	// Down: refused loudly.
+	if code := e.post("/v1/domains/while-down.com/lock"); code != http.StatusServiceUnavailable {
+		t.Errorf("a write while Redis is down answered %d, want 503", code)
+	}
+	if code, _ := e.http("GET", "/readyz"); code != http.StatusServiceUnavailable {
+		t.Errorf("/readyz while Redis is down: %d, want 503", code)
+	}
+	time.Sleep(time.Second)
+	redis.Start()
+	e.enom.SetLatency(0)
+	for i := range n {
+		d := fmt.Sprintf("aof%02d.com", i)
+		e.eventually(d+" to converge after the restart", 60*time.Second, func() bool { return e.inSync(d, true) })
+		if _, out := e.http("GET", "/v1/domains/"+d); out["generation"] != 1.0 {
+			t.Errorf("%s: generation %v after the restart, want 1 (intent kept, not re-recorded)", d, out["generation"])
+		}
+	}
+	if code, _ := e.http("GET", "/readyz"); code != 200 {
+		t.Errorf("/readyz after Redis came back: %d", code)
+	}
+	if code := e.post("/v1/domains/after.com/lock"); code != 202 {
+		t.Errorf("a write after Redis came back: %d", code)
+	}
+}
+
+// The scheduler killed with SIGKILL right after it started a sweep: the
+// sweep lives in Redis and the workers, and completes.
+func TestFault_schedulerKilledDuringSweep(t *testing.T) {
+	t.Parallel()
+	e := newE2E(t, "scheduler:\n  sweep: \"@every 2s\"\n  confirm_delay: 200ms\n")
+	for i := range 20 { // one drifted of 20 stays under the 10% guard
+		e.enom.AddDomain(fmt.Sprintf("sched%02d.com", i), true)
+	}
+	if out, err := e.run("import", "--provider", "enom-main", "--adopt"); err != nil {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	e.sim.SetLocked("sched03.com", false) // one domain to fix
+	e.enom.SetLatency(100 * time.Millisecond)
+	s := e.start("scheduler")
+	e.eventually("a scheduled sweep", 15*time.Second, func() bool { return len(e.scheduledSweeps()) > 0 })
+	s.cmd.Process.Signal(syscall.SIGKILL)
+	s.cmd.Wait()
+	ids := e.scheduledSweeps()
+	e.start("worker")
+	for _, id := range ids {
+		e.eventually("sweep "+id+" to finish without its scheduler", 30*time.Second, func() bool { return e.sweepState(id)["state"] == "done" })
+	}
+	e.eventually("the drift to be fixed", 15*time.Second, func() bool { l, _ := e.sim.Locked("sched03.com"); return l })
+}
+
+// Two worker processes racing on one domain, with a burst of alternating
+// requests: the registrar ends as the last request asked, and writes stay
+// within one per request.
+func TestFault_twoWorkersRaceOnOneDomain(t *testing.T) {
+	t.Parallel()
+	e := newE2E(t)
+	e.enom.AddDomain("contested.com", false)
+	e.enom.SetLatency(20 * time.Millisecond)
+	e.start("worker")
+	e.start("worker")
+	e.start("api")
+	e.eventually("the API", 10*time.Second, func() bool { c, _ := e.http("GET", "/healthz"); return c == 200 })
+	const n = 25 // odd: the last request is a lock, so at least one write is due
+	for i := range n {
+		method := "POST"
+		if i%2 == 1 {
+			method = "DELETE"
+		}
+		if code, _ := e.http(method, "/v1/domains/contested.com/lock"); code != 202 {
+			t.Fatalf("request %d (%s): %d", i, method, code)
+		}
+	}
+	_, out := e.http("GET", "/v1/domains/contested.com")
+	if out["generation"] != float64(n) {
+		t.Fatalf("generation %v, want %d", out["generation"], n)
+	}
+	if locked := out["desired"].(map[string]any)["locked"]; locked != true {
+		t.Fatalf("desired locked=%v after a last request to lock", locked)
+	}
+	e.eventually("the last intent to win", 30*time.Second, func() bool { return e.inSync("contested.com", true) })
+	time.Sleep(500 * time.Millisecond) // a late, stale task would write now
+	w := e.sim.Writes("contested.com")
+	if w < 1 || w > n {
+		t.Errorf("%d registrar writes for %d requests", w, n)
+	}
+	t.Logf("%d requests, %d registrar writes", n, w)
+	if l, _ := e.sim.Locked("contested.com"); !l {
+		t.Fatal("the registrar ended unlocked; the last request asked for a lock")
+	}
+}
