@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"net/http"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -130,7 +131,27 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle("/monitoring", mon)
 		mux.Handle("/monitoring/", mon)
 	}
-	return s.logRequests(mux)
+	return s.logRequests(canonicalV1(mux))
+}
+
+// canonicalV1 answers a /v1 path that is not in its clean form ("..", ".",
+// "//") with the JSON 404 itself: ServeMux would redirect it with an HTML
+// body, which turns a POST into a GET at the client and speaks no JSON.
+func canonicalV1(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		if strings.HasPrefix(p, "/v1/") {
+			clean := path.Clean(p)
+			if strings.HasSuffix(p, "/") && clean != "/" {
+				clean += "/"
+			}
+			if clean != p {
+				writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+p+" (paths must be in clean form)")
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // OpsHandler serves only /healthz, /readyz and /metrics: what a worker or

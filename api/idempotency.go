@@ -22,7 +22,8 @@ const IdempotencyWindow = 24 * time.Hour
 // header that was answered before gets that answer again, and no second
 // intent. The key belongs to the token that sent it; reusing it for a
 // different request is refused. A request still running under the key
-// gets 409; one that failed with 5xx releases the key for a retry.
+// gets 409; one that was refused (4xx) or failed (5xx) leaves nothing
+// behind, so the key is free for a corrected or retried request.
 func (s *Server) idempotent(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		key := r.Header.Get("Idempotency-Key")
@@ -59,8 +60,10 @@ func (s *Server) idempotent(next http.HandlerFunc) http.HandlerFunc {
 		next(rec, r)
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 2*time.Second)
 		defer cancel()
-		if rec.status >= 500 {
-			rdb.Del(ctx, k) // let the client try again
+		if rec.status >= 300 {
+			// Only accepted requests are remembered: a refused one recorded
+			// nothing and will be refused again, and a 5xx may be retried.
+			rdb.Del(ctx, k)
 			return
 		}
 		done := "done|" + fingerprint + "|" + strconv.Itoa(rec.status) + "|" + rec.body.String()

@@ -152,13 +152,17 @@ func (s *Store) Fold(ctx context.Context, c Change) (Domain, Outcome, error) {
 	b := Bucket(c.Domain)
 	k := s.keys(b)
 	args := foldArgs(c)
-	// Mark the bucket occupied in the same round trip, before the domain
-	// can exist: a crash in between leaves at worst an empty bucket marked.
 	var cmd *redis.Cmd
-	err := runPipeline(ctx, s.rdb, []op{
-		func(p redis.Pipeliner) redis.Cmder { return p.SetBit(ctx, s.occupiedKey(), int64(b), 1) },
-		func(p redis.Pipeliner) redis.Cmder { cmd = intentScript.EvalSha(ctx, p, k[:], args...); return cmd },
-	}, intentScript)
+	ops := []op{func(p redis.Pipeliner) redis.Cmder { cmd = intentScript.EvalSha(ctx, p, k[:], args...); return cmd }}
+	if c.Provider != "" || c.DefaultProvider != "" {
+		// Mark the bucket occupied in the same round trip, before the domain
+		// can exist: a crash in between leaves at worst an empty bucket
+		// marked. Without a provider the change can only touch a domain
+		// that exists, whose bucket is marked already; a refused change
+		// then leaves Redis exactly as it was.
+		ops = append([]op{func(p redis.Pipeliner) redis.Cmder { return p.SetBit(ctx, s.occupiedKey(), int64(b), 1) }}, ops...)
+	}
+	err := runPipeline(ctx, s.rdb, ops, intentScript)
 	if err != nil {
 		return Domain{}, "", err
 	}
