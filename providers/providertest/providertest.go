@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"net/netip"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -204,6 +205,7 @@ func Run(t *testing.T, h Harness) {
 			{simulator.FaultDrop, false},
 			{simulator.FaultBusy, true},
 			{simulator.FaultRateLimited, true},
+			{simulator.FaultHuge, false},
 		}
 		for _, c := range cases {
 			t.Run(string(c.fault), func(t *testing.T) {
@@ -237,6 +239,30 @@ func Run(t *testing.T, h Harness) {
 					t.Fatal("not locked after recovery")
 				}
 			})
+		}
+	})
+	t.Run("HugeAnswerReadWithinBounds", func(t *testing.T) {
+		// A gigabyte answer costs the adapter its 8 MiB bound, not the
+		// gigabyte: it reads so far, gives up with a retryable error, and
+		// hangs up.
+		w := h.setup(t)
+		d := w.name("huge")
+		w.acct.AddDomain(d, false)
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		for range 4 {
+			w.acct.FailNext(1, simulator.FaultHuge)
+			_, err := w.reg.LockState(context.Background(), d)
+			if w.keep(err) == nil || providers.IsPermanent(err) {
+				t.Fatalf("LockState of a 1 GiB answer = %v, want a retryable error", err)
+			}
+		}
+		runtime.ReadMemStats(&after)
+		if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 4*4*providers.MaxResponseBytes {
+			t.Fatalf("4 reads of a 1 GiB answer allocated %d MiB; the bound is %d MiB a read", alloc>>20, providers.MaxResponseBytes>>20)
+		} else {
+			t.Logf("4 reads of a 1 GiB answer allocated %d MiB in all", alloc>>20)
 		}
 	})
 	t.Run("ContextCancellation", func(t *testing.T) {

@@ -134,9 +134,9 @@ func (s *Simulator) adminFaults(w http.ResponseWriter, r *http.Request) {
 	}
 	if body.FailNext > 0 || body.Fault != "" {
 		switch body.Fault {
-		case FaultUnavailable, FaultBusy, FaultError, FaultMalformed, FaultDrop, FaultRateLimited, FaultFalseUnlocked:
+		case FaultUnavailable, FaultBusy, FaultError, FaultMalformed, FaultDrop, FaultRateLimited, FaultHuge, FaultFalseUnlocked:
 		default:
-			adminJSON(w, 400, map[string]string{"error": "fault: want unavailable, busy, error, malformed, drop, rate_limited or false_unlocked"})
+			adminJSON(w, 400, map[string]string{"error": "fault: want unavailable, busy, error, malformed, drop, rate_limited, huge or false_unlocked"})
 			return
 		}
 		a.FailNext(body.FailNext, body.Fault)

@@ -754,6 +754,8 @@ func (s *Simulator) eeBegin(w http.ResponseWriter, r *http.Request, c *eeCall, a
 		w.Header()["Content-Type"] = eeJSONType
 		w.WriteHeader(http.StatusOK)
 		w.Write([]byte(body))
+	case FaultHuge:
+		writeHuge(w, "application/json; charset=utf-8", `{"id":"`)
 	case FaultDrop:
 		if hj, ok := w.(http.Hijacker); ok {
 			if conn, _, err := hj.Hijack(); err == nil {

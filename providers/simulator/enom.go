@@ -198,6 +198,8 @@ func (s *Simulator) serveENomFault(w http.ResponseWriter, r *http.Request, forma
 	case FaultMalformed:
 		// The envelope of a successful answer, cut off before Done.
 		s.writeENom(w, format, start, &enomResult{command: res.command}, true)
+	case FaultHuge:
+		writeHuge(w, "text/xml; charset=utf-8", `<?xml version="1.0" encoding="utf-8"?><interface-response><Command>`)
 	case FaultDrop:
 		if hj, ok := w.(http.Hijacker); ok {
 			if conn, _, err := hj.Hijack(); err == nil {

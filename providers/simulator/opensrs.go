@@ -297,6 +297,8 @@ func (s *Simulator) serveOpenSRSFault(w http.ResponseWriter, f Fault) {
 	case FaultMalformed:
 		// The envelope of a successful answer, cut off half way.
 		s.writeOpenSRS(w, &osrsResult{code: osrsOK, text: osrsCommandOK}, true)
+	case FaultHuge:
+		writeHuge(w, "text/xml", `<?xml version='1.0' encoding='UTF-8' standalone='no' ?><!DOCTYPE OPS_envelope SYSTEM 'ops.dtd'><OPS_envelope><body><data_block><dt_assoc><item key="response_text">`)
 	case FaultDrop:
 		osrsDrop(w)
 	default: // FaultError, and any fault this protocol has no rendering for

@@ -9,8 +9,10 @@
 package simulator
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"crypto/subtle"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -49,6 +51,10 @@ const (
 	// FaultRateLimited answers the protocol's rate-limit error (OpenSRS 300/310,
 	// HTTP 429 where the protocol has none).
 	FaultRateLimited Fault = "rate_limited"
+	// FaultHuge answers HTTP 200 with a body of a gigabyte, the start of a
+	// success answer followed by padding: a broken proxy or registrar that
+	// would exhaust a client reading without a bound.
+	FaultHuge Fault = "huge"
 	// FaultFalseUnlocked makes lock reads answer "unlocked" whatever the
 	// state: what WHMCS's OpenSRS module does when its registrar call fails.
 	FaultFalseUnlocked Fault = "false_unlocked"
@@ -262,6 +268,25 @@ func (a *Account) AddDomain(name string, locked bool) {
 		s.eeAdd(d)
 	}
 }
+
+// writeHuge sends prefix and then padding up to hugeBytes, from one reused
+// buffer, until the client hangs up.
+func writeHuge(w http.ResponseWriter, contentType, prefix string) {
+	w.Header()["Content-Type"] = []string{contentType}
+	w.WriteHeader(http.StatusOK)
+	if _, err := io.WriteString(w, prefix); err != nil {
+		return
+	}
+	pad := bytes.Repeat([]byte(" "), 64<<10)
+	for sent := 0; sent < hugeBytes; sent += len(pad) {
+		if _, err := w.Write(pad); err != nil {
+			return
+		}
+	}
+}
+
+// hugeBytes is the size of a FaultHuge answer.
+const hugeBytes = 1 << 30
 
 // FailNext makes the next n calls to this account answer f.
 func (a *Account) FailNext(n int, f Fault) {

@@ -300,6 +300,8 @@ func (s *Simulator) serveWHMCSFault(w http.ResponseWriter, format whmcsFormat, o
 			ans.LockStatus = "locked"
 		}
 		s.writeWHMCS(w, format, &whmcsResult{op: op, answer: ans}, true)
+	case FaultHuge:
+		writeHuge(w, "application/json", `{"result":"success","lockstatus":"`)
 	case FaultDrop:
 		if hj, ok := w.(http.Hijacker); ok {
 			if conn, _, err := hj.Hijack(); err == nil {
