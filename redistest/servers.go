@@ -83,6 +83,8 @@ type Server struct {
 	args     func(port int) []string
 	argv     []string
 	sentinel bool
+	// password is the server's --requirepass, used by its own clients.
+	password string
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -103,6 +105,7 @@ const (
 // persisted (--save "" --appendonly no) unless args say otherwise, e.g.
 // StartServer(t, "--appendonly", "yes"). args come after these defaults, so
 // they win; relative paths in them are relative to the server's directory.
+// With --requirepass, the Server's own clients authenticate.
 // The server is killed and its directory removed when the test ends.
 func StartServer(t testing.TB, args ...string) *Server {
 	t.Helper()
@@ -138,6 +141,11 @@ func startServer(t testing.TB, kind serverKind, extra ...string) *Server {
 func newServer(t testing.TB, kind serverKind, extra ...string) *Server {
 	t.Helper()
 	s := &Server{t: t, bin: ServerBinary(t), dir: t.TempDir(), sentinel: kind == kindSentinel}
+	for i, a := range extra {
+		if a == "--requirepass" && i+1 < len(extra) {
+			s.password = extra[i+1]
+		}
+	}
 	log := filepath.Join(s.dir, "redis.log")
 	switch kind {
 	case kindSentinel:
@@ -231,7 +239,7 @@ func (s *Server) launch(port int, argv []string) error {
 	s.mu.Unlock()
 
 	addr := "127.0.0.1:" + strconv.Itoa(port)
-	c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: 300 * time.Millisecond,
+	c := redis.NewClient(&redis.Options{Addr: addr, Password: s.password, MaxRetries: -1, DialTimeout: 300 * time.Millisecond,
 		ReadTimeout: time.Second, PoolSize: 1, DisableIdentity: true, Protocol: 2})
 	defer c.Close()
 	deadline := time.Now().Add(startTimeout)
@@ -319,7 +327,7 @@ func (s *Server) Client() *redis.Client {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.client == nil {
-		s.client = redis.NewClient(&redis.Options{Addr: s.Addr(), DialTimeout: time.Second, MaxRetries: -1, DisableIdentity: true})
+		s.client = redis.NewClient(&redis.Options{Addr: s.Addr(), Password: s.password, DialTimeout: time.Second, MaxRetries: -1, DisableIdentity: true})
 	}
 	return s.client
 }

@@ -54,6 +54,8 @@ type e2e struct {
 	config string
 	api    string
 	token  string
+	// extraEnv is added to every process's environment.
+	extraEnv []string
 }
 
 func newE2E(t *testing.T, extraConfig ...string) *e2e {
@@ -102,6 +104,7 @@ func (e *e2e) start(args ...string) *proc {
 	p := &proc{out: &syncBuffer{}}
 	p.cmd = exec.Command(binary, append(args, "--config", e.config, "--log-format", "json")...)
 	p.cmd.Env = append(os.Environ(), "E2E_TOKEN="+e.token, "E2E_ENOM_PW=resellpw", "REGLOCK_NAMESPACE="+e.env.Namespace)
+	p.cmd.Env = append(p.cmd.Env, e.extraEnv...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
 		e.t.Fatal(err)
@@ -121,6 +124,7 @@ func (e *e2e) run(args ...string) (string, error) {
 	e.t.Helper()
 	cmd := exec.Command(binary, append(args, "--config", e.config)...)
 	cmd.Env = append(os.Environ(), "E2E_TOKEN="+e.token, "E2E_ENOM_PW=resellpw", "REGLOCK_NAMESPACE="+e.env.Namespace)
+	cmd.Env = append(cmd.Env, e.extraEnv...)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
