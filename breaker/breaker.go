@@ -130,13 +130,16 @@ func (s *Set) allow(ctx context.Context, account string) error {
 	defer s.mu.Unlock()
 	b := s.get(account)
 	if b.state == Closed {
-		// Another process may have opened it.
-		if sh, ok := s.shared[account]; ok && sh.State == Open && now.Before(sh.Until) {
-			b.state, b.until, b.reason, b.since = Open, sh.Until, sh.Reason, sh.Since
-			b.cooldown = max(s.opts.Cooldown, sh.Until.Sub(sh.Since))
-		} else {
+		// Another process may have opened it. Its cooldown over, the
+		// next call here is the probe: the process that opened it may be
+		// gone (restarted, scaled down), and only a probe's success
+		// publishes "closed" in its place.
+		sh, ok := s.shared[account]
+		if !ok || sh.State != Open {
 			return nil
 		}
+		b.state, b.until, b.reason, b.since = Open, sh.Until, sh.Reason, sh.Since
+		b.cooldown = max(s.opts.Cooldown, sh.Until.Sub(sh.Since))
 	}
 	switch {
 	case b.state == Open && now.Before(b.until):

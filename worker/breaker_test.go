@@ -3,6 +3,8 @@ package worker_test
 import (
 	"context"
 	"fmt"
+	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -30,55 +32,114 @@ func (b *bundle) withBreakers(opts breaker.Options) *breaker.Set {
 	return set
 }
 
-// A registrar account that fails for a while delays its own work, never
-// loses it, is not hammered, and does not hold up the other accounts.
+// A registrar account that fails for a while (5xx answers, answers that
+// never come, a connection refused) delays its own work, never loses it, is
+// not hammered, and does not hold up the other accounts.
 func TestWorker_outageIsWaitedOut(t *testing.T) {
-	b := setup(t)
-	b.withBreakers(breaker.Options{Threshold: 3, Cooldown: time.Second, MaxCooldown: 2 * time.Second})
-	ctx := context.Background()
-	var enomDomains, eeDomains []string
-	for i := range 20 {
-		enomDomains = append(enomDomains, fmt.Sprintf("down%02d.com", i))
-		eeDomains = append(eeDomains, fmt.Sprintf("up%02d.ee", i))
-		b.acct.AddDomain(enomDomains[i], false)
-		b.ee.AddDomain(eeDomains[i], false)
-	}
-	b.acct.FailNext(1_000_000, simulator.FaultUnavailable) // eNom is down
-	for i := range 20 {
-		if _, err := b.intents.Lock(ctx, intent.Request{Domain: enomDomains[i]}); err != nil {
+	closed := func(t *testing.T) string { // a port nothing listens on
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := b.intents.Lock(ctx, intent.Request{Domain: eeDomains[i]}); err != nil {
-			t.Fatal(err)
-		}
+		addr := ln.Addr().String()
+		ln.Close()
+		return addr
 	}
-	// The healthy account's work goes through meanwhile.
-	for _, d := range eeDomains {
-		b.converged(d, true)
+	outages := []struct {
+		name string
+		// begin starts the outage and returns the registrar the worker
+		// uses during it; end ends it.
+		begin func(t *testing.T, b *bundle) providers.Registrar
+		end   func(b *bundle)
+	}{
+		{"http 503", func(t *testing.T, b *bundle) providers.Registrar {
+			b.acct.FailNext(1_000_000, simulator.FaultUnavailable)
+			return b.worker.Accounts["enom-main"].Registrar
+		}, func(b *bundle) { b.acct.FailNext(0, "") }},
+		{"timeouts", func(t *testing.T, b *bundle) providers.Registrar {
+			b.acct.SetLatency(time.Hour)
+			reg, err := enom.New(enom.Config{Endpoint: b.simURL + "/enom/interface.asp", UID: "resellid", PW: secret.String("resellpw"), Timeout: 200 * time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return reg
+		}, func(b *bundle) { b.acct.SetLatency(0) }},
+		{"connection refused", func(t *testing.T, b *bundle) providers.Registrar {
+			reg, err := enom.New(enom.Config{Endpoint: "http://" + closed(t) + "/enom/interface.asp", UID: "resellid", PW: secret.String("resellpw")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return reg
+		}, nil},
 	}
-	// The failing account is called a handful of times, not once per task
-	// and retry: the breaker opened and probes now and then.
-	time.Sleep(3 * time.Second)
-	calls := b.acct.Calls()
-	if calls > 12 {
-		t.Errorf("eNom called %d times during its outage; the breaker should stop it", calls)
-	}
-	all, err := breaker.ReadAll(ctx, b.env.Client, breaker.Key(b.env.StorePrefix()))
-	if err != nil || all["enom-main"].State != breaker.Open {
-		t.Fatalf("shared breaker state during the outage: %+v %v", all, err)
-	}
-	// Nothing was archived: the work waits.
-	if info, err := b.insp.GetQueueInfo(b.queues.Queue("reglock:changes")); err == nil && info.Archived != 0 {
-		t.Fatalf("%d tasks archived during an outage", info.Archived)
-	}
-	// The registrar comes back; a probe closes the breaker; everything converges.
-	b.acct.FailNext(0, "")
-	for _, d := range enomDomains {
-		b.converged(d, true)
-	}
-	all, _ = breaker.ReadAll(ctx, b.env.Client, breaker.Key(b.env.StorePrefix()))
-	if all["enom-main"].State != breaker.Closed {
-		t.Fatalf("breaker after recovery: %+v", all["enom-main"])
+	for _, o := range outages {
+		t.Run(o.name, func(t *testing.T) {
+			b := setup(t)
+			ctx := context.Background()
+			good := b.worker.Accounts["enom-main"].Registrar
+			var calls atomic.Int64
+			counted := func(r providers.Registrar) providers.Registrar {
+				return providers.Wrap(r, func(ctx context.Context, _ string, call func(context.Context) error) error {
+					calls.Add(1)
+					return call(ctx)
+				})
+			}
+			useRegistrar := func(r providers.Registrar) {
+				a := b.worker.Accounts["enom-main"]
+				a.Registrar = counted(r)
+				b.worker.Accounts["enom-main"] = a
+				b.withBreakers(breaker.Options{Threshold: 3, Cooldown: time.Second, MaxCooldown: 2 * time.Second})
+			}
+			useRegistrar(o.begin(t, b))
+			var enomDomains, eeDomains []string
+			for i := range 20 {
+				enomDomains = append(enomDomains, fmt.Sprintf("down%02d.com", i))
+				eeDomains = append(eeDomains, fmt.Sprintf("up%02d.ee", i))
+				b.acct.AddDomain(enomDomains[i], false)
+				b.ee.AddDomain(eeDomains[i], false)
+			}
+			for i := range 20 {
+				if _, err := b.intents.Lock(ctx, intent.Request{Domain: enomDomains[i]}); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := b.intents.Lock(ctx, intent.Request{Domain: eeDomains[i]}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// The healthy account's work goes through meanwhile.
+			for _, d := range eeDomains {
+				b.converged(d, true)
+			}
+			// The failing account is called a handful of times, not once
+			// per task and retry: the breaker opened and probes now and then.
+			time.Sleep(3 * time.Second)
+			if n := calls.Load(); n > 12 {
+				t.Errorf("eNom called %d times during its outage; the breaker should stop it", n)
+			} else {
+				t.Logf("%d calls to the failing account for 20 tasks over the outage", n)
+			}
+			all, err := breaker.ReadAll(ctx, b.env.Client, breaker.Key(b.env.StorePrefix()))
+			if err != nil || all["enom-main"].State != breaker.Open {
+				t.Fatalf("shared breaker state during the outage: %+v %v", all, err)
+			}
+			// Nothing was archived: the work waits.
+			if info, err := b.insp.GetQueueInfo(b.queues.Queue("reglock:changes")); err == nil && info.Archived != 0 {
+				t.Fatalf("%d tasks archived during an outage", info.Archived)
+			}
+			// The registrar comes back; a probe closes the breaker;
+			// everything converges.
+			if o.end != nil {
+				o.end(b)
+			}
+			useRegistrar(good)
+			for _, d := range enomDomains {
+				b.converged(d, true)
+			}
+			all, _ = breaker.ReadAll(ctx, b.env.Client, breaker.Key(b.env.StorePrefix()))
+			if all["enom-main"].State != breaker.Closed {
+				t.Fatalf("breaker after recovery: %+v", all["enom-main"])
+			}
+		})
 	}
 }
 
