@@ -225,6 +225,9 @@ func TestE2E_workerKilledMidTaskLosesNothing(t *testing.T) {
 	e.enom.SetLatency(0)
 	e.start("serve")
 	e.eventually("the killed task to be recovered and converge", 150*time.Second, func() bool { return e.inSync("killed.com", true) })
+	if w := e.sim.Writes("killed.com"); w != 1 {
+		t.Errorf("%d registrar writes for one lock across a worker crash, want 1", w)
+	}
 }
 
 // The sandbox: no Redis, no providers, a generated token; the CLI finds it.
