@@ -27,9 +27,13 @@ func NewHTTPClient(timeout time.Duration) *http.Client {
 }
 
 // ReadBody reads at most MaxResponseBytes of resp.Body and closes it. A body
-// that is larger is an error rather than a memory spike.
+// that is larger is an error rather than a memory spike; one that says so in
+// its Content-Length is refused without being read.
 func ReadBody(resp *http.Response) ([]byte, error) {
 	defer resp.Body.Close()
+	if resp.ContentLength > MaxResponseBytes {
+		return nil, errors.New("registrar answer larger than 8 MiB")
+	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
 	if err != nil {
 		return nil, err

@@ -259,8 +259,11 @@ func Run(t *testing.T, h Harness) {
 			}
 		}
 		runtime.ReadMemStats(&after)
-		if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 4*4*providers.MaxResponseBytes {
-			t.Fatalf("4 reads of a 1 GiB answer allocated %d MiB; the bound is %d MiB a read", alloc>>20, providers.MaxResponseBytes>>20)
+		// Reading up to the bound allocates about twice the bound (the
+		// buffer doubles as it grows), and twice that under -race; reading
+		// the whole answer would allocate gigabytes.
+		if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 4*8*providers.MaxResponseBytes {
+			t.Fatalf("4 reads of a 1 GiB answer allocated %d MiB; reads are bounded at %d MiB", alloc>>20, providers.MaxResponseBytes>>20)
 		} else {
 			t.Logf("4 reads of a 1 GiB answer allocated %d MiB in all", alloc>>20)
 		}
