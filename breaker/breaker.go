@@ -190,10 +190,16 @@ func (s *Set) success(ctx context.Context, account string) {
 	wasOpen := b.state != Closed
 	b.state, b.failures, b.probing, b.cooldown, b.reason = Closed, 0, false, 0, ""
 	b.since = s.opts.Now()
+	since := b.since
+	if wasOpen && s.shared != nil {
+		// Before the lock is released: a call in between must not adopt
+		// the "open" this process is about to replace.
+		s.shared[account] = Status{State: Closed, Since: since}
+	}
 	s.mu.Unlock()
 	if wasOpen {
 		s.log.Warn().Str("provider", account).Msg("registrar answers again: circuit closed")
-		s.publish(ctx, account, Status{State: Closed, Since: b.since})
+		s.publish(ctx, account, Status{State: Closed, Since: since})
 	}
 }
 
