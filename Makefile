@@ -10,7 +10,7 @@ all: build
 build:
 	$(GO) build $(GOFLAGS) -o $(BIN) ./cmd/reglock
 
-## run: the sandbox: embedded Redis, simulated registrar, API on 127.0.0.1:8080.
+## run: the sandbox: embedded Redis, simulated registrars, API on 127.0.0.1:8080.
 run: build
 	./$(BIN) serve
 

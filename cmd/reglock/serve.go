@@ -271,7 +271,7 @@ func (w *workerServer) stop() {
 func announceSandbox(g *globals, addr, token string) {
 	url := "http://" + addr
 	fmt.Fprintf(g.stderr, `
-  reglock sandbox: in-memory Redis + simulated eNom registrar. Development only.
+  reglock sandbox: in-memory Redis + simulated registrars (eNom, OpenSRS, WHMCS, .ee). Development only.
 
     API:    %[1]s
     Token:  %[2]s
