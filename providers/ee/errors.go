@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -30,10 +29,6 @@ var (
 	errCannotLock = errors.New("lock refused")
 	errNotLocked  = errors.New("unlock refused")
 )
-
-// maxRetryAfter caps a Retry-After header, so that a bogus value cannot
-// park work for days.
-const maxRetryAfter = time.Hour
 
 // The registry's texts, matched case-insensitively as substrings: api/v1
 // says "Domain cannot be locked" and "Domain is not locked", the 2018 draft
@@ -95,7 +90,7 @@ func classify(kind op, status int, h http.Header, body []byte, now time.Time, re
 		}
 		return providers.Permanent(fmt.Errorf("registry rejected the request: %s", text))
 	case http.StatusTooManyRequests, http.StatusServiceUnavailable:
-		if d, ok := retryAfter(h.Get("Retry-After"), now); ok {
+		if d, ok := providers.ParseRetryAfter(h.Get("Retry-After"), now); ok {
 			return providers.RetryAfter(d, se)
 		}
 	}
@@ -114,26 +109,4 @@ func messagesText(msgs []apiMessage) string {
 		}
 	}
 	return strings.Join(parts, "; ")
-}
-
-// retryAfter parses a Retry-After header: delay-seconds or an HTTP date.
-func retryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs < 0 {
-			return 0, false
-		}
-		if secs > int64(maxRetryAfter/time.Second) {
-			return maxRetryAfter, true
-		}
-		return time.Duration(secs) * time.Second, true
-	}
-	t, err := http.ParseTime(v)
-	if err != nil {
-		return 0, false
-	}
-	return min(max(t.Sub(now), 0), maxRetryAfter), true
 }

@@ -254,7 +254,7 @@ func (c *Client) doRequest(ctx context.Context, command string, params url.Value
 		return nil, fmt.Errorf("reading answer: %w", providers.RedactURL(err))
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, statusError(resp.StatusCode, resp.Header, c.snippet(body), time.Now())
+		return nil, providers.HTTPStatusError(resp.StatusCode, resp.Header, c.snippet(body), time.Now())
 	}
 	return body, nil
 }

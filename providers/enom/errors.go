@@ -3,10 +3,7 @@ package enom
 import (
 	"errors"
 	"fmt"
-	"net/http"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/reglock/reglock/providers"
 )
@@ -18,10 +15,6 @@ var (
 	errAlreadyUnlocked = errors.New("domain already unlocked")
 	errAlreadyLocked   = errors.New("domain already locked")
 )
-
-// maxRetryAfter caps a Retry-After header, so that a bogus value cannot
-// park work for days.
-const maxRetryAfter = time.Hour
 
 // eNom's error texts, matched case-insensitively as substrings: the IP
 // message carries a suffix (" - 4" or the caller's address).
@@ -70,39 +63,4 @@ func classify(r response, redact func(string) string) error {
 		return fmt.Errorf("%s: %w", text, providers.ErrNotLockable)
 	}
 	return errors.New(text)
-}
-
-// statusError classifies an HTTP answer other than 200, which eNom itself
-// never sends: a load balancer's 503 or a rate limiter's 429 with
-// Retry-After means "come back later"; anything else is transient.
-func statusError(code int, h http.Header, snippet string, now time.Time) error {
-	se := &providers.StatusError{Code: code, Body: snippet}
-	if code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable {
-		if d, ok := retryAfter(h.Get("Retry-After"), now); ok {
-			return providers.RetryAfter(d, se)
-		}
-	}
-	return se
-}
-
-// retryAfter parses a Retry-After header: delay-seconds or an HTTP date.
-func retryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs < 0 {
-			return 0, false
-		}
-		if secs > int64(maxRetryAfter/time.Second) {
-			return maxRetryAfter, true
-		}
-		return time.Duration(secs) * time.Second, true
-	}
-	t, err := http.ParseTime(v)
-	if err != nil {
-		return 0, false
-	}
-	return min(max(t.Sub(now), 0), maxRetryAfter), true
 }

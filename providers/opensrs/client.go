@@ -323,7 +323,7 @@ func (c *Client) doRequest(ctx context.Context, body []byte) ([]byte, error) {
 		return nil, fmt.Errorf("reading answer: %w", providers.RedactURL(err))
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, statusError(resp.StatusCode, resp.Header, c.snippet(answer), time.Now())
+		return nil, providers.HTTPStatusError(resp.StatusCode, resp.Header, c.snippet(answer), time.Now())
 	}
 	if len(bytes.TrimSpace(answer)) == 0 {
 		return nil, fmt.Errorf("%w (HTTP 200 with an empty body)", errNoAnswer)

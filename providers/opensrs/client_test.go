@@ -691,32 +691,6 @@ func TestClient_HTTPStatus(t *testing.T) {
 	}
 }
 
-func TestRetryAfter(t *testing.T) {
-	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-	tests := []struct {
-		in     string
-		want   time.Duration
-		wantOK bool
-	}{
-		{"", 0, false},
-		{"0", 0, true},
-		{" 5 ", 5 * time.Second, true},
-		{"-1", 0, false},
-		{"1.5", 0, false},
-		{"99999999999999999999", 0, false},
-		{"86400", maxRetryAfter, true},
-		{now.Add(30 * time.Second).Format(http.TimeFormat), 30 * time.Second, true},
-		{now.Add(-time.Minute).Format(http.TimeFormat), 0, true},
-		{"tomorrow", 0, false},
-	}
-	for _, tt := range tests {
-		got, ok := retryAfter(tt.in, now)
-		if got != tt.want || ok != tt.wantOK {
-			t.Errorf("retryAfter(%q) = %v, %v; want %v, %v", tt.in, got, ok, tt.want, tt.wantOK)
-		}
-	}
-}
-
 // A dropped connection is what a caller outside the allow-list sees: a
 // transient error that says so.
 func TestClient_droppedConnection(t *testing.T) {

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -28,10 +26,6 @@ const (
 	delayConnections = 2 * time.Second // 310: exceeded max simultaneous connections
 	delayBusy        = 5 * time.Second // 437, 486: the domain is busy
 )
-
-// maxRetryAfter caps a Retry-After header, so that a bogus value cannot
-// park work for days.
-const maxRetryAfter = time.Hour
 
 // maxText bounds the response_text kept in an error.
 const maxText = 500
@@ -111,39 +105,4 @@ func transportError(ctx context.Context, err error) error {
 		return fmt.Errorf("%w (%v)", errNoAnswer, err)
 	}
 	return err
-}
-
-// statusError classifies an HTTP answer other than 200, which XCP itself
-// never sends: a load balancer's 503 or a rate limiter's 429 with
-// Retry-After means "come back later"; anything else is transient.
-func statusError(code int, h http.Header, snippet string, now time.Time) error {
-	se := &providers.StatusError{Code: code, Body: snippet}
-	if code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable {
-		if d, ok := retryAfter(h.Get("Retry-After"), now); ok {
-			return providers.RetryAfter(d, se)
-		}
-	}
-	return se
-}
-
-// retryAfter parses a Retry-After header: delay-seconds or an HTTP date.
-func retryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs < 0 {
-			return 0, false
-		}
-		if secs > int64(maxRetryAfter/time.Second) {
-			return maxRetryAfter, true
-		}
-		return time.Duration(secs) * time.Second, true
-	}
-	t, err := http.ParseTime(v)
-	if err != nil {
-		return 0, false
-	}
-	return min(max(t.Sub(now), 0), maxRetryAfter), true
 }

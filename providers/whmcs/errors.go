@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -28,10 +27,6 @@ var (
 	errAlreadyUnlocked = errors.New("domain already unlocked")
 	errAlreadyLocked   = errors.New("domain already locked")
 )
-
-// maxRetryAfter caps a Retry-After header, so that a bogus value cannot
-// park work for days.
-const maxRetryAfter = time.Hour
 
 // WHMCS's texts, matched case-insensitively. The first group refuses the
 // caller: wrong identifier ("Invalid or missing credentials"), wrong secret
@@ -83,7 +78,7 @@ type answer struct {
 // texts.
 func classify(a answer, redact func(string) string, now time.Time) error {
 	if a.status == http.StatusTooManyRequests || a.status == http.StatusServiceUnavailable {
-		if d, ok := retryAfter(a.header.Get("Retry-After"), now); ok {
+		if d, ok := providers.ParseRetryAfter(a.header.Get("Retry-After"), now); ok {
 			return providers.RetryAfter(d, &providers.StatusError{Code: a.status, Body: a.snippet()})
 		}
 	}
@@ -151,26 +146,4 @@ func statusError(code int, h http.Header, snippet string) error {
 		}
 	}
 	return se
-}
-
-// retryAfter parses a Retry-After header: delay-seconds or an HTTP date.
-func retryAfter(v string, now time.Time) (time.Duration, bool) {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs < 0 {
-			return 0, false
-		}
-		if secs > int64(maxRetryAfter/time.Second) {
-			return maxRetryAfter, true
-		}
-		return time.Duration(secs) * time.Second, true
-	}
-	t, err := http.ParseTime(v)
-	if err != nil {
-		return 0, false
-	}
-	return min(max(t.Sub(now), 0), maxRetryAfter), true
 }
