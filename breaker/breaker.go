@@ -32,7 +32,17 @@ const (
 	Closed   = "closed"
 	Open     = "open"
 	HalfOpen = "half_open"
+	// ProbeDue is how Report shows an open breaker whose probe has been
+	// due for longer than ProbeGrace: no call has come to probe it.
+	ProbeDue = "probe_due"
 )
+
+// ProbeGrace is how long after its cooldown an open breaker still counts
+// as holding work back. Waiting tasks retry when the cooldown ends (plus at
+// most a fifth of it as jitter: 2 minutes at the 10-minute maximum), and
+// the first of them is the probe; an open breaker that nobody has probed
+// by then has no work waiting, so it is not an outage worth an alert.
+const ProbeGrace = 3 * time.Minute
 
 // ErrOpen is wrapped in the *providers.RetryAfterError a call gets while
 // its account's breaker is open.
@@ -139,7 +149,7 @@ func (s *Set) allow(ctx context.Context, account string) error {
 			return nil
 		}
 		b.state, b.until, b.reason, b.since = Open, sh.Until, sh.Reason, sh.Since
-		b.cooldown = max(s.opts.Cooldown, sh.Until.Sub(sh.Since))
+		b.cooldown = min(max(s.opts.Cooldown, sh.Until.Sub(sh.Since)), s.opts.MaxCooldown)
 	}
 	switch {
 	case b.state == Open && now.Before(b.until):
@@ -226,11 +236,13 @@ func (s *Set) trip(ctx context.Context, account, reason string, cooldown time.Du
 	s.mu.Lock()
 	b := s.get(account)
 	wasOpen := b.state == Open && now.Before(b.until)
-	b.state, b.probing, b.cooldown, b.reason = Open, false, cooldown, reason
-	b.until = now.Add(cooldown)
-	if !wasOpen {
+	if b.state == Closed {
+		// A failed probe (half-open) re-opens: the outage started
+		// when the breaker first opened, and Since says so.
 		b.since = now
 	}
+	b.state, b.probing, b.cooldown, b.reason = Open, false, cooldown, reason
+	b.until = now.Add(cooldown)
 	st := Status{State: Open, Reason: reason, Since: b.since, Until: b.until}
 	s.mu.Unlock()
 	if wasOpen {
@@ -298,6 +310,24 @@ func (s *Set) refreshShared(ctx context.Context) {
 
 // Key is the Redis hash where breakers are shared, under prefix.
 func Key(prefix string) string { return prefix + "breakers" }
+
+// Report returns every account's breaker for operators (/metrics,
+// /readyz): the shared state, except that an open breaker whose probe has
+// been due for over ProbeGrace shows as ProbeDue. Its Since and Until are
+// kept.
+func Report(ctx context.Context, rdb redis.UniversalClient, key string, now time.Time) (map[string]Status, error) {
+	all, err := ReadAll(ctx, rdb, key)
+	if err != nil {
+		return nil, err
+	}
+	for account, st := range all {
+		if st.State == Open && !st.Until.IsZero() && now.After(st.Until.Add(ProbeGrace)) {
+			st.State = ProbeDue
+			all[account] = st
+		}
+	}
+	return all, nil
+}
 
 // ReadAll returns every account's shared breaker state.
 func ReadAll(ctx context.Context, rdb redis.UniversalClient, key string) (map[string]Status, error) {

@@ -155,3 +155,61 @@ func TestBreaker_openedByAGoneProcessIsClosedByAProbe(t *testing.T) {
 		t.Fatalf("shared state after a successful probe by another process: %+v %v", all["enom"], err)
 	}
 }
+
+// A failed probe re-opens the breaker without restarting the outage's
+// clock: Since stays when it first opened, Until moves on.
+func TestBreaker_failedProbeKeepsSince(t *testing.T) {
+	s, c, rdb := setup(t)
+	reached := 0
+	opened := c.Now()
+	for range 3 {
+		call(s, "enom", errDown, &reached)
+	}
+	c.Advance(11 * time.Second)
+	if err := call(s, "enom", errDown, &reached); !errors.Is(err, errDown) {
+		t.Fatalf("probe = %v", err)
+	}
+	all, err := ReadAll(context.Background(), rdb, Key("rl:"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := all["enom"]
+	if st.State != Open || !st.Since.Equal(opened) || !st.Until.Equal(c.Now().Add(20*time.Second)) {
+		t.Fatalf("after a failed probe: %+v; want open since %s until %s", st, opened, c.Now().Add(20*time.Second))
+	}
+}
+
+// Report shows an open breaker that nobody probed long after its cooldown
+// as probe_due (no work is waiting for the account), so the alert on open
+// breakers does not go on firing for an idle account after an outage.
+func TestReport_openBreakerWithNoWorkBecomesProbeDue(t *testing.T) {
+	s, c, rdb := setup(t)
+	reached := 0
+	for range 3 {
+		call(s, "enom", errDown, &reached)
+	}
+	until := c.Now().Add(10 * time.Second)
+	ctx := context.Background()
+	for _, tt := range []struct {
+		at   time.Time
+		want string
+	}{
+		{c.Now(), Open},
+		{until.Add(time.Second), Open}, // the probe is due: waiting work is about to send it
+		{until.Add(ProbeGrace), Open},  // still within the grace
+		{until.Add(ProbeGrace + time.Second), ProbeDue},
+	} {
+		all, err := Report(ctx, rdb, Key("rl:"), tt.at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := all["enom"]; got.State != tt.want || !got.Until.Equal(until) {
+			t.Errorf("Report at until%+v = %+v, want state %s and Until kept", tt.at.Sub(until), got, tt.want)
+		}
+	}
+	// The shared state itself is untouched: the next call is still the probe.
+	all, err := ReadAll(ctx, rdb, Key("rl:"))
+	if err != nil || all["enom"].State != Open {
+		t.Fatalf("ReadAll after Report = %+v, %v; want open", all["enom"], err)
+	}
+}

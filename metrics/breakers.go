@@ -17,12 +17,14 @@ type breakerCollector struct {
 	errors prometheus.Counter
 }
 
-// WatchBreakers exports reglock_registrar_circuit_open{provider} (1 while
-// calls to the account are stopped) and counts transitions.
+// WatchBreakers exports reglock_registrar_circuit_open{provider,state}: 1
+// while calls to the account are stopped (open, or half-open with its probe
+// under way), 0 when closed or probe_due (see breaker.Report: open, but no
+// work has come to probe it). It also counts transitions.
 func (m *Metrics) WatchBreakers(read func(context.Context) (map[string]breaker.Status, error)) {
 	c := &breakerCollector{
 		read: read,
-		open: prometheus.NewDesc("reglock_registrar_circuit_open", "1 while calls to the registrar account are stopped by its circuit breaker (failing, or refusing the credentials).", []string{"provider", "state"}, nil),
+		open: prometheus.NewDesc("reglock_registrar_circuit_open", "1 while calls to the registrar account are stopped by its circuit breaker (failing, or refusing the credentials) and work waits for it; state: open, half_open, probe_due (no work has probed it since its cooldown) or closed.", []string{"provider", "state"}, nil),
 		errors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "reglock_breaker_metrics_errors_total", Help: "Failed reads of the shared breaker state.",
 		}),
@@ -42,7 +44,7 @@ func (c *breakerCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for p, st := range all {
 		v := 0.0
-		if st.State != breaker.Closed {
+		if st.State == breaker.Open || st.State == breaker.HalfOpen {
 			v = 1
 		}
 		ch <- prometheus.MustNewConstMetric(c.open, prometheus.GaugeValue, v, p, st.State)

@@ -115,9 +115,7 @@ func openRuntime(ctx context.Context, cfg *config.Config, log zerolog.Logger, op
 	rt.limiter.OnDefer = func(account string) { rt.metrics.RateLimitDefer.WithLabelValues(account).Inc() }
 	rt.metrics.WatchSweeps(rt.sweeps.Records)
 	rt.metrics.WatchQueues(asynq.NewInspectorFromRedisClient(rt.rdb), rt.queueNames())
-	rt.metrics.WatchBreakers(func(ctx context.Context) (map[string]breaker.Status, error) {
-		return breaker.ReadAll(ctx, rt.rdb, breaker.Key(prefix))
-	})
+	rt.metrics.WatchBreakers(rt.breakerReport)
 	var breakers *breaker.Set
 	if opt.breakers {
 		breakers = breaker.New(rt.rdb, prefix, breaker.Options{}, log)
@@ -201,4 +199,10 @@ func redisName(c config.Redis) string {
 	default:
 		return c.RedactedURL()
 	}
+}
+
+// breakerReport reads the registrar accounts' circuit breakers for
+// /metrics and /readyz.
+func (rt *runtime) breakerReport(ctx context.Context) (map[string]breaker.Status, error) {
+	return breaker.Report(ctx, rt.rdb, breaker.Key(rt.store.Prefix()), time.Now())
 }

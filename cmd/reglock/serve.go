@@ -16,7 +16,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/reglock/reglock/api"
-	"github.com/reglock/reglock/breaker"
 	"github.com/reglock/reglock/config"
 	"github.com/reglock/reglock/scheduler"
 	"github.com/reglock/reglock/secret"
@@ -116,9 +115,7 @@ func runRoles(ctx context.Context, g *globals, r roles) error {
 	apiSrv := api.New(cfg.API.Tokens)
 	apiSrv.NoAuth = r.insecure && len(cfg.API.Tokens) == 0
 	apiSrv.Intents, apiSrv.Store, apiSrv.Sweeps, apiSrv.Metrics = rt.intents, rt.store, rt.sweeps, rt.metrics
-	apiSrv.Breakers = func(ctx context.Context) (map[string]breaker.Status, error) {
-		return breaker.ReadAll(ctx, rt.rdb, breaker.Key(rt.store.Prefix()))
-	}
+	apiSrv.Breakers = rt.breakerReport
 	apiSrv.Log = log.With().Str("component", "api").Logger()
 	var httpSrv *http.Server
 	switch {
