@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hibiken/asynq"
 	"github.com/rs/zerolog"
@@ -28,11 +29,12 @@ const (
 )
 
 type bundle struct {
-	t      *testing.T
-	url    string
-	store  *store.Store
-	insp   *asynq.Inspector
-	queues tasks.Namespace
+	t       *testing.T
+	url     string
+	store   *store.Store
+	insp    *asynq.Inspector
+	queues  tasks.Namespace
+	intents *intent.Service
 }
 
 func setup(t *testing.T) *bundle {
@@ -50,6 +52,7 @@ func setup(t *testing.T) *bundle {
 	})
 	srv.Store = b.store
 	srv.Intents = &intent.Service{Store: b.store, Client: asynq.NewClientFromRedisClient(env.Client), Routes: intent.NewRoutes(cfg), Queues: b.queues}
+	b.intents = srv.Intents
 	srv.Sweeps = &sweep.Starter{Records: sweep.New(env.Client, env.StorePrefix()), Queue: srv.Intents, Queues: b.queues}
 	srv.Log = zerolog.New(zerolog.NewTestWriter(t))
 	hs := httptest.NewServer(srv.Handler())
@@ -155,6 +158,24 @@ func TestAPI_lockUnlockAndStatus(t *testing.T) {
 	code, out = b.call("GET", "/v1/domains/other.com", readToken, "")
 	if code != 404 || errCode(out) != "not_found" {
 		t.Fatalf("unknown domain: %d %v", code, out)
+	}
+}
+
+// Redis fails between recording the intent and queueing its task: the
+// answer is 503, and says that the intent stands and will be queued.
+func TestAPI_recordedButNotQueued(t *testing.T) {
+	b := setup(t)
+	dead := asynq.NewClient(asynq.RedisClientOpt{Addr: "127.0.0.1:1", DialTimeout: 100 * time.Millisecond})
+	t.Cleanup(func() { dead.Close() })
+	b.intents.Client = dead
+	code, out := b.call("POST", "/v1/domains/example.com/lock", writeToken, "")
+	if code != http.StatusServiceUnavailable || errCode(out) != "unavailable" ||
+		!strings.Contains(errMessage(out), "recorded as generation 1") || !strings.Contains(errMessage(out), "retrying is safe") {
+		t.Fatalf("lock with the queue down: %d %v", code, out)
+	}
+	d, err := b.store.Get(context.Background(), "example.com")
+	if err != nil || !d.Desired.Locked || d.Desired.Generation != 1 {
+		t.Fatalf("the intent was not recorded: %+v, %v", d, err)
 	}
 }
 

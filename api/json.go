@@ -44,6 +44,7 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 func (s *Server) writeErr(w http.ResponseWriter, err error) {
 	var de *tasks.DomainError
 	var fe *tasks.FieldError
+	var nq *intent.NotQueuedError
 	switch {
 	case errors.As(err, &de):
 		writeError(w, http.StatusBadRequest, "invalid_domain", err.Error())
@@ -57,6 +58,11 @@ func (s *Server) writeErr(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusUnprocessableEntity, "trade_lock_unsupported", err.Error())
 	case errors.Is(err, store.ErrBadCursor):
 		writeError(w, http.StatusBadRequest, "invalid_query", "cursor: not a cursor this API handed out")
+	case errors.As(err, &nq):
+		s.Log.Error().Err(err).Msg("request recorded but not queued")
+		writeError(w, http.StatusServiceUnavailable, "unavailable", fmt.Sprintf(
+			"the request was recorded as generation %d but the queue is unavailable; reglock queues it by itself within %s of Redis answering again, and retrying is safe",
+			nq.Generation, 2*intent.UnqueuedAge))
 	default:
 		s.Log.Error().Err(err).Msg("request failed")
 		writeError(w, http.StatusServiceUnavailable, "unavailable", "the store or the queue is unavailable; try again")

@@ -132,6 +132,10 @@ func (s *Service) record(ctx context.Context, kind store.Kind, r Request) (Accep
 	c := store.Change{
 		Domain: in.Domain, Kind: kind, Mode: store.ModeRecord, Provider: in.Provider,
 		DefaultProvider: s.Routes.ForDomain(in.Domain), RequestedAt: in.RequestedAt, TradeEnable: r.TradeEnable,
+		Task: &store.TaskNote{RequestedBy: in.RequestedBy, Reason: in.Reason},
+	}
+	if kind == store.KindTrade {
+		c.Task.ConsentIP = r.ConsentIP.String()
 	}
 	if kind == store.KindUnlock && r.RelockAfter > 0 {
 		c.RelockAt = in.RequestedAt.Add(r.RelockAfter)
@@ -153,23 +157,10 @@ func (s *Service) record(ctx context.Context, kind store.Kind, r Request) (Accep
 	}
 	in.Provider = d.Desired.Provider
 	in.Generation = d.Desired.Generation
-	var task *asynq.Task
-	switch kind {
-	case store.KindLock:
-		task, err = tasks.NewLockTask(tasks.LockPayload{Intent: in})
-	case store.KindUnlock:
-		task, err = tasks.NewUnlockTask(tasks.UnlockPayload{Intent: in, RelockAfter: tasks.Duration(r.RelockAfter)})
-	case store.KindTrade:
-		task, err = tasks.NewTradeLockTask(tasks.TradeLockPayload{Intent: in, Enable: r.TradeEnable, ConsentIP: r.ConsentIP})
-	}
+	id, err := s.enqueueChange(ctx, kind, in, r.RelockAfter, r.TradeEnable, r.ConsentIP)
 	if err != nil {
-		return Accepted{}, err
-	}
-	// No retention: a finished change leaves its trace in the audit trail and
-	// the domain's record, not in Redis's task store.
-	id := TaskID(string(kind), in.Domain, in.Generation)
-	if err := s.enqueue(ctx, task, asynq.TaskID(id), asynq.Queue(s.Queues.Queue(tasks.QueueChanges))); err != nil {
-		return Accepted{}, err
+		// Recorded, with a note that the janitor (RequeueUnqueued) acts on.
+		return Accepted{}, &NotQueuedError{Domain: in.Domain, Generation: in.Generation, Err: err}
 	}
 	if !c.RelockAt.IsZero() {
 		if err := s.ScheduleRelock(ctx, d); err != nil {
@@ -177,6 +168,132 @@ func (s *Service) record(ctx context.Context, kind store.Kind, r Request) (Accep
 		}
 	}
 	return Accepted{Domain: d, TaskID: id}, nil
+}
+
+// NotQueuedError is an intent that was recorded but whose task could not be
+// queued (Redis failed between the two). The record keeps a note of it, and
+// RequeueUnqueued queues the task later; the request may also be retried.
+type NotQueuedError struct {
+	Domain     string
+	Generation int64
+	Err        error
+}
+
+func (e *NotQueuedError) Error() string {
+	return fmt.Sprintf("%s: recorded as generation %d, but its task could not be queued: %v", e.Domain, e.Generation, e.Err)
+}
+
+func (e *NotQueuedError) Unwrap() error { return e.Err }
+
+// changeTask builds the task of a recorded intent, and its ID.
+func changeTask(kind store.Kind, in tasks.Intent, relockAfter time.Duration, enable bool, consentIP netip.Addr) (*asynq.Task, string, error) {
+	var task *asynq.Task
+	var err error
+	switch kind {
+	case store.KindLock:
+		task, err = tasks.NewLockTask(tasks.LockPayload{Intent: in})
+	case store.KindUnlock:
+		task, err = tasks.NewUnlockTask(tasks.UnlockPayload{Intent: in, RelockAfter: tasks.Duration(relockAfter)})
+	case store.KindTrade:
+		task, err = tasks.NewTradeLockTask(tasks.TradeLockPayload{Intent: in, Enable: enable, ConsentIP: consentIP})
+	default:
+		err = fmt.Errorf("unknown kind %q", kind)
+	}
+	return task, TaskID(string(kind), in.Domain, in.Generation), err
+}
+
+// enqueueChange queues the task of a recorded intent under its ID. No
+// retention: a finished change leaves its trace in the audit trail and the
+// domain's record, not in Redis's task store.
+func (s *Service) enqueueChange(ctx context.Context, kind store.Kind, in tasks.Intent, relockAfter time.Duration, enable bool, consentIP netip.Addr) (string, error) {
+	task, id, err := changeTask(kind, in, relockAfter, enable, consentIP)
+	if err != nil {
+		return "", err
+	}
+	return id, s.enqueue(ctx, task, asynq.TaskID(id), asynq.Queue(s.Queues.Queue(tasks.QueueChanges)))
+}
+
+// UnqueuedAge is how long a recorded intent may go without a sign that its
+// task is queued (a reading in sync with it) before RequeueUnqueued queues
+// the task again. The API queues it within milliseconds of recording it.
+const UnqueuedAge = time.Minute
+
+// RequeueUnqueued queues the tasks of intents recorded more than
+// UnqueuedAge ago that are not known to be queued: their producer's process
+// died, or Redis failed, between recording and queueing. Each task goes
+// under the ID it was (or would have been) queued with, so a task still
+// pending, retrying or archived is not queued twice; one that finished
+// without a reading to show for it runs again and finds nothing to do. It
+// returns how many tasks it queued.
+func (s *Service) RequeueUnqueued(ctx context.Context) (int, error) {
+	queued := 0
+	err := s.Store.ScanUnqueued(ctx, s.now().Add(-UnqueuedAge), func(batch []store.Unqueued) error {
+		settled := batch[:0:0]
+		for _, u := range batch {
+			stale := u.Desired.Generation != u.Generation
+			if u.Trade {
+				// A trade setting outlives newer lock intents (its task
+				// still delivers it) until the registrar accepts it.
+				stale = u.Desired.TradeLock == nil || u.Desired.TradeApplied
+			}
+			if stale {
+				// Superseded by a newer intent, whose own task carries on;
+				// delivered; or the domain is gone.
+				settled = append(settled, u)
+				continue
+			}
+			n, err := s.requeue(ctx, u)
+			if err != nil {
+				return err
+			}
+			queued += n
+			settled = append(settled, u)
+		}
+		return s.Store.Settle(ctx, settled)
+	})
+	return queued, err
+}
+
+// requeue queues one unqueued intent's task; it reports 1 if the task was
+// queued now, 0 if it already was.
+func (s *Service) requeue(ctx context.Context, u store.Unqueued) (int, error) {
+	in := tasks.Intent{Domain: u.Domain, Provider: u.Desired.Provider, Generation: u.Generation,
+		RequestedAt: u.RequestedAt, RequestedBy: u.RequestedBy, Reason: u.Reason}
+	kind, enable, relockAfter := store.KindLock, false, time.Duration(0)
+	var consentIP netip.Addr
+	switch {
+	case u.Trade:
+		kind = store.KindTrade
+		if u.Desired.TradeLock != nil {
+			enable = *u.Desired.TradeLock
+		}
+		consentIP, _ = netip.ParseAddr(u.ConsentIP)
+	case !u.Desired.Locked:
+		kind = store.KindUnlock
+		if !u.Desired.RelockAt.IsZero() {
+			relockAfter = u.Desired.RelockAt.Sub(u.RequestedAt)
+		}
+	}
+	task, id, err := changeTask(kind, in, relockAfter, enable, consentIP)
+	if err != nil {
+		// A note that no longer makes a valid task (edited by hand, say):
+		// nothing to queue; settle it rather than retry it forever.
+		return 0, nil
+	}
+	_, err = s.Client.EnqueueContext(ctx, task, asynq.TaskID(id), asynq.Queue(s.Queues.Queue(tasks.QueueChanges)))
+	switch {
+	case err == nil:
+		if !u.Desired.RelockAt.IsZero() {
+			if err := s.ScheduleRelock(ctx, store.Domain{Name: u.Domain, Desired: u.Desired}); err != nil {
+				return 1, err
+			}
+		}
+		return 1, nil
+	case errors.Is(err, asynq.ErrTaskIDConflict), errors.Is(err, asynq.ErrDuplicateTask):
+		return 0, nil
+	default:
+		return 0, err
+	}
 }
 
 // ScheduleRelock queues the end of a domain's unlock window: a lock that

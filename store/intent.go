@@ -58,6 +58,12 @@ type Change struct {
 	RelockAt time.Time
 	// TradeEnable is the trade lock setting (KindTrade).
 	TradeEnable bool
+	// Task, for a ModeRecord change whose caller queues its task next, is
+	// what rebuilding that task needs. The fold keeps it in the bucket until
+	// the task is known to be queued, so that a crash or a Redis error
+	// between recording and queueing delays the task instead of losing it
+	// (see ScanUnqueued).
+	Task *TaskNote
 }
 
 // Outcome says what folding a change did.
@@ -72,8 +78,8 @@ const (
 
 // intentScript folds a change into a bucket and keeps the drift index.
 //
-// KEYS: i o e x n. ARGV: domain mode kind provider default_provider generation
-// requested_ms relock_ms trade_enable.
+// KEYS: i o e x n q. ARGV: domain mode kind provider default_provider
+// generation requested_ms relock_ms trade_enable note_field note.
 // Returns {outcome, intent, observation|false, error|false}, or
 // {"provider_required"}.
 var intentScript = redis.NewScript(`
@@ -122,6 +128,9 @@ if outcome == "applied" then
   end
   cur = table.concat(f, "|")
   redis.call("HSET", KEYS[1], d, cur)
+  if ARGV[10] ~= "" then
+    redis.call("HSET", KEYS[6], ARGV[10], f[3] .. "|" .. ARGV[7] .. "|" .. ARGV[11])
+  end
 end
 if outcome ~= "applied" then
   -- Nothing changed: the drift index stands, and the caller needs only
@@ -174,8 +183,12 @@ func foldArgs(c Change) []any {
 	if c.TradeEnable {
 		trade = "1"
 	}
+	field, note := "", ""
+	if c.Task != nil && c.Mode == ModeRecord {
+		field, note = noteField(c.Domain, c.Kind == KindTrade), c.Task.encode()
+	}
 	return []any{c.Domain, string(c.Mode), string(c.Kind), c.Provider, c.DefaultProvider,
-		strconv.FormatInt(c.Generation, 10), timeMS(c.RequestedAt), timeMS(c.RelockAt), trade}
+		strconv.FormatInt(c.Generation, 10), timeMS(c.RequestedAt), timeMS(c.RelockAt), trade, field, note}
 }
 
 func foldResult(domain string, cmd *redis.Cmd) (Domain, Outcome, error) {
@@ -247,8 +260,9 @@ func decodeReply(domain string, r []any) (Domain, error) {
 }
 
 // tradeAppliedScript marks the stored trade lock setting as accepted by the
-// registrar, if it is still the one that was sent. KEYS: i. ARGV: domain
-// setting ("0" or "1").
+// registrar, if it is still the one that was sent; the setting asked for is
+// then delivered, so no trade task needs queueing again. KEYS: i q. ARGV:
+// domain setting ("0" or "1").
 var tradeAppliedScript = redis.NewScript(`
 local cur = redis.call("HGET", KEYS[1], ARGV[1])
 if not cur then return 0 end
@@ -257,6 +271,7 @@ for v in string.gmatch(cur .. "|", "([^|]*)|") do f[n] = v; n = n + 1 end
 if string.sub(f[5], 1, 1) ~= ARGV[2] then return 0 end
 f[5] = string.sub(f[5], 1, 1) .. "a"
 redis.call("HSET", KEYS[1], ARGV[1], table.concat(f, "|"))
+redis.call("HDEL", KEYS[2], "trade:" .. ARGV[1])
 return 1
 `)
 
@@ -268,6 +283,6 @@ func (s *Store) MarkTradeApplied(ctx context.Context, domain string, enable bool
 	if enable {
 		v = "1"
 	}
-	n, err := tradeAppliedScript.Run(ctx, s.rdb, k[:1], domain, v).Int()
+	n, err := tradeAppliedScript.Run(ctx, s.rdb, []string{k[0], k[5]}, domain, v).Int()
 	return n == 1, err
 }

@@ -22,9 +22,11 @@ type Reading struct {
 }
 
 // observeScript records a reading and keeps the drift index. Domains not in
-// the inventory are left alone.
+// the inventory are left alone. A reading in sync with the intent, started
+// after it was recorded, also settles a lock or unlock intent whose task was
+// not known to be queued: the registrar is where the intent wants it.
 //
-// KEYS: i o e x. ARGV: domain locked read_ms flags error.
+// KEYS: i o e x n q. ARGV: domain locked read_ms flags error.
 // Returns {"stale"|"unknown"|"ok", intent, observation|false, error|false}.
 var observeScript = redis.NewScript(`
 local d = ARGV[1]
@@ -49,6 +51,13 @@ else
   if err then redis.call("HDEL", KEYS[3], d); err = nil end
 end
 local inSync = (obs and not err and string.sub(obs, 1, 1) == locked) and true or false
+if inSync and outcome == "ok" then
+  -- Only a read that started after the intent was recorded settles it.
+  local note = redis.call("HGET", KEYS[6], d)
+  if note and ts >= (tonumber(string.match(note, "^%d+|(%d+)|")) or 0) then
+    redis.call("HDEL", KEYS[6], d)
+  end
+end
 -- The drift index changes only when the domain's sync state does (a stale
 -- reading changes nothing, but repairs an index that disagrees).
 if inSync ~= wasInSync or outcome == "stale" then

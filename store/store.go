@@ -13,6 +13,8 @@
 //	<prefix>{b}:e   hash domain -> last error   read_ms|message
 //	<prefix>{b}:x   set of domains out of sync (the drift index)
 //	<prefix>{b}:n   hash provider -> number of the bucket's domains
+//	<prefix>{b}:q   hash domain (or "trade:"+domain) -> a recorded intent whose
+//	                task is not known to be queued yet (see unqueued.go)
 //
 // Listing walks the buckets in order with a cursor (bucket, last name);
 // sweeps read whole chunks of buckets with pipelined commands.
@@ -72,11 +74,11 @@ func Bucket(domain string) int {
 }
 
 // bucketKeys are the keys of one bucket, in the order the scripts take them.
-type bucketKeys [5]string
+type bucketKeys [6]string
 
 func (s *Store) keys(b int) bucketKeys {
 	tag := s.prefix + "{" + strconv.FormatInt(int64(b), 16) + "}:"
-	return bucketKeys{tag + "i", tag + "o", tag + "e", tag + "x", tag + "n"}
+	return bucketKeys{tag + "i", tag + "o", tag + "e", tag + "x", tag + "n", tag + "q"}
 }
 
 // Desired is the intent for a domain.

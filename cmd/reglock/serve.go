@@ -151,7 +151,7 @@ func runRoles(ctx context.Context, g *globals, r roles) error {
 		log.Info().Str("listen", ln.Addr().String()).Msg("serving /healthz, /readyz and /metrics")
 	}
 	if r.scheduler {
-		go resumeStuckSweeps(ctx, rt)
+		go runJanitors(ctx, rt)
 		if cfg.Scheduler.Sweep == "" {
 			log.Info().Msg("scheduler: scheduler.sweep is empty; no scheduled sweeps")
 		} else {
@@ -183,9 +183,11 @@ func runRoles(ctx context.Context, g *globals, r roles) error {
 	return nil
 }
 
-// resumeStuckSweeps runs the sweep janitor every minute: a sweep whose
-// creator died before queueing its first task is started after all.
-func resumeStuckSweeps(ctx context.Context, rt *runtime) {
+// runJanitors finishes, every minute, what a process that died (or a Redis
+// that failed) between two steps left half done: a sweep recorded but never
+// started is started; a producer's intent recorded but never queued is
+// queued. Several schedulers running them at once queue nothing twice.
+func runJanitors(ctx context.Context, rt *runtime) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
 	for {
@@ -193,14 +195,25 @@ func resumeStuckSweeps(ctx context.Context, rt *runtime) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			ids, err := rt.sweeps.ResumeStuck(ctx)
-			if err != nil {
-				rt.log.Warn().Err(err).Msg("could not look for stuck sweeps")
-			}
-			for _, id := range ids {
-				rt.log.Warn().Str("sweep_id", id).Msg("resumed a sweep that was recorded but never started")
-			}
+			runJanitorsOnce(ctx, rt)
 		}
+	}
+}
+
+func runJanitorsOnce(ctx context.Context, rt *runtime) {
+	ids, err := rt.sweeps.ResumeStuck(ctx)
+	if err != nil {
+		rt.log.Warn().Err(err).Msg("could not look for stuck sweeps")
+	}
+	for _, id := range ids {
+		rt.log.Warn().Str("sweep_id", id).Msg("resumed a sweep that was recorded but never started")
+	}
+	n, err := rt.intents.RequeueUnqueued(ctx)
+	if err != nil {
+		rt.log.Warn().Err(err).Msg("could not look for intents recorded but not queued")
+	}
+	if n > 0 {
+		rt.log.Warn().Int("tasks", n).Msg("queued the tasks of intents that were recorded but never queued (a process or Redis failed in between)")
 	}
 }
 
