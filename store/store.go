@@ -3,7 +3,7 @@
 //
 // Layout, designed for millions of domains and for Redis Cluster: domains
 // are spread over a fixed number of buckets by a hash of their name; each
-// bucket is four small keys sharing one hash tag, so every operation on one
+// bucket is a few small keys sharing one hash tag, so every operation on one
 // domain touches one cluster slot, and no key grows with the inventory (at a
 // million domains a bucket holds about 60 names, small enough for Redis's
 // compact listpack encoding):
