@@ -51,12 +51,10 @@ else
   if err then redis.call("HDEL", KEYS[3], d); err = nil end
 end
 local inSync = (obs and not err and string.sub(obs, 1, 1) == locked) and true or false
-if inSync and outcome == "ok" then
-  -- Only a read that started after the intent was recorded settles it.
-  local note = redis.call("HGET", KEYS[6], d)
-  if note and ts >= (tonumber(string.match(note, "^%d+|(%d+)|")) or 0) then
-    redis.call("HDEL", KEYS[6], d)
-  end
+-- Only a read that started after the intent was asked for settles its note
+-- (a note is never newer than the intent it belongs to).
+if inSync and outcome == "ok" and ts >= (tonumber(string.match(cur, "^[^|]*|%d|%d+|(%d+)")) or 0) then
+  redis.call("HDEL", KEYS[6], d)
 end
 -- The drift index changes only when the domain's sync state does (a stale
 -- reading changes nothing, but repairs an index that disagrees).
