@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/reglock/reglock/intent"
 	"github.com/reglock/reglock/store"
@@ -61,8 +62,8 @@ func (s *Server) writeErr(w http.ResponseWriter, err error) {
 	case errors.As(err, &nq):
 		s.Log.Error().Err(err).Msg("request recorded but not queued")
 		writeError(w, http.StatusServiceUnavailable, "unavailable", fmt.Sprintf(
-			"the request was recorded as generation %d but the queue is unavailable; reglock queues it by itself within %s of Redis answering again, and retrying is safe",
-			nq.Generation, 2*intent.UnqueuedAge))
+			"the request was recorded as generation %d but the queue is unavailable; reglock's scheduler queues it by itself within about %d minutes of Redis answering again, and retrying is safe",
+			nq.Generation, int(2*intent.UnqueuedAge/time.Minute)))
 	default:
 		s.Log.Error().Err(err).Msg("request failed")
 		writeError(w, http.StatusServiceUnavailable, "unavailable", "the store or the queue is unavailable; try again")
