@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/reglock/reglock/providers"
+	"github.com/reglock/reglock/providers/providertest"
 )
 
 // The authentication document's example identity.
@@ -238,7 +239,7 @@ func TestClient_eidReloginOn401(t *testing.T) {
 	f.revoke = 100
 	f.mu.Unlock()
 	_, err := c.LockState(context.Background(), "shop.test")
-	assertErr(t, err, providers.ErrAuth, true)
+	providertest.AssertErr(t, err, providers.ErrAuth, true)
 	if n, _ := f.counts(); n != 3 {
 		t.Errorf("%d logins after a refused session, want exactly one more try (3)", n)
 	}
@@ -248,7 +249,7 @@ func TestClient_eidReloginOn401(t *testing.T) {
 func TestClient_staticTokenNoRelogin(t *testing.T) {
 	c, f := setup(t, nil, status(t, 401, "error_401_not_authorized.json"))
 	_, err := c.LockState(context.Background(), "shop.test")
-	assertErr(t, err, providers.ErrAuth, true)
+	providertest.AssertErr(t, err, providers.ErrAuth, true)
 	if n := len(f.requests()); n != 1 {
 		t.Errorf("%d requests, want 1", n)
 	}
@@ -302,7 +303,7 @@ func TestClient_uuidCache(t *testing.T) {
 	}
 	for range 3 {
 		_, err := c.LockState(ctx, "unknown.test")
-		assertErr(t, err, providers.ErrNotFound, true)
+		providertest.AssertErr(t, err, providers.ErrNotFound, true)
 	}
 	if count() != 1 {
 		t.Fatalf("%d listings after misses within a minute, want 1", count())

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/reglock/reglock/providers"
+	"github.com/reglock/reglock/providers/providertest"
 )
 
 // The documents' example token; the request fixtures carry it.
@@ -194,24 +195,6 @@ func assertRequests(t *testing.T, f *fakeRegistry, fixtures ...string) {
 	}
 }
 
-// assertErr checks an error against the vocabulary: wantErr nil means
-// success; otherwise errors.Is must hold and permanence must match.
-func assertErr(t *testing.T, err, wantErr error, wantPermanent bool) {
-	t.Helper()
-	if wantErr == nil {
-		if err != nil {
-			t.Fatalf("err = %v, want nil", err)
-		}
-		return
-	}
-	if !errors.Is(err, wantErr) {
-		t.Fatalf("err = %v, want errors.Is %v", err, wantErr)
-	}
-	if got := providers.IsPermanent(err); got != wantPermanent {
-		t.Errorf("IsPermanent(%v) = %v, want %v", err, got, wantPermanent)
-	}
-}
-
 func TestNew(t *testing.T) {
 	valid := Config{Endpoint: "https://registrant.internet.ee", Token: testToken}
 	eid := &EID{Ident: "38903110313", FirstName: "Mari", LastName: "Maasikas", CountryCode: "ee"}
@@ -317,7 +300,7 @@ func TestClient_LockState(t *testing.T) {
 			got, err := c.LockState(context.Background(), "shop.test")
 			assertRequests(t, f, "domains_resolve", "domain_show")
 			if tt.wantErr == nil && tt.wantMsg == "" {
-				assertErr(t, err, nil, false)
+				providertest.AssertErr(t, err, nil, false)
 				if got != tt.want {
 					t.Errorf("LockState = %+v, want %+v", got, tt.want)
 				}
@@ -327,7 +310,7 @@ func TestClient_LockState(t *testing.T) {
 				t.Fatalf("LockState = %+v, nil; want an error", got)
 			}
 			if tt.wantErr != nil {
-				assertErr(t, err, tt.wantErr, tt.wantPermanent)
+				providertest.AssertErr(t, err, tt.wantErr, tt.wantPermanent)
 			} else if providers.IsPermanent(err) {
 				t.Errorf("IsPermanent(%v) = true, want a transient error", err)
 			}
@@ -354,7 +337,7 @@ func body(s string) func(t *testing.T) answer {
 func TestClient_LockState_notInListing(t *testing.T) {
 	c, f := setup(t, nil, ok(t, "domains_resolve.json"))
 	_, err := c.LockState(context.Background(), "nosuch.test")
-	assertErr(t, err, providers.ErrNotFound, true)
+	providertest.AssertErr(t, err, providers.ErrNotFound, true)
 	assertRequests(t, f, "domains_resolve")
 }
 
@@ -365,7 +348,7 @@ func TestClient_LockState_404(t *testing.T) {
 		t.Run(fx, func(t *testing.T) {
 			c, f := setup(t, nil, ok(t, "domains_resolve.json"), status(t, 404, fx), ok(t, "domains_resolve.json"))
 			_, err := c.LockState(context.Background(), "shop.test")
-			assertErr(t, err, providers.ErrNotFound, true)
+			providertest.AssertErr(t, err, providers.ErrNotFound, true)
 			assertRequests(t, f, "domains_resolve", "domain_show", "domains_resolve")
 		})
 	}
@@ -443,12 +426,12 @@ func TestClient_SetLock(t *testing.T) {
 			assertRequests(t, f, append([]string{"domains_resolve"}, tt.requests...)...)
 			switch {
 			case tt.wantErr == nil && tt.wantMsg == "":
-				assertErr(t, err, nil, false)
+				providertest.AssertErr(t, err, nil, false)
 				return
 			case err == nil:
 				t.Fatal("SetLock = nil, want an error")
 			case tt.wantErr != nil:
-				assertErr(t, err, tt.wantErr, tt.wantPermanent)
+				providertest.AssertErr(t, err, tt.wantErr, tt.wantPermanent)
 			case providers.IsPermanent(err):
 				t.Errorf("IsPermanent(%v) = true, want transient", err)
 			}
@@ -511,7 +494,7 @@ func TestClient_repp(t *testing.T) {
 	t.Run("not found", func(t *testing.T) {
 		c, _ := setup(t, repp, ok(t, "domains_repp.json"), status(t, 404, "error_404_repp.json"), ok(t, "domains_repp.json"))
 		_, err := c.LockState(context.Background(), "domain0.ee")
-		assertErr(t, err, providers.ErrNotFound, true)
+		providertest.AssertErr(t, err, providers.ErrNotFound, true)
 	})
 	t.Run("other 400 is permanent", func(t *testing.T) {
 		c, _ := setup(t, repp, ok(t, "domains_repp.json"), status(t, 400, "error_400_limit.json"))

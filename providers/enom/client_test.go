@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/reglock/reglock/providers"
+	"github.com/reglock/reglock/providers/providertest"
 )
 
 // The document's example credentials; the request fixtures carry them.
@@ -135,24 +136,6 @@ func assertRequest(t *testing.T, got captured, want url.Values) {
 	}
 }
 
-// assertErr checks an error against the vocabulary: wantErr nil means
-// success; otherwise errors.Is must hold and permanence must match.
-func assertErr(t *testing.T, err, wantErr error, wantPermanent bool) {
-	t.Helper()
-	if wantErr == nil {
-		if err != nil {
-			t.Fatalf("err = %v, want nil", err)
-		}
-		return
-	}
-	if !errors.Is(err, wantErr) {
-		t.Fatalf("err = %v, want errors.Is %v", err, wantErr)
-	}
-	if got := providers.IsPermanent(err); got != wantPermanent {
-		t.Errorf("IsPermanent(%v) = %v, want %v", err, got, wantPermanent)
-	}
-}
-
 func TestNew(t *testing.T) {
 	valid := Config{Endpoint: "https://resellertest.enom.com/interface.asp", UID: testUID, PW: testPW}
 	tests := []struct {
@@ -252,7 +235,7 @@ func TestClient_LockState(t *testing.T) {
 			}
 			assertRequest(t, reqs[0], wantRequest(t, "getreglock_locked"))
 			if tt.wantErr == nil && tt.wantMsg == "" {
-				assertErr(t, err, nil, false)
+				providertest.AssertErr(t, err, nil, false)
 				if got != tt.want {
 					t.Errorf("LockState = %+v, want %+v", got, tt.want)
 				}
@@ -262,7 +245,7 @@ func TestClient_LockState(t *testing.T) {
 				t.Fatalf("LockState = %+v, nil; want an error", got)
 			}
 			if tt.wantErr != nil {
-				assertErr(t, err, tt.wantErr, tt.wantPermanent)
+				providertest.AssertErr(t, err, tt.wantErr, tt.wantPermanent)
 			} else if providers.IsPermanent(err) {
 				t.Errorf("IsPermanent(%v) = true, want a transient error", err)
 			}
@@ -306,7 +289,7 @@ func TestClient_SetLock(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c, f := setup(t, ok(t, tt.answer))
 			err := c.SetLock(context.Background(), "resellerdocs.com", tt.locked)
-			assertErr(t, err, tt.wantErr, tt.wantPermanent)
+			providertest.AssertErr(t, err, tt.wantErr, tt.wantPermanent)
 			req := "setreglock_unlock"
 			if tt.locked {
 				req = "setreglock_lock"

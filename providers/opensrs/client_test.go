@@ -23,6 +23,7 @@ import (
 
 	"github.com/reglock/reglock/providers"
 	"github.com/reglock/reglock/providers/opensrs/ops"
+	"github.com/reglock/reglock/providers/providertest"
 	"github.com/reglock/reglock/secret"
 )
 
@@ -164,24 +165,6 @@ func assertRequest(t *testing.T, got captured, name string) {
 	}
 	if bytes.Contains(got.body, []byte(testKey)) || strings.Contains(got.signature, testKey) {
 		t.Error("the key was sent")
-	}
-}
-
-// assertErr checks an error against the vocabulary: wantErr nil means
-// success; otherwise errors.Is must hold and permanence must match.
-func assertErr(t *testing.T, err, wantErr error, wantPermanent bool) {
-	t.Helper()
-	if wantErr == nil {
-		if err != nil {
-			t.Fatalf("err = %v, want nil", err)
-		}
-		return
-	}
-	if !errors.Is(err, wantErr) {
-		t.Fatalf("err = %v, want errors.Is %v", err, wantErr)
-	}
-	if got := providers.IsPermanent(err); got != wantPermanent {
-		t.Errorf("IsPermanent(%v) = %v, want %v", err, got, wantPermanent)
 	}
 }
 
@@ -355,7 +338,7 @@ func TestClient_LockState(t *testing.T) {
 			}
 			assertRequest(t, reqs[0], "get_status")
 			if tt.wantErr == nil && tt.wantMsg == "" {
-				assertErr(t, err, nil, false)
+				providertest.AssertErr(t, err, nil, false)
 				if got != tt.want {
 					t.Errorf("LockState = %+v, want %+v", got, tt.want)
 				}
@@ -439,9 +422,9 @@ func TestClient_SetLock(t *testing.T) {
 			err := c.SetLock(context.Background(), docDomain, tt.locked)
 			switch {
 			case tt.wantErr == nil:
-				assertErr(t, err, nil, false)
+				providertest.AssertErr(t, err, nil, false)
 			case errors.Is(tt.wantErr, providers.ErrNotFound) || errors.Is(tt.wantErr, providers.ErrAuth):
-				assertErr(t, err, tt.wantErr, tt.wantPermanent)
+				providertest.AssertErr(t, err, tt.wantErr, tt.wantPermanent)
 			default:
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr.Error()) || providers.IsPermanent(err) != tt.wantPermanent {
 					t.Errorf("err = %v, want %q (permanent %v)", err, tt.wantErr, tt.wantPermanent)

@@ -374,3 +374,21 @@ func Run(t *testing.T, h Harness) {
 		})
 	}
 }
+
+// AssertErr checks an error against the vocabulary: wantErr nil means
+// success; otherwise errors.Is must hold and permanence must match.
+func AssertErr(t *testing.T, err, wantErr error, wantPermanent bool) {
+	t.Helper()
+	if wantErr == nil {
+		if err != nil {
+			t.Fatalf("err = %v, want nil", err)
+		}
+		return
+	}
+	if !errors.Is(err, wantErr) {
+		t.Fatalf("err = %v, want errors.Is %v", err, wantErr)
+	}
+	if got := providers.IsPermanent(err); got != wantPermanent {
+		t.Errorf("IsPermanent(%v) = %v, want %v", err, got, wantPermanent)
+	}
+}

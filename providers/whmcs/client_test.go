@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/reglock/reglock/providers"
+	"github.com/reglock/reglock/providers/providertest"
 )
 
 // The document's example credentials; the request fixtures carry them.
@@ -164,24 +165,6 @@ func assertRequests(t *testing.T, f *fakeWHMCS, want ...url.Values) {
 	}
 }
 
-// assertErr checks an error against the vocabulary: wantErr nil means
-// success; otherwise errors.Is must hold and permanence must match.
-func assertErr(t *testing.T, err, wantErr error, wantPermanent bool) {
-	t.Helper()
-	if wantErr == nil {
-		if err != nil {
-			t.Fatalf("err = %v, want nil", err)
-		}
-		return
-	}
-	if !errors.Is(err, wantErr) {
-		t.Fatalf("err = %v, want errors.Is %v", err, wantErr)
-	}
-	if got := providers.IsPermanent(err); got != wantPermanent {
-		t.Errorf("IsPermanent(%v) = %v, want %v", err, got, wantPermanent)
-	}
-}
-
 func TestNew(t *testing.T) {
 	valid := Config{Endpoint: "https://billing.example.com/includes/api.php", Identifier: testIdentifier, Secret: testSecret}
 	tests := []struct {
@@ -294,7 +277,7 @@ func TestClient_LockState(t *testing.T) {
 			got, err := c.LockState(context.Background(), docDomain)
 			assertRequests(t, f, wantRequest(t, "getclientsdomains_domain"), wantRequest(t, "domaingetlockingstatus_locked"))
 			if tt.wantErr == nil && tt.wantMsg == "" && !tt.wantPermanent {
-				assertErr(t, err, nil, false)
+				providertest.AssertErr(t, err, nil, false)
 				if got != tt.want {
 					t.Errorf("LockState = %+v, want %+v", got, tt.want)
 				}
@@ -307,7 +290,7 @@ func TestClient_LockState(t *testing.T) {
 				t.Errorf("LockState = %+v with an error, want the zero State", got)
 			}
 			if tt.wantErr != nil {
-				assertErr(t, err, tt.wantErr, tt.wantPermanent)
+				providertest.AssertErr(t, err, tt.wantErr, tt.wantPermanent)
 			} else if providers.IsPermanent(err) != tt.wantPermanent {
 				t.Errorf("IsPermanent(%v) = %v, want %v", err, !tt.wantPermanent, tt.wantPermanent)
 			}
@@ -355,13 +338,13 @@ func TestClient_SetLock(t *testing.T) {
 			err := c.SetLock(context.Background(), docDomain, tt.locked)
 			switch {
 			case tt.wantErr != nil:
-				assertErr(t, err, tt.wantErr, tt.wantPermanent)
+				providertest.AssertErr(t, err, tt.wantErr, tt.wantPermanent)
 			case strings.HasPrefix(tt.answer, "error_") && !strings.Contains(tt.answer, "already"):
 				if err == nil || providers.IsPermanent(err) != tt.wantPermanent {
 					t.Errorf("err = %v, want an error with IsPermanent %v", err, tt.wantPermanent)
 				}
 			default:
-				assertErr(t, err, nil, false)
+				providertest.AssertErr(t, err, nil, false)
 			}
 			req := "domainupdatelockingstatus_unlock"
 			if tt.locked {
@@ -452,7 +435,7 @@ func TestClient_staleID(t *testing.T) {
 					t.Fatalf("LockState = %+v, %v; want unlocked", st, err)
 				}
 			} else {
-				assertErr(t, err, tt.wantErr, true)
+				providertest.AssertErr(t, err, tt.wantErr, true)
 			}
 			assertRequests(t, f, append([]url.Values{lookup, read}, tt.want...)...)
 			if _, ok := c.ids.get(docDomain); ok != tt.cached {
@@ -466,7 +449,7 @@ func TestClient_staleID(t *testing.T) {
 func TestClient_freshIDNotFound(t *testing.T) {
 	c, f := setup(t, ok(t, "getclientsdomains_domain.json"), ok(t, "error_domainidnotfound.json"))
 	err := c.SetLock(context.Background(), docDomain, true)
-	assertErr(t, err, providers.ErrNotFound, true)
+	providertest.AssertErr(t, err, providers.ErrNotFound, true)
 	assertRequests(t, f, wantRequest(t, "getclientsdomains_domain"), wantRequest(t, "domainupdatelockingstatus_lock"))
 	if c.ids.len() != 0 {
 		t.Error("the unknown id stayed cached")
@@ -477,7 +460,7 @@ func TestClient_lookup(t *testing.T) {
 	t.Run("not found", func(t *testing.T) {
 		c, f := setup(t, ok(t, "getclientsdomains_notfound.json"))
 		_, err := c.LockState(context.Background(), "nosuch.com")
-		assertErr(t, err, providers.ErrNotFound, true)
+		providertest.AssertErr(t, err, providers.ErrNotFound, true)
 		assertRequests(t, f, wantRequest(t, "getclientsdomains_notfound"))
 	})
 	t.Run("duplicates: the active record wins", func(t *testing.T) {
@@ -496,7 +479,7 @@ func TestClient_lookup(t *testing.T) {
 	t.Run("another name in the answer does not count", func(t *testing.T) {
 		c, _ := setup(t, ok(t, "getclientsdomains_domain.json"))
 		_, err := c.LockState(context.Background(), "example.net")
-		assertErr(t, err, providers.ErrNotFound, true)
+		providertest.AssertErr(t, err, providers.ErrNotFound, true)
 	})
 	t.Run("U-label in WHMCS", func(t *testing.T) {
 		c, f := setup(t, ok(t, "getclientsdomains_notfound.json"), ok(t, "getclientsdomains_mixed.json"), ok(t, "domaingetlockingstatus_locked.json"))
@@ -511,7 +494,7 @@ func TestClient_lookup(t *testing.T) {
 	t.Run("lookup refused", func(t *testing.T) {
 		c, f := setup(t, at(t, http.StatusForbidden, "error_invalidip.json"))
 		err := c.SetLock(context.Background(), docDomain, true)
-		assertErr(t, err, providers.ErrAuth, true)
+		providertest.AssertErr(t, err, providers.ErrAuth, true)
 		if n := len(f.requests()); n != 1 {
 			t.Errorf("%d requests, want 1", n)
 		}
