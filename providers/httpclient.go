@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"time"
 )
 
@@ -63,4 +64,15 @@ func Snippet(b []byte) string {
 		s = s[:max] + "…"
 	}
 	return s
+}
+
+// ParseEndpoint parses an adapter's Endpoint setting: an absolute http or
+// https URL with a host. The error names the adapter and the setting but
+// not the value, which might carry credentials.
+func ParseEndpoint(adapter, endpoint string) (*url.URL, error) {
+	u, err := url.Parse(endpoint)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, errors.New(adapter + ": Endpoint: must be an http:// or https:// URL with a host")
+	}
+	return u, nil
 }

@@ -193,10 +193,10 @@ func New(cfg Config) (*Client, error) {
 // user info, query or fragment, and returns it without a trailing slash.
 // Messages do not repeat the value: it might carry credentials.
 func validateEndpoint(endpoint string) (string, error) {
-	u, err := url.Parse(endpoint)
+	u, err := providers.ParseEndpoint("ee", endpoint)
 	switch {
-	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
-		return "", errors.New("ee: Endpoint: must be an http:// or https:// URL with a host")
+	case err != nil:
+		return "", err
 	case u.User != nil:
 		return "", errors.New("ee: Endpoint: must not contain user info")
 	case u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(endpoint, "?"):

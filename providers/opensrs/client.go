@@ -85,7 +85,7 @@ var (
 // each naming its Config field.
 func New(cfg Config) (*Client, error) {
 	var errs []error
-	if err := validateEndpoint(cfg.Endpoint); err != nil {
+	if _, err := providers.ParseEndpoint("opensrs", cfg.Endpoint); err != nil {
 		errs = append(errs, err)
 	}
 	if strings.TrimSpace(cfg.Username) == "" {
@@ -111,16 +111,6 @@ func New(cfg Config) (*Client, error) {
 		hc = providers.NewHTTPClient(timeout)
 	}
 	return &Client{endpoint: cfg.Endpoint, username: cfg.Username, key: cfg.Key, timeout: timeout, http: hc}, nil
-}
-
-// validateEndpoint accepts an absolute http or https URL with a host. The
-// message does not repeat the value: it might carry user info.
-func validateEndpoint(endpoint string) error {
-	u, err := url.Parse(endpoint)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return errors.New("opensrs: Endpoint: must be an http:// or https:// URL with a host")
-	}
-	return nil
 }
 
 // LockState reads the domain's registrar lock with get, type=status. A

@@ -139,10 +139,10 @@ func New(cfg Config) (*Client, error) {
 // user info, and returns it without query for display. The message does not
 // repeat the value: it might carry a password.
 func validateEndpoint(endpoint string) (string, error) {
-	u, err := url.Parse(endpoint)
+	u, err := providers.ParseEndpoint("whmcs", endpoint)
 	switch {
-	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
-		return "", errors.New("whmcs: Endpoint: must be an http:// or https:// URL with a host")
+	case err != nil:
+		return "", err
 	case u.User != nil:
 		return "", errors.New("whmcs: Endpoint: must not contain user info (credentials belong in Identifier and Secret)")
 	}
