@@ -1,0 +1,50 @@
+// Package clock is the time source of everything in reglock whose behaviour
+// depends on time: unlock windows, leases, confirmations, backoff, rate-limit
+// slots. Production code uses Real; tests and the deterministic simulation
+// pass a clock they control, so that no test has to sleep to see a window
+// end or a lease expire.
+package clock
+
+import (
+	"context"
+	"time"
+)
+
+// Clock tells the time and waits.
+type Clock interface {
+	// Now returns the current time.
+	Now() time.Time
+	// Sleep waits for d, or until ctx ends (then it returns ctx.Err()). A
+	// d of zero or less returns ctx.Err() at once.
+	Sleep(ctx context.Context, d time.Duration) error
+}
+
+// Real is the wall clock.
+var Real Clock = real{}
+
+type real struct{}
+
+func (real) Now() time.Time { return time.Now() }
+
+func (real) Sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Or returns c, or Real when c is nil: for structs whose zero value should
+// run on the wall clock.
+func Or(c Clock) Clock {
+	if c == nil {
+		return Real
+	}
+	return c
+}
