@@ -39,7 +39,13 @@ type bundle struct {
 
 func setup(t *testing.T) *bundle {
 	t.Helper()
-	env := redistest.New(t)
+	return setupEnv(t, redistest.New(t))
+}
+
+// setupEnv is setup on a given test Redis connection, for tests that hook
+// into its client.
+func setupEnv(t *testing.T, env redistest.Env) *bundle {
+	t.Helper()
 	cfg := &config.Config{Providers: []config.Provider{
 		{Name: "enom-main", Type: "enom", TLDs: []string{"com", "net"}},
 		{Name: "opensrs", Type: "opensrs"},
