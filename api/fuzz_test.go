@@ -87,7 +87,7 @@ func FuzzRequest(f *testing.F) {
 	srv := api.New([]config.Token{{Name: "billing", Token: secret.String(writeToken)}})
 	srv.Store = st
 	srv.Intents = &intent.Service{Store: st, Client: asynq.NewClientFromRedisClient(rdb), Routes: intent.NewRoutes(cfg), Queues: tasks.Namespace("fz")}
-	srv.Sweeps = &sweep.Starter{Records: sweep.New(rdb, "fz:rl:"), Queue: srv.Intents, Queues: tasks.Namespace("fz")}
+	srv.Sweeps = &sweep.Starter{Records: sweep.New(rdb, "fz:rl:"), Queue: srv.Intents.Client, Queues: tasks.Namespace("fz")}
 	srv.Log = zerolog.Nop()
 	h := srv.Handler()
 

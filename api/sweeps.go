@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/reglock/reglock/intent"
+	"github.com/reglock/reglock/reconcile"
 	"github.com/reglock/reglock/sweep"
 )
 
@@ -89,7 +90,8 @@ func (s *Server) getSweep(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) applySweep(w http.ResponseWriter, r *http.Request) {
-	st, err := s.Sweeps.Records.Apply(r.Context(), r.PathValue("id"), s.Intents, s.Intents.Queues, time.Now())
+	fixes := reconcile.FixQueue{Store: s.Store, Queue: s.Intents.Client, Queues: s.Intents.Queues}
+	st, err := s.Sweeps.Records.Apply(r.Context(), r.PathValue("id"), fixes, time.Now())
 	switch {
 	case errors.Is(err, sweep.ErrNotFound):
 		writeError(w, http.StatusNotFound, "not_found", "no sweep "+r.PathValue("id"))

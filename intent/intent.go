@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"strconv"
 	"strings"
 	"time"
 
@@ -60,7 +59,7 @@ func (r *Routes) ForDomain(domain string) string {
 // Service records intents and queues their tasks.
 type Service struct {
 	Store  *store.Store
-	Client *asynq.Client
+	Client tasks.Enqueuer
 	Routes *Routes
 	// Queues namespaces the queue names (tests; several installations).
 	Queues tasks.Namespace
@@ -96,7 +95,8 @@ func (s *Service) Lock(ctx context.Context, r Request) (Accepted, error) {
 }
 
 // Unlock records desired = unlocked and queues the change; with RelockAfter
-// it also schedules the end of the unlock window.
+// the window's end is recorded with it, and the worker that carries out the
+// unlock queues the relock (the janitor does, should that be lost).
 func (s *Service) Unlock(ctx context.Context, r Request) (Accepted, error) {
 	return s.record(ctx, store.KindUnlock, r)
 }
@@ -132,10 +132,14 @@ func (s *Service) record(ctx context.Context, kind store.Kind, r Request) (Accep
 	c := store.Change{
 		Domain: in.Domain, Kind: kind, Mode: store.ModeRecord, Provider: in.Provider,
 		DefaultProvider: s.Routes.ForDomain(in.Domain), RequestedAt: in.RequestedAt, TradeEnable: r.TradeEnable,
-		Task: &store.TaskNote{RequestedBy: in.RequestedBy, Reason: in.Reason},
+		// Owed until a worker has seen the registrar in the new state: if
+		// the task below is never queued (this process dies, Redis fails in
+		// between), the janitor queues it after UnqueuedAge.
+		Work: &store.WorkNote{Kind: store.MarkLock, Due: in.RequestedAt.Add(UnqueuedAge), RequestedBy: in.RequestedBy, Reason: in.Reason},
 	}
 	if kind == store.KindTrade {
-		c.Task.ConsentIP = r.ConsentIP.String()
+		c.ConsentIP = r.ConsentIP.String()
+		c.Work.Kind = store.MarkTrade
 	}
 	if kind == store.KindUnlock && r.RelockAfter > 0 {
 		c.RelockAt = in.RequestedAt.Add(r.RelockAfter)
@@ -159,20 +163,16 @@ func (s *Service) record(ctx context.Context, kind store.Kind, r Request) (Accep
 	in.Generation = d.Desired.Generation
 	id, err := s.enqueueChange(ctx, kind, in, r.RelockAfter, r.TradeEnable, r.ConsentIP)
 	if err != nil {
-		// Recorded, with a note that the janitor (RequeueUnqueued) acts on.
+		// Recorded, with a mark that the janitor acts on.
 		return Accepted{}, &NotQueuedError{Domain: in.Domain, Generation: in.Generation, Err: err}
-	}
-	if !c.RelockAt.IsZero() {
-		if err := s.ScheduleRelock(ctx, d); err != nil {
-			return Accepted{}, err
-		}
 	}
 	return Accepted{Domain: d, TaskID: id}, nil
 }
 
 // NotQueuedError is an intent that was recorded but whose task could not be
-// queued (Redis failed between the two). The record keeps a note of it, and
-// RequeueUnqueued queues the task later; the request may also be retried.
+// queued (Redis failed between the two). The record keeps a mark of it, and
+// the janitor (reconcile.Janitor) queues the task later; the request may
+// also be retried.
 type NotQueuedError struct {
 	Domain     string
 	Generation int64
@@ -199,7 +199,7 @@ func changeTask(kind store.Kind, in tasks.Intent, relockAfter time.Duration, ena
 	default:
 		err = fmt.Errorf("unknown kind %q", kind)
 	}
-	return task, TaskID(string(kind), in.Domain, in.Generation), err
+	return task, tasks.ChangeID(string(kind), in.Domain, in.Generation), err
 }
 
 // enqueueChange queues the task of a recorded intent under its ID. No
@@ -210,130 +210,17 @@ func (s *Service) enqueueChange(ctx context.Context, kind store.Kind, in tasks.I
 	if err != nil {
 		return "", err
 	}
-	return id, s.enqueue(ctx, task, asynq.TaskID(id), asynq.Queue(s.Queues.Queue(tasks.QueueChanges)))
-}
-
-// UnqueuedAge is how long a recorded intent may go without a sign that its
-// task is queued (a reading in sync with it) before RequeueUnqueued queues
-// the task again. The API queues it within milliseconds of recording it.
-const UnqueuedAge = time.Minute
-
-// RequeueUnqueued queues the tasks of intents recorded more than
-// UnqueuedAge ago that are not known to be queued: their producer's process
-// died, or Redis failed, between recording and queueing. Each task goes
-// under the ID it was (or would have been) queued with, so a task still
-// pending, retrying or archived is not queued twice; one that finished
-// without a reading to show for it runs again and finds nothing to do. It
-// returns how many tasks it queued.
-func (s *Service) RequeueUnqueued(ctx context.Context) (int, error) {
-	queued := 0
-	err := s.Store.ScanUnqueued(ctx, s.now().Add(-UnqueuedAge), func(batch []store.Unqueued) error {
-		settled := batch[:0:0]
-		for _, u := range batch {
-			stale := u.Desired.Generation != u.Generation
-			if u.Trade {
-				// A trade setting outlives newer lock intents (its task
-				// still delivers it) until the registrar accepts it.
-				stale = u.Desired.TradeLock == nil || u.Desired.TradeApplied
-			}
-			if stale {
-				// Superseded by a newer intent, whose own task carries on;
-				// delivered; or the domain is gone.
-				settled = append(settled, u)
-				continue
-			}
-			n, err := s.requeue(ctx, u)
-			if err != nil {
-				return err
-			}
-			queued += n
-			settled = append(settled, u)
-		}
-		return s.Store.Settle(ctx, settled)
-	})
-	return queued, err
-}
-
-// requeue queues one unqueued intent's task; it reports 1 if the task was
-// queued now, 0 if it already was.
-func (s *Service) requeue(ctx context.Context, u store.Unqueued) (int, error) {
-	in := tasks.Intent{Domain: u.Domain, Provider: u.Desired.Provider, Generation: u.Generation,
-		RequestedAt: u.RequestedAt, RequestedBy: u.RequestedBy, Reason: u.Reason}
-	kind, enable, relockAfter := store.KindLock, false, time.Duration(0)
-	var consentIP netip.Addr
-	switch {
-	case u.Trade:
-		kind = store.KindTrade
-		if u.Desired.TradeLock != nil {
-			enable = *u.Desired.TradeLock
-		}
-		consentIP, _ = netip.ParseAddr(u.ConsentIP)
-	case !u.Desired.Locked:
-		kind = store.KindUnlock
-		if !u.Desired.RelockAt.IsZero() {
-			relockAfter = u.Desired.RelockAt.Sub(u.RequestedAt)
-		}
-	}
-	task, id, err := changeTask(kind, in, relockAfter, enable, consentIP)
-	if err != nil {
-		// A note that no longer makes a valid task (edited by hand, say):
-		// nothing to queue; settle it rather than retry it forever.
-		return 0, nil
-	}
 	_, err = s.Client.EnqueueContext(ctx, task, asynq.TaskID(id), asynq.Queue(s.Queues.Queue(tasks.QueueChanges)))
-	switch {
-	case err == nil:
-		if !u.Desired.RelockAt.IsZero() {
-			if err := s.ScheduleRelock(ctx, store.Domain{Name: u.Domain, Desired: u.Desired}); err != nil {
-				return 1, err
-			}
-		}
-		return 1, nil
-	case errors.Is(err, asynq.ErrTaskIDConflict), errors.Is(err, asynq.ErrDuplicateTask):
-		return 0, nil
-	default:
-		return 0, err
-	}
-}
-
-// ScheduleRelock queues the end of a domain's unlock window: a lock that
-// applies only if the unlock of this generation still stands. The task ID
-// makes scheduling it twice harmless.
-func (s *Service) ScheduleRelock(ctx context.Context, d store.Domain) error {
-	if d.Desired.RelockAt.IsZero() || d.Desired.Locked {
-		return nil
-	}
-	t, err := tasks.NewLockTask(tasks.LockPayload{Intent: tasks.Intent{
-		Domain: d.Name, Provider: d.Desired.Provider, Generation: d.Desired.Generation,
-		RequestedAt: d.Desired.RelockAt, Cause: tasks.CauseRelock, RequestedBy: "reglock",
-		Reason: "unlock window ended",
-	}})
-	if err != nil {
-		return err
-	}
-	return s.enqueue(ctx, t, asynq.TaskID(TaskID("relock", d.Name, d.Desired.Generation)),
-		asynq.Queue(s.Queues.Queue(tasks.QueueFixes)), asynq.ProcessAt(d.Desired.RelockAt), asynq.Retention(24*time.Hour))
-}
-
-// Enqueue queues a task; a task whose ID is already queued counts as queued.
-func (s *Service) Enqueue(ctx context.Context, t *asynq.Task, opts ...asynq.Option) error {
-	return s.enqueue(ctx, t, opts...)
-}
-
-func (s *Service) enqueue(ctx context.Context, t *asynq.Task, opts ...asynq.Option) error {
-	_, err := s.Client.EnqueueContext(ctx, t, opts...)
 	if errors.Is(err, asynq.ErrTaskIDConflict) || errors.Is(err, asynq.ErrDuplicateTask) {
-		return nil
+		err = nil
 	}
-	return err
+	return id, err
 }
 
-// TaskID is the ID of the task that carries one generation of a domain's
-// intent: readable in asynqmon, and unique, so a retried request cannot queue
-// the same intent twice.
-func TaskID(kind, domain string, generation int64) string {
-	return kind + ":" + domain + "@" + strconv.FormatInt(generation, 10)
-}
+// UnqueuedAge is how long a recorded intent's mark gives its task to start
+// before the janitor queues it again. The API queues it within milliseconds
+// of recording it.
+const UnqueuedAge = time.Minute
 
 func (s *Service) now() time.Time {
 	if s.Now != nil {

@@ -33,7 +33,7 @@ type Metrics struct {
 	RateLimitWait    *prometheus.HistogramVec // provider
 	RateLimitDefer   *prometheus.CounterVec   // provider
 	DriftFound       *prometheus.CounterVec   // provider, source
-	DriftFixed       *prometheus.CounterVec   // provider
+	DriftFixedTotal  *prometheus.CounterVec   // provider
 	SweepChecked     *prometheus.CounterVec   // provider
 	SweepErrors      *prometheus.CounterVec   // provider
 	SweepsFinished   *prometheus.CounterVec   // state
@@ -78,7 +78,7 @@ func New() *Metrics {
 			Name: "reglock_drift_found_total",
 			Help: "Confirmed drift (a registrar lock differing from the desired one on two readings), by provider and source (sweep, check).",
 		}, []string{"provider", "source"}),
-		DriftFixed: prometheus.NewCounterVec(prometheus.CounterOpts{
+		DriftFixedTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "reglock_drift_fixed_total",
 			Help: "Registrar locks changed to undo drift.",
 		}, []string{"provider"}),
@@ -111,7 +111,7 @@ func New() *Metrics {
 	m.Registry.MustRegister(
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.TasksProcessed, m.TasksSuperseded, m.RegistrarCalls, m.RegistrarLatency, m.RateLimitWait, m.RateLimitDefer,
-		m.DriftFound, m.DriftFixed, m.SweepChecked, m.SweepErrors, m.SweepsFinished, m.APIRequests, m.APILatency,
+		m.DriftFound, m.DriftFixedTotal, m.SweepChecked, m.SweepErrors, m.SweepsFinished, m.APIRequests, m.APILatency,
 	)
 	return m
 }
@@ -168,4 +168,14 @@ func (m *Metrics) ObserveCall(provider, op string, start time.Time, err error) {
 	}
 	m.RegistrarCalls.WithLabelValues(provider, op, Result(err)).Inc()
 	m.RegistrarLatency.WithLabelValues(provider, op).Observe(time.Since(start).Seconds())
+}
+
+// DriftConfirmed counts a confirmed drift (reconcile.Counters).
+func (m *Metrics) DriftConfirmed(provider, source string) {
+	m.DriftFound.WithLabelValues(provider, source).Inc()
+}
+
+// DriftFixed counts a drift fixed (reconcile.Counters).
+func (m *Metrics) DriftFixed(provider string) {
+	m.DriftFixedTotal.WithLabelValues(provider).Inc()
 }

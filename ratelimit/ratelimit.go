@@ -23,6 +23,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/reglock/reglock/clock"
 	"github.com/reglock/reglock/providers"
 )
 
@@ -67,6 +68,11 @@ type Limiter struct {
 	OnWait  func(account string, wait time.Duration)
 	OnDefer func(account string)
 
+	// Clock paces the calls between reservations; nil means the wall
+	// clock. (The slots themselves come from Redis's clock, so hosts need
+	// not agree on time.)
+	Clock clock.Clock
+
 	// onSlot, in tests, sees every slot handed out.
 	onSlot func(account string, slot time.Time)
 }
@@ -99,9 +105,10 @@ func (l *Limiter) Wait(ctx context.Context, account string, lim Limit, maxWait t
 		return nil
 	}
 	p := l.pacer(account)
+	clk := clock.Or(l.Clock)
 	interval := time.Duration(float64(time.Second) / lim.Rate)
 	p.mu.Lock()
-	now := time.Now()
+	now := clk.Now()
 	// Slots that passed unused are gone: using several at once would burst.
 	for p.left > 0 && p.next.Before(now.Add(-interval)) {
 		p.next = p.next.Add(interval)
@@ -121,7 +128,7 @@ func (l *Limiter) Wait(ctx context.Context, account string, lim Limit, maxWait t
 			}
 			return providers.RetryAfter(wait, ErrLimited)
 		}
-		p.next, p.left = time.Now().Add(wait), reserved
+		p.next, p.left = clk.Now().Add(wait), reserved
 	}
 	slot := p.next
 	p.next = p.next.Add(interval)
@@ -130,10 +137,11 @@ func (l *Limiter) Wait(ctx context.Context, account string, lim Limit, maxWait t
 	if l.onSlot != nil {
 		l.onSlot(account, slot)
 	}
+	wait := slot.Sub(clk.Now())
 	if l.OnWait != nil {
-		l.OnWait(account, max(time.Until(slot), 0))
+		l.OnWait(account, max(wait, 0))
 	}
-	return sleepUntil(ctx, slot)
+	return clk.Sleep(ctx, wait)
 }
 
 func (l *Limiter) pacer(account string) *pacer {
@@ -159,19 +167,4 @@ func (l *Limiter) reserve(ctx context.Context, account string, interval time.Dur
 		return 0, 0, err
 	}
 	return time.Duration(res[0]) * time.Microsecond, int(res[1]), nil
-}
-
-func sleepUntil(ctx context.Context, t time.Time) error {
-	d := time.Until(t)
-	if d <= 0 {
-		return ctx.Err()
-	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -77,8 +77,9 @@ func TestCluster_storeOperations(t *testing.T) {
 	if err != nil || trade.Desired.TradeLock == nil {
 		t.Fatalf("trade intent: %v %+v", err, trade.Desired)
 	}
-	if ok, err := s.MarkTradeApplied(ctx, "trade.net", false); !ok || err != nil {
-		t.Fatalf("MarkTradeApplied: %v %v", ok, err)
+	sent := false
+	if d, _, err := s.Finish(ctx, Finish{Domain: "trade.net", TradeSent: &sent}); err != nil || !d.Desired.TradeApplied {
+		t.Fatalf("Finish with the trade setting sent: %v %+v", err, d.Desired)
 	}
 
 	// ObserveMany and GetMany: one pipeline each over all three nodes.

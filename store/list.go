@@ -118,22 +118,31 @@ func (s *Store) readBuckets(ctx context.Context, ids []int, driftOnly bool) ([][
 		return s.readDrift(ctx, ids)
 	}
 	pipe := s.rdb.Pipeline()
-	cmds := make([][3]*redis.MapStringStringCmd, len(ids))
+	cmds := make([][4]*redis.MapStringStringCmd, len(ids))
 	for j, b := range ids {
 		k := s.keys(b)
-		cmds[j] = [3]*redis.MapStringStringCmd{pipe.HGetAll(ctx, k[0]), pipe.HGetAll(ctx, k[1]), pipe.HGetAll(ctx, k[2])}
+		cmds[j] = [4]*redis.MapStringStringCmd{pipe.HGetAll(ctx, k[keyIntent]), pipe.HGetAll(ctx, k[keyObserved]),
+			pipe.HGetAll(ctx, k[keyError]), pipe.HGetAll(ctx, k[keyWork])}
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, err
 	}
 	out := make([][]Domain, len(ids))
 	for j, c := range cmds {
-		intents, obs, errs := c[0].Val(), c[1].Val(), c[2].Val()
+		intents, obs, errs, work := c[0].Val(), c[1].Val(), c[2].Val(), c[3].Val()
 		doms := make([]Domain, 0, len(intents))
 		for name, iv := range intents {
 			d, err := decodeDomain(name, iv, obs[name], errs[name])
 			if err != nil {
 				return nil, err
+			}
+			if len(work) > 0 {
+				if m, ok := work["m:"+name]; ok {
+					d.Work.Mark, d.Work.Pending = parseMark(m), true
+				}
+				if l, ok := work["l:"+name]; ok {
+					d.Work.LeaseUntil = leaseUntil(l)
+				}
 			}
 			doms = append(doms, d)
 		}
@@ -149,7 +158,7 @@ func (s *Store) readDrift(ctx context.Context, ids []int) ([][]Domain, error) {
 	pipe := s.rdb.Pipeline()
 	sets := make([]*redis.StringSliceCmd, len(ids))
 	for j, b := range ids {
-		sets[j] = pipe.SMembers(ctx, s.keys(b)[3])
+		sets[j] = pipe.SMembers(ctx, s.keys(b)[keyDrift])
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, err
@@ -163,7 +172,7 @@ func (s *Store) readDrift(ctx context.Context, ids []int) ([][]Domain, error) {
 		slices.Sort(names)
 		k := s.keys(ids[j])
 		for _, name := range names {
-			gets[j] = append(gets[j], get{pipe.HGet(ctx, k[0], name), pipe.HGet(ctx, k[1], name), pipe.HGet(ctx, k[2], name)})
+			gets[j] = append(gets[j], get{pipe.HGet(ctx, k[keyIntent], name), pipe.HGet(ctx, k[keyObserved], name), pipe.HGet(ctx, k[keyError], name)})
 			queued = true
 		}
 	}

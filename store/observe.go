@@ -22,17 +22,18 @@ type Reading struct {
 }
 
 // observeScript records a reading and keeps the drift index. Domains not in
-// the inventory are left alone. A reading in sync with the intent, started
-// after it was recorded, also settles a lock or unlock intent whose task was
-// not known to be queued: the registrar is where the intent wants it.
+// the inventory are left alone. It settles no mark: only a worker holding
+// the domain's lease does that (Finish), because a reading taken while
+// another worker's write may still land proves nothing.
 //
-// KEYS: i o e x n q. ARGV: domain locked read_ms flags error.
-// Returns {"stale"|"unknown"|"ok", intent, observation|false, error|false}.
+// KEYS: i o e x n q w. ARGV: domain locked read_ms flags error.
+// Returns {"stale"|"unknown"|"ok", intent, observation|false, error|false,
+// mark|false, lease|false}.
 var observeScript = redis.NewScript(`
 local d = ARGV[1]
 local ts = tonumber(ARGV[3])
 local cur = redis.call("HGET", KEYS[1], d)
-if not cur then return {"unknown", false, false, false} end
+if not cur then return {"unknown", false, false, false, false, false} end
 local obs = redis.call("HGET", KEYS[2], d)
 local err = redis.call("HGET", KEYS[3], d)
 local locked = string.match(cur, "^[^|]*|(%d)|")
@@ -51,11 +52,6 @@ else
   if err then redis.call("HDEL", KEYS[3], d); err = nil end
 end
 local inSync = (obs and not err and string.sub(obs, 1, 1) == locked) and true or false
--- Only a read that started after the intent was asked for settles its note
--- (a note is never newer than the intent it belongs to).
-if inSync and outcome == "ok" and ts >= (tonumber(string.match(cur, "^[^|]*|%d|%d+|(%d+)")) or 0) then
-  redis.call("HDEL", KEYS[6], d)
-end
 -- The drift index changes only when the domain's sync state does (a stale
 -- reading changes nothing, but repairs an index that disagrees).
 if inSync ~= wasInSync or outcome == "stale" then
@@ -65,7 +61,9 @@ if inSync ~= wasInSync or outcome == "stale" then
     redis.call("SADD", KEYS[4], d)
   end
 end
-return {outcome, cur, obs or false, err or false}
+local mark = redis.call("HGET", KEYS[6], "m:" .. d)
+local lease = redis.call("HGET", KEYS[6], "l:" .. d)
+return {outcome, cur, obs or false, err or false, mark or false, lease or false}
 `)
 
 // Observe records a reading and returns the domain's record after it, and
@@ -102,8 +100,29 @@ func (s *Store) Observe(ctx context.Context, domain string, r Reading, also ...f
 	if res[0] == "unknown" {
 		return Domain{}, false, ErrNotFound
 	}
-	d, err := decodeReply(domain, res[1:])
+	d, err := decodeWorkReply(domain, res[1:])
 	return d, res[0] == "ok", err
+}
+
+// decodeWorkReply decodes {intent, observation, error, mark, lease}.
+func decodeWorkReply(domain string, r []any) (Domain, error) {
+	d, err := decodeReply(domain, r[:3])
+	if err != nil {
+		return d, err
+	}
+	if m, ok := r[3].(string); ok {
+		d.Work.Mark, d.Work.Pending = parseMark(m), true
+	}
+	if l, ok := r[4].(string); ok {
+		d.Work.LeaseUntil = leaseUntil(l)
+	}
+	return d, nil
+}
+
+// leaseUntil reads the end of a lease (token|until_ms).
+func leaseUntil(v string) time.Time {
+	_, ms, _ := strings.Cut(v, "|")
+	return msTime(ms)
 }
 
 // maxErrorText bounds a stored error: enough for any registrar message,
@@ -168,7 +187,7 @@ func (s *Store) ObserveMany(ctx context.Context, readings []DomainReading) ([]Do
 		if res[0] == "unknown" {
 			continue
 		}
-		if out[i], err = decodeReply(readings[i].Domain, res[1:]); err != nil {
+		if out[i], err = decodeWorkReply(readings[i].Domain, res[1:]); err != nil {
 			return nil, err
 		}
 	}

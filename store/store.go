@@ -8,13 +8,15 @@
 // million domains a bucket holds about 60 names, small enough for Redis's
 // compact listpack encoding):
 //
-//	<prefix>{b}:i   hash domain -> intent       provider|locked|generation|requested_ms|trade|relock_ms
+//	<prefix>{b}:i   hash domain -> intent       provider|locked|generation|requested_ms|trade|relock_ms|trade_ms|consent_ip
 //	<prefix>{b}:o   hash domain -> observation  locked|read_ms|flags
 //	<prefix>{b}:e   hash domain -> last error   read_ms|message
 //	<prefix>{b}:x   set of domains out of sync (the drift index)
 //	<prefix>{b}:n   hash provider -> number of the bucket's domains
-//	<prefix>{b}:q   hash domain (or "trade:"+domain) -> a recorded intent whose
-//	                task is not known to be queued yet (see unqueued.go)
+//	<prefix>{b}:q   hash "m:"+domain -> the work a domain is owed (a mark) and
+//	                "l:"+domain -> who is converging it until when (a lease);
+//	                see work.go
+//	<prefix>{b}:w   sorted set domain -> end of its unlock window (ms)
 //
 // Listing walks the buckets in order with a cursor (bucket, last name);
 // sweeps read whole chunks of buckets with pipelined commands.
@@ -74,11 +76,22 @@ func Bucket(domain string) int {
 }
 
 // bucketKeys are the keys of one bucket, in the order the scripts take them.
-type bucketKeys [6]string
+type bucketKeys [7]string
+
+// Indexes into bucketKeys.
+const (
+	keyIntent = iota
+	keyObserved
+	keyError
+	keyDrift
+	keyCounts
+	keyWork
+	keyWindows
+)
 
 func (s *Store) keys(b int) bucketKeys {
 	tag := s.prefix + "{" + strconv.FormatInt(int64(b), 16) + "}:"
-	return bucketKeys{tag + "i", tag + "o", tag + "e", tag + "x", tag + "n", tag + "q"}
+	return bucketKeys{tag + "i", tag + "o", tag + "e", tag + "x", tag + "n", tag + "q", tag + "w"}
 }
 
 // Desired is the intent for a domain.
@@ -93,9 +106,19 @@ type Desired struct {
 	// TradeApplied reports that the registrar accepted TradeLock. OpenSRS
 	// cannot read it back, so it is applied but unverified.
 	TradeApplied bool
+	// TradeRequestedAt is when the newest trade lock setting was asked for:
+	// trade settings and lock intents are ordered each on their own, so
+	// that neither kind of request supersedes the other.
+	TradeRequestedAt time.Time
+	// ConsentIP is the registrant's address given with TradeLock.
+	ConsentIP string
 	// RelockAt, when set, is when desired flips back to locked.
 	RelockAt time.Time
 }
+
+// TradePending reports whether a trade lock setting is asked for and not yet
+// accepted by the registrar.
+func (d Desired) TradePending() bool { return d.TradeLock != nil && !d.TradeApplied }
 
 // Observation flags, as registrars report them (see providers.State).
 const (
@@ -137,6 +160,9 @@ type Domain struct {
 	Name     string
 	Desired  Desired
 	Observed Observed
+	// Work is what reglock still owes the domain (filled by Get, the
+	// reconcile scripts and the sweep's reads).
+	Work Work
 }
 
 // InSync reports whether the registrar's lock equals the desired lock and the
@@ -145,26 +171,37 @@ func (d Domain) InSync() bool {
 	return d.Observed.Known && d.Observed.Error == "" && d.Observed.Locked == d.Desired.Locked
 }
 
-// Get returns a domain's record, or ErrNotFound.
+// Get returns a domain's record, with its work, or ErrNotFound.
 func (s *Store) Get(ctx context.Context, domain string) (Domain, error) {
 	k := s.keys(Bucket(domain))
 	pipe := s.rdb.Pipeline()
-	i := pipe.HGet(ctx, k[0], domain)
-	o := pipe.HGet(ctx, k[1], domain)
-	e := pipe.HGet(ctx, k[2], domain)
+	i := pipe.HGet(ctx, k[keyIntent], domain)
+	o := pipe.HGet(ctx, k[keyObserved], domain)
+	e := pipe.HGet(ctx, k[keyError], domain)
+	w := pipe.HMGet(ctx, k[keyWork], "m:"+domain, "l:"+domain)
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return Domain{}, err
 	}
 	if i.Err() != nil {
 		return Domain{}, ErrNotFound
 	}
-	return decodeDomain(domain, i.Val(), o.Val(), e.Val())
+	d, err := decodeDomain(domain, i.Val(), o.Val(), e.Val())
+	if err != nil {
+		return d, err
+	}
+	if m, ok := w.Val()[0].(string); ok {
+		d.Work.Mark, d.Work.Pending = parseMark(m), true
+	}
+	if l, ok := w.Val()[1].(string); ok {
+		d.Work.LeaseUntil = leaseUntil(l)
+	}
+	return d, nil
 }
 
 // Desired returns a domain's intent alone, with one plain HGET: what a
 // worker needs to see that a task's generation is the current one.
 func (s *Store) Desired(ctx context.Context, domain string) (Desired, error) {
-	v, err := s.rdb.HGet(ctx, s.keys(Bucket(domain))[0], domain).Result()
+	v, err := s.rdb.HGet(ctx, s.keys(Bucket(domain))[keyIntent], domain).Result()
 	if errors.Is(err, redis.Nil) {
 		return Desired{}, ErrNotFound
 	}
@@ -197,10 +234,12 @@ func decodeDomain(name, intent, obs, errv string) (Domain, error) {
 	return d, nil
 }
 
-// decodeIntent parses provider|locked|generation|requested_ms|trade|relock_ms.
+// decodeIntent parses
+// provider|locked|generation|requested_ms|trade|relock_ms|trade_ms|consent_ip;
+// records written before trade_ms and consent_ip existed have six fields.
 func decodeIntent(v string) (Desired, error) {
-	var f [6]string
-	if n := splitFields(v, f[:]); n != len(f) {
+	var f [8]string
+	if n := splitFields(v, f[:]); n != len(f) && n != 6 {
 		return Desired{}, fmt.Errorf("intent %q has %d fields, want %d", v, n, len(f))
 	}
 	gen, err := strconv.ParseInt(f[2], 10, 64)
@@ -218,6 +257,11 @@ func decodeIntent(v string) (Desired, error) {
 		on := t[0] == '1'
 		d.TradeLock = &on
 		d.TradeApplied = t[1] == 'a'
+		d.TradeRequestedAt = msTime(f[6])
+		if d.TradeRequestedAt.IsZero() {
+			d.TradeRequestedAt = d.RequestedAt
+		}
+		d.ConsentIP = f[7]
 	}
 	return d, nil
 }
@@ -326,7 +370,7 @@ func (s *Store) CountByProvider(ctx context.Context) (map[string]int64, error) {
 		var cmds []*redis.MapStringStringCmd
 		for b := first; b < min(first+batch, Buckets); b++ {
 			if isOccupied(bitmap, b) {
-				cmds = append(cmds, pipe.HGetAll(ctx, s.keys(b)[4]))
+				cmds = append(cmds, pipe.HGetAll(ctx, s.keys(b)[keyCounts]))
 			}
 		}
 		if len(cmds) == 0 {
@@ -350,18 +394,23 @@ func (s *Store) Ping(ctx context.Context) error {
 	return s.rdb.Ping(ctx).Err()
 }
 
-// GetMany returns the records of many domains in one round trip, in order;
-// a domain that is not in the inventory comes back with an empty Name.
+// GetMany returns the records of many domains, with their work, in one
+// round trip, in order; a domain that is not in the inventory comes back
+// with an empty Name.
 func (s *Store) GetMany(ctx context.Context, names []string) ([]Domain, error) {
 	if len(names) == 0 {
 		return nil, nil
 	}
-	type get struct{ i, o, e *redis.StringCmd }
+	type get struct {
+		i, o, e *redis.StringCmd
+		w       *redis.SliceCmd
+	}
 	gets := make([]get, len(names))
 	pipe := s.rdb.Pipeline()
 	for n, name := range names {
 		k := s.keys(Bucket(name))
-		gets[n] = get{pipe.HGet(ctx, k[0], name), pipe.HGet(ctx, k[1], name), pipe.HGet(ctx, k[2], name)}
+		gets[n] = get{pipe.HGet(ctx, k[keyIntent], name), pipe.HGet(ctx, k[keyObserved], name), pipe.HGet(ctx, k[keyError], name),
+			pipe.HMGet(ctx, k[keyWork], "m:"+name, "l:"+name)}
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, err
@@ -374,6 +423,13 @@ func (s *Store) GetMany(ctx context.Context, names []string) ([]Domain, error) {
 		d, err := decodeDomain(names[n], g.i.Val(), g.o.Val(), g.e.Val())
 		if err != nil {
 			return nil, err
+		}
+		w := g.w.Val()
+		if m, ok := w[0].(string); ok {
+			d.Work.Mark, d.Work.Pending = parseMark(m), true
+		}
+		if l, ok := w[1].(string); ok {
+			d.Work.LeaseUntil = leaseUntil(l)
 		}
 		out[n] = d
 	}

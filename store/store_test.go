@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -83,6 +84,7 @@ func TestStore_Fold_ordering(t *testing.T) {
 		}
 		rec(KindLock, t0)
 		g2 := rec(KindUnlock, t0.Add(time.Second)).Desired.Generation
+		window := t0.Add(time.Hour)
 		cases := []struct {
 			name string
 			c    Change
@@ -94,10 +96,17 @@ func TestStore_Fold_ordering(t *testing.T) {
 			{"direct producer, older request", Change{Kind: KindLock, Mode: ModeFold, RequestedAt: t0.Add(500 * time.Millisecond)}, Superseded, 2},
 			{"direct producer, same request (a retry)", Change{Kind: KindUnlock, Mode: ModeFold, RequestedAt: t0.Add(time.Second)}, Current, 2},
 			{"direct producer, newer request", Change{Kind: KindLock, Mode: ModeFold, RequestedAt: t0.Add(3 * time.Second)}, Applied, 3},
-			{"relock of a replaced unlock", Change{Kind: KindLock, Mode: ModeRelock, Generation: g2}, Superseded, 3},
-			{"generation beyond the store (store lost data)", Change{Kind: KindUnlock, Mode: ModeFold, Generation: 9, RequestedAt: t0.Add(4 * time.Second)}, Applied, 9},
-			{"relock of the standing unlock", Change{Kind: KindLock, Mode: ModeRelock, Generation: 9}, Applied, 10},
-			{"import of a known domain", Change{Kind: KindUnlock, Mode: ModeImport, Provider: "other"}, Current, 10},
+			{"relock while locked (a relock retried after it applied)", Change{Kind: KindLock, Mode: ModeRelock, RequestedAt: window}, Current, 3},
+			{"generation beyond the store (store lost data)", Change{Kind: KindUnlock, Mode: ModeFold, Generation: 9, RequestedAt: t0.Add(4 * time.Second), RelockAt: window}, Applied, 9},
+			{"relock of another window", Change{Kind: KindLock, Mode: ModeRelock, RequestedAt: window.Add(time.Hour)}, Superseded, 9},
+			{"a trade setting keeps the window", Change{Kind: KindTrade, Mode: ModeRecord, RequestedAt: t0.Add(5 * time.Second)}, Applied, 10},
+			{"relock of the standing window", Change{Kind: KindLock, Mode: ModeRelock, RequestedAt: window}, Applied, 11},
+			{"the same relock again", Change{Kind: KindLock, Mode: ModeRelock, RequestedAt: window}, Current, 11},
+			// The end of a window is not a producer's request: a direct
+			// request made during the window, after the unlock that opened
+			// it, still counts as newer.
+			{"direct request made during the window", Change{Kind: KindUnlock, Mode: ModeFold, RequestedAt: t0.Add(6 * time.Second)}, Applied, 12},
+			{"import of a known domain", Change{Kind: KindUnlock, Mode: ModeImport, Provider: "other"}, Current, 12},
 		}
 		for _, c := range cases {
 			c.c.Domain = "a.ee"
@@ -106,12 +115,83 @@ func TestStore_Fold_ordering(t *testing.T) {
 				t.Errorf("%s: outcome %v gen %d err %v; want %v gen %d", c.name, out, d.Desired.Generation, err, c.want, c.gen)
 			}
 		}
-		if d, _ := s.Get(ctx, "a.ee"); !d.Desired.Locked || d.Desired.Provider != "ee" {
-			t.Errorf("after relock and import: %+v", d.Desired)
+		if d, _ := s.Get(ctx, "a.ee"); d.Desired.Locked || d.Desired.Provider != "ee" || !d.Desired.RelockAt.IsZero() {
+			t.Errorf("after the last direct unlock and import: %+v", d.Desired)
 		}
 		d, out, err := s.Fold(ctx, Change{Domain: "new.ee", Kind: KindUnlock, Mode: ModeImport, Provider: "ee"})
 		if err != nil || out != Applied || d.Desired.Locked || d.Desired.Generation != 1 {
 			t.Errorf("import of a new domain: %v %v %+v", out, err, d.Desired)
+		}
+	})
+}
+
+// Lock intents and trade lock settings are ordered each on their own: a
+// direct producer's lock task is not superseded by a newer trade setting,
+// nor a trade task by a newer lock.
+func TestStore_Fold_lockAndTradeOrderedApart(t *testing.T) {
+	backends(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		fold := func(c Change) Outcome {
+			t.Helper()
+			c.Domain, c.Provider = "t.net", "opensrs"
+			_, out, err := s.Fold(ctx, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return out
+		}
+		fold(Change{Kind: KindLock, RequestedAt: t0})
+		if out := fold(Change{Kind: KindTrade, Mode: ModeFold, RequestedAt: t0.Add(-time.Second), TradeEnable: false, ConsentIP: "203.0.113.7"}); out != Applied {
+			t.Fatalf("first trade setting, asked before the lock: %v, want applied", out)
+		}
+		fold(Change{Kind: KindTrade, RequestedAt: t0.Add(10 * time.Second), TradeEnable: true, ConsentIP: "203.0.113.8"})
+		if out := fold(Change{Kind: KindUnlock, Mode: ModeFold, RequestedAt: t0.Add(5 * time.Second)}); out != Applied {
+			t.Fatalf("unlock asked after the lock, before a newer trade setting: %v, want applied", out)
+		}
+		if out := fold(Change{Kind: KindTrade, Mode: ModeFold, RequestedAt: t0.Add(6 * time.Second), TradeEnable: false, ConsentIP: "203.0.113.9"}); out != Superseded {
+			t.Fatalf("older trade setting: %v, want superseded", out)
+		}
+		d, err := s.Get(ctx, "t.net")
+		if err != nil || d.Desired.Locked || d.Desired.TradeLock == nil || !*d.Desired.TradeLock || d.Desired.ConsentIP != "203.0.113.8" ||
+			!d.Desired.TradeRequestedAt.Equal(t0.Add(10*time.Second)) || !d.Desired.RequestedAt.Equal(t0.Add(5*time.Second)) {
+			t.Fatalf("record: %+v %v", d.Desired, err)
+		}
+	})
+}
+
+// A producer-supplied generation beyond what Lua numbers hold exactly is
+// refused before anything is written; the largest one is stored exactly
+// (never as "1e+15"), and the domain stays readable.
+func TestStore_Fold_generationRange(t *testing.T) {
+	backends(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		s.Fold(ctx, Change{Domain: "g.com", Kind: KindLock, Provider: "enom", RequestedAt: t0})
+		if _, _, err := s.Fold(ctx, Change{Domain: "g.com", Kind: KindUnlock, Mode: ModeFold, Generation: MaxGeneration + 1}); err == nil {
+			t.Fatal("a generation above 2^53-1 was accepted")
+		}
+		d, out, err := s.Fold(ctx, Change{Domain: "g.com", Kind: KindUnlock, Mode: ModeFold, Generation: 1_000_000_000_000_000})
+		if err != nil || out != Applied || d.Desired.Generation != 1_000_000_000_000_000 {
+			t.Fatalf("generation 1e15: %v %v %+v", out, err, d.Desired)
+		}
+		raw, _ := s.Redis().HGet(ctx, s.keys(Bucket("g.com"))[keyIntent], "g.com").Result()
+		if !strings.Contains(raw, "|1000000000000000|") {
+			t.Fatalf("stored intent %q does not hold the generation as an integer", raw)
+		}
+		if d, err := s.Get(ctx, "g.com"); err != nil || d.Desired.Generation != 1_000_000_000_000_000 {
+			t.Fatalf("Get after a large generation: %+v %v", d.Desired, err)
+		}
+		if _, _, err := s.Fold(ctx, Change{Domain: "g.com", Kind: KindLock, Provider: "enom"}); err != nil {
+			t.Fatalf("a later request: %v", err)
+		}
+		d, out, err = s.Fold(ctx, Change{Domain: "g.com", Kind: KindUnlock, Mode: ModeFold, Generation: MaxGeneration})
+		if err != nil || out != Applied || d.Desired.Generation != MaxGeneration {
+			t.Fatalf("generation 2^53-1: %v %v %+v", out, err, d.Desired)
+		}
+		if _, _, err := s.Fold(ctx, Change{Domain: "g.com", Kind: KindLock}); err == nil {
+			t.Fatal("a generation past 2^53-1 was written")
+		}
+		if d, err := s.Get(ctx, "g.com"); err != nil || d.Desired.Generation != MaxGeneration || d.Desired.Locked {
+			t.Fatalf("after a refused increment: %+v %v", d.Desired, err)
 		}
 	})
 }
@@ -257,26 +337,6 @@ func listAll(t *testing.T, s *Store, opt ListOptions) []Domain {
 		}
 		opt.Cursor = p.Next
 	}
-}
-
-func TestStore_MarkTradeApplied(t *testing.T) {
-	backends(t, func(t *testing.T, s *Store) {
-		ctx := context.Background()
-		d, _, _ := s.Fold(ctx, Change{Domain: "t.com", Kind: KindTrade, Provider: "opensrs", TradeEnable: false})
-		if d.Desired.TradeLock == nil || *d.Desired.TradeLock || d.Desired.TradeApplied || !d.Desired.Locked {
-			t.Fatalf("trade intent: %+v", d.Desired)
-		}
-		if ok, _ := s.MarkTradeApplied(ctx, "t.com", true); ok {
-			t.Fatal("marked a setting that was not asked for")
-		}
-		if ok, err := s.MarkTradeApplied(ctx, "t.com", false); !ok || err != nil {
-			t.Fatalf("MarkTradeApplied = %v, %v", ok, err)
-		}
-		d, _ = s.Get(ctx, "t.com")
-		if !d.Desired.TradeApplied {
-			t.Fatalf("not applied: %+v", d.Desired)
-		}
-	})
 }
 
 // After Redis loses its scripts (a restart, a failover), pipelined scripts

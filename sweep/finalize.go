@@ -2,25 +2,33 @@ package sweep
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
 
 	"github.com/hibiken/asynq"
 
+	"github.com/reglock/reglock/reconcile"
 	"github.com/reglock/reglock/tasks"
 )
 
-// Enqueuer queues tasks; a task whose ID is already queued counts as queued
-// (intent.Service does this).
-type Enqueuer interface {
-	Enqueue(ctx context.Context, t *asynq.Task, opts ...asynq.Option) error
+// FixQueue owes and queues the fix of one confirmed drift
+// (reconcile.FixQueue). It reports false when the domain's intent moved on
+// since the sweep read it: there is nothing to fix.
+type FixQueue interface {
+	QueueFix(ctx context.Context, d reconcile.Drift) (bool, error)
+}
+
+func queueFix(ctx context.Context, q FixQueue, sweepID string, f Fix) (bool, error) {
+	return q.QueueFix(ctx, reconcile.Drift{Domain: f.Domain, Provider: f.Provider, Lock: f.Lock,
+		Generation: f.Generation, RegistrarID: f.RegistrarID, SweepID: sweepID})
 }
 
 // Starter starts sweeps: it records them and queues their first task.
 type Starter struct {
 	Records *Records
-	Queue   Enqueuer
+	Queue   tasks.Enqueuer
 	Queues  tasks.Namespace
 	Now     func() time.Time
 }
@@ -43,8 +51,12 @@ func (s *Starter) queueStart(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	return s.Queue.Enqueue(ctx, t, asynq.TaskID(id+":start"), asynq.Queue(s.Queues.Queue(tasks.QueueChecks)),
+	_, err = s.Queue.EnqueueContext(ctx, t, asynq.TaskID(tasks.SweepTaskID(id, "start", "")), asynq.Queue(s.Queues.Queue(tasks.QueueChecks)),
 		asynq.Retention(Retention))
+	if errors.Is(err, asynq.ErrTaskIDConflict) {
+		return nil
+	}
+	return err
 }
 
 // ResumeStuck queues the start task of every sweep that was recorded more
@@ -111,7 +123,7 @@ func (g Guard) Hold(c Counts) string {
 // Finalize ends a sweep whose units are all done: each account's drift goes
 // through the guard, the fixes of the accounts that pass are queued, and the
 // others are paused. It is idempotent: fixes carry deterministic task IDs.
-func (r *Records) Finalize(ctx context.Context, id string, g Guard, q Enqueuer, queues tasks.Namespace, now time.Time) (Status, error) {
+func (r *Records) Finalize(ctx context.Context, id string, g Guard, q FixQueue, now time.Time) (Status, error) {
 	st, err := r.Get(ctx, id)
 	if err != nil || st.State != StateRunning {
 		return st, err
@@ -134,10 +146,13 @@ func (r *Records) Finalize(ctx context.Context, id string, g Guard, q Enqueuer, 
 			if _, held := paused[f.Provider]; held {
 				continue
 			}
-			if err := queueFix(ctx, q, queues, id, f); err != nil {
+			ok, err := queueFix(ctx, q, id, f)
+			if err != nil {
 				return st, err
 			}
-			queued++
+			if ok {
+				queued++
+			}
 		}
 	}
 	state := StateDone
@@ -155,7 +170,7 @@ func (r *Records) Finalize(ctx context.Context, id string, g Guard, q Enqueuer, 
 
 // Apply queues the held fixes of a paused sweep: an operator's decision
 // that the drift is real.
-func (r *Records) Apply(ctx context.Context, id string, q Enqueuer, queues tasks.Namespace, now time.Time) (Status, error) {
+func (r *Records) Apply(ctx context.Context, id string, q FixQueue, now time.Time) (Status, error) {
 	st, err := r.Get(ctx, id)
 	if err != nil {
 		return st, err
@@ -172,10 +187,13 @@ func (r *Records) Apply(ctx context.Context, id string, q Enqueuer, queues tasks
 		if _, held := st.Paused[f.Provider]; !held {
 			continue
 		}
-		if err := queueFix(ctx, q, queues, id, f); err != nil {
+		ok, err := queueFix(ctx, q, id, f)
+		if err != nil {
 			return st, err
 		}
-		queued++
+		if ok {
+			queued++
+		}
 	}
 	clear := make([]string, 0, len(st.Paused))
 	for p := range st.Paused {
@@ -189,25 +207,4 @@ func (r *Records) Apply(ctx context.Context, id string, q Enqueuer, queues tasks
 		return st, err
 	}
 	return st, r.recordLast(ctx, st)
-}
-
-// queueFix queues the change that undoes one drift, under the generation
-// the sweep saw: if the intent has moved on since, the worker drops it.
-func queueFix(ctx context.Context, q Enqueuer, queues tasks.Namespace, id string, f Fix) error {
-	in := tasks.Intent{Domain: f.Domain, Provider: f.Provider, Generation: f.Generation, RegistrarID: f.RegistrarID,
-		Cause: tasks.CauseSweep, RequestedBy: "sweep:" + id, Reason: "drift found by sweep " + id}
-	var t *asynq.Task
-	var err error
-	kind := "lock"
-	if f.Lock {
-		t, err = tasks.NewLockTask(tasks.LockPayload{Intent: in})
-	} else {
-		kind = "unlock"
-		t, err = tasks.NewUnlockTask(tasks.UnlockPayload{Intent: in})
-	}
-	if err != nil {
-		return err
-	}
-	taskID := fmt.Sprintf("fix:%s:%s@%d/%s", kind, f.Domain, f.Generation, id)
-	return q.Enqueue(ctx, t, asynq.TaskID(taskID), asynq.Queue(queues.Queue(tasks.QueueFixes)))
 }

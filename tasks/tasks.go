@@ -70,6 +70,11 @@ const (
 	SweepTimeout   = 30 * time.Minute
 )
 
+// MaxGeneration is the largest generation a task may carry: the store
+// computes with generations in Lua, whose numbers are exact integers only up
+// to 2^53.
+const MaxGeneration = 1<<53 - 1
+
 // maxText bounds free-text fields (reason, requested_by) so that a payload
 // stays small.
 const maxText = 512
@@ -185,8 +190,8 @@ func (in *Intent) Validate() error {
 	if in.Provider != "" && !providerName.MatchString(in.Provider) {
 		return &FieldError{"provider", fmt.Sprintf("%q is not a provider name", in.Provider)}
 	}
-	if in.Generation < 0 {
-		return &FieldError{"generation", "must not be negative"}
+	if in.Generation < 0 || in.Generation > MaxGeneration {
+		return &FieldError{"generation", fmt.Sprintf("%d is out of range: from 0 to %d (leave it 0 and let reglock number intents)", in.Generation, int64(MaxGeneration))}
 	}
 	if len(in.Reason) > maxText {
 		return &FieldError{"reason", fmt.Sprintf("longer than %d characters", maxText)}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/reglock/reglock/audit"
 	"github.com/reglock/reglock/providers"
+	"github.com/reglock/reglock/reconcile"
 	"github.com/reglock/reglock/store"
 	"github.com/reglock/reglock/sweep"
 	"github.com/reglock/reglock/tasks"
@@ -173,17 +174,22 @@ func (w *Worker) queueSweepTask(ctx context.Context, id, phase, unit string) err
 	if err != nil {
 		return err
 	}
-	taskID := id + ":" + phase
-	if unit != "" {
-		taskID += ":" + unit
+	_, err = w.Queue.EnqueueContext(ctx, t, asynq.TaskID(tasks.SweepTaskID(id, phase, unit)),
+		asynq.Queue(w.Queues.Queue(tasks.QueueChecks)), asynq.Retention(time.Hour))
+	if errors.Is(err, asynq.ErrTaskIDConflict) {
+		return nil
 	}
-	return w.Intents.Enqueue(ctx, t, asynq.TaskID(taskID), asynq.Queue(w.Intents.Queues.Queue(tasks.QueueChecks)),
-		asynq.Retention(time.Hour))
+	return err
+}
+
+// FixQueue owes and queues the fixes of confirmed drift.
+func (w *Worker) FixQueue() reconcile.FixQueue {
+	return reconcile.FixQueue{Store: w.Store, Queue: w.Queue, Queues: w.Queues, Clock: w.Clock}
 }
 
 // sweepFinish lets the guard decide what the sweep may fix.
 func (w *Worker) sweepFinish(ctx context.Context, log zerolog.Logger, st sweep.Status) error {
-	out, err := w.Sweeps.Records.Finalize(ctx, st.ID, w.Sweeps.Guard, w.Intents, w.Intents.Queues, time.Now())
+	out, err := w.Sweeps.Records.Finalize(ctx, st.ID, w.Sweeps.Guard, w.FixQueue(), time.Now())
 	if err != nil {
 		return err
 	}
@@ -517,37 +523,26 @@ func (w *Worker) sweepWait(ctx context.Context, acct Account) error {
 	}
 }
 
-// classify counts one reading: checked, an error, in sync, or a suspect to
-// read again before anything is done about it.
-func (r *unitRun) classify(ctx context.Context, d store.Domain, rd store.Reading, registrarID string, err error) {
+// classify counts one reading: checked, an error, in sync, drift reglock
+// must not fix, a domain a change owns right now, or a suspect to read
+// again before anything is done about it.
+func (r *unitRun) classify(_ context.Context, d store.Domain, rd store.Reading, registrarID string, err error) {
 	c := r.tally.Add(d.Desired.Provider)
 	if err != nil {
 		c.Errors++
 		return
 	}
 	c.Checked++
-	if d.Desired.Locked == rd.Locked {
-		r.relockIfDue(ctx, d)
-		return
-	}
-	if rd.Flags&store.FlagPending != 0 || (rd.Flags&store.FlagByRegistry != 0 && !d.Desired.Locked) {
+	st := providers.State{Locked: rd.Locked, ByRegistry: rd.Flags&store.FlagByRegistry != 0, Pending: rd.Flags&store.FlagPending != 0}
+	switch reconcile.Decide(d.Desired.Locked, st, reconcile.Situation{Pending: d.Work.Changing(), InDoubt: d.Work.InDoubt(time.Now())}) {
+	case reconcile.Wait, reconcile.NotOurs:
 		c.Drifted++
 		c.Unfixable++
-		return
+	case reconcile.Confirm:
+		r.found.Suspects = append(r.found.Suspects, sweep.Suspect{ReadAt: rd.StartedAt,
+			Fix: sweep.Fix{Domain: d.Name, Provider: d.Desired.Provider, Lock: d.Desired.Locked, Generation: d.Desired.Generation, RegistrarID: registrarID}})
 	}
-	r.found.Suspects = append(r.found.Suspects, sweep.Suspect{ReadAt: rd.StartedAt,
-		Fix: sweep.Fix{Domain: d.Name, Provider: d.Desired.Provider, Lock: d.Desired.Locked, Generation: d.Desired.Generation, RegistrarID: registrarID}})
-}
-
-// relockIfDue makes sure an unlock window that has ended gets its relock
-// task, in case its scheduled task was lost.
-func (r *unitRun) relockIfDue(ctx context.Context, d store.Domain) {
-	if d.Desired.Locked || d.Desired.RelockAt.IsZero() || time.Now().Before(d.Desired.RelockAt) {
-		return
-	}
-	if err := r.w.Intents.ScheduleRelock(ctx, d); err != nil {
-		r.log.Warn().Err(err).Str("domain", d.Name).Msg("could not schedule an overdue relock")
-	}
+	// InSync, and Changing: a change in flight is its own task's, not drift.
 }
 
 // confirm reads a unit's suspects again once ConfirmDelay has passed since
@@ -564,7 +559,11 @@ func (r *unitRun) confirm(ctx context.Context, unit string) error {
 			last = su.ReadAt
 		}
 	}
-	if err := sleep(ctx, time.Until(last.Add(r.w.confirmDelay()))); err != nil {
+	delay := r.w.ConfirmDelay
+	if delay <= 0 {
+		delay = reconcile.DefaultConfirmDelay
+	}
+	if err := sleep(ctx, time.Until(last.Add(delay))); err != nil {
 		return err
 	}
 	readings := make([]store.DomainReading, len(suspects))
@@ -611,8 +610,12 @@ func (r *unitRun) confirm(ctx context.Context, unit string) error {
 		if d.Name == "" || errs[i] != nil {
 			continue // gone, or unreadable now: the next sweep will see
 		}
-		// Still different, and the intent is the one we saw drift from.
-		if readings[i].Locked == d.Desired.Locked || d.Desired.Generation != suspects[i].Generation {
+		// Still different, from the intent we saw drift from, and no change
+		// owns the domain now.
+		rd := readings[i].Reading
+		st := providers.State{Locked: rd.Locked, ByRegistry: rd.Flags&store.FlagByRegistry != 0, Pending: rd.Flags&store.FlagPending != 0}
+		v := reconcile.Decide(d.Desired.Locked, st, reconcile.Situation{Pending: d.Work.Changing(), InDoubt: d.Work.InDoubt(time.Now()), Confirmed: true})
+		if v != reconcile.Fix || d.Desired.Generation != suspects[i].Generation {
 			continue
 		}
 		c := r.tally.Add(d.Desired.Provider)

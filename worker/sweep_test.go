@@ -121,7 +121,7 @@ func TestSweep_blastRadiusGuardPausesUntilApplied(t *testing.T) {
 	if w := b.totalWrites(names); w != 0 {
 		t.Fatalf("a paused sweep caused %d writes", w)
 	}
-	st, err := b.sweeps.Records.Apply(context.Background(), st.ID, b.intents, b.queues, time.Now())
+	st, err := b.sweeps.Records.Apply(context.Background(), st.ID, b.worker.FixQueue(), time.Now())
 	if err != nil || st.State != sweep.StateDone || st.FixesQueued != 30 {
 		t.Fatalf("apply: %+v %v", st, err)
 	}
@@ -129,7 +129,7 @@ func TestSweep_blastRadiusGuardPausesUntilApplied(t *testing.T) {
 	if w := b.totalWrites(names); w != 30 {
 		t.Fatalf("%d writes after apply, want 30", w)
 	}
-	if _, err := b.sweeps.Records.Apply(context.Background(), st.ID, b.intents, b.queues, time.Now()); err == nil {
+	if _, err := b.sweeps.Records.Apply(context.Background(), st.ID, b.worker.FixQueue(), time.Now()); err == nil {
 		t.Fatal("applied a sweep twice")
 	}
 }
@@ -235,7 +235,7 @@ func TestSweep_sameIDStartsOnce(t *testing.T) {
 	b := setup(t)
 	b.inventory(10)
 	ctx := context.Background()
-	other := &sweep.Starter{Records: b.sweeps.Records, Queue: b.intents, Queues: b.queues}
+	other := &sweep.Starter{Records: b.sweeps.Records, Queue: b.client, Queues: b.queues}
 	first, err := b.sweeps.Start(ctx, "sweep-20261122T030000Z", sweep.Options{Trigger: "schedule"})
 	if err != nil || !first {
 		t.Fatalf("first start: %v %v", first, err)

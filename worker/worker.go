@@ -17,37 +17,21 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/reglock/reglock/audit"
-	"github.com/reglock/reglock/intent"
 	"github.com/reglock/reglock/metrics"
-	"github.com/reglock/reglock/providers"
-	"github.com/reglock/reglock/ratelimit"
-	"github.com/reglock/reglock/store"
+	"github.com/reglock/reglock/reconcile"
 	"github.com/reglock/reglock/tasks"
 )
 
 // Account is one configured registrar account.
-type Account struct {
-	Name      string
-	Type      string
-	Registrar providers.Registrar
-	Limit     ratelimit.Limit
-}
+type Account = reconcile.Account
 
-// Worker holds what the handlers need.
+// Worker holds what the handlers need: the reconciler (store, accounts,
+// limiter, queue, log, audit, metrics, clock) and what only tasks need.
 type Worker struct {
-	Store    *store.Store
-	Limiter  *ratelimit.Limiter
-	Intents  *intent.Service
-	Accounts map[string]Account
-	Log      zerolog.Logger
-	// ConfirmDelay is how long a check waits before reading a suspected
-	// drift again; a single odd reading is never acted on.
-	ConfirmDelay time.Duration
-	// MaxRateWait is the longest a change waits for a rate-limit slot
-	// before it is handed back to the queue.
-	MaxRateWait time.Duration
-	// Audit, when set, receives every change made and every drift found.
-	Audit *audit.Log
+	*reconcile.Reconciler
+	// RouteTLD returns the provider whose tlds cover a domain that is not
+	// in the inventory yet, or "".
+	RouteTLD func(domain string) string
 	// Sweeps, when set, lets this worker run sweep:run tasks.
 	Sweeps *Sweeps
 	// Metrics, when set, counts what the worker does.
@@ -56,6 +40,9 @@ type Worker struct {
 
 // Mux routes task types to their handlers.
 func (w *Worker) Mux() *asynq.ServeMux {
+	if w.Reconciler == nil {
+		panic("worker: no Reconciler")
+	}
 	mux := asynq.NewServeMux()
 	mux.Use(w.instrument)
 	mux.HandleFunc(tasks.TypeLock, w.handleLock)

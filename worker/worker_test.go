@@ -20,6 +20,7 @@ import (
 	"github.com/reglock/reglock/providers/opensrs"
 	"github.com/reglock/reglock/providers/simulator"
 	"github.com/reglock/reglock/ratelimit"
+	"github.com/reglock/reglock/reconcile"
 	"github.com/reglock/reglock/redistest"
 	"github.com/reglock/reglock/secret"
 	"github.com/reglock/reglock/store"
@@ -35,6 +36,7 @@ type bundle struct {
 	sim     *simulator.Simulator
 	acct    *simulator.Account // eNom
 	ee      *simulator.Account // .ee
+	osrs    *simulator.Account // OpenSRS, after addOpenSRS
 	store   *store.Store
 	intents *intent.Service
 	client  *asynq.Client
@@ -70,17 +72,20 @@ func setup(t *testing.T) *bundle {
 	b.insp = asynq.NewInspectorFromRedisClient(env.Client)
 	b.intents = &intent.Service{Store: b.store, Client: b.client, Routes: intent.NewRoutes(cfg), Queues: b.queues}
 	records := sweep.New(env.Client, env.StorePrefix())
-	b.sweeps = &sweep.Starter{Records: records, Queue: b.intents, Queues: b.queues}
+	b.sweeps = &sweep.Starter{Records: records, Queue: b.client, Queues: b.queues}
 	b.worker = &worker.Worker{
-		Store: b.store, Limiter: ratelimit.New(env.Client, env.Namespace+":"), Intents: b.intents,
-		Accounts: map[string]worker.Account{
-			"enom-main": {Name: "enom-main", Type: "enom", Registrar: reg},
-			"ee":        {Name: "ee", Type: "ee", Registrar: eeReg},
+		Reconciler: &reconcile.Reconciler{
+			Store: b.store, Limiter: ratelimit.New(env.Client, env.Namespace+":"), Queue: b.client, Queues: b.queues,
+			Accounts: map[string]worker.Account{
+				"enom-main": {Name: "enom-main", Type: "enom", Registrar: reg},
+				"ee":        {Name: "ee", Type: "ee", Registrar: eeReg},
+			},
+			Log:          zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel),
+			ConfirmDelay: 200 * time.Millisecond,
+			Audit:        audit.New(env.Client, env.StorePrefix(), 0),
 		},
-		Log:          zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel),
-		ConfirmDelay: 200 * time.Millisecond,
-		Audit:        audit.New(env.Client, env.StorePrefix(), 0),
-		Sweeps:       &worker.Sweeps{Records: records, Guard: sweep.Guard{MaxDriftShare: 0.10}},
+		RouteTLD: func(d string) string { return b.intents.Routes.ForDomain(d) },
+		Sweeps:   &worker.Sweeps{Records: records, Guard: sweep.Guard{MaxDriftShare: 0.10}},
 	}
 	b.startWorker()
 	return b
@@ -100,6 +105,19 @@ func (b *bundle) startWorker() *worker.Servers {
 	b.srv = srv
 	return srv
 }
+
+// janitor returns the janitor of owed work, on a clock that says at.
+func (b *bundle) janitor(at time.Time) *reconcile.Janitor {
+	return &reconcile.Janitor{Store: b.store, Queue: b.client, Inspector: b.insp, Queues: b.queues,
+		Clock: fixedClock(at), Log: b.worker.Log}
+}
+
+// fixedClock is a clock stopped at one time.
+type fixedClock time.Time
+
+func (c fixedClock) Now() time.Time { return time.Time(c) }
+
+func (c fixedClock) Sleep(ctx context.Context, d time.Duration) error { return ctx.Err() }
 
 // eventually polls cond until it holds or the deadline passes.
 func (b *bundle) eventually(what string, timeout time.Duration, cond func() bool) {
@@ -365,17 +383,24 @@ func TestRetryDelay(t *testing.T) {
 	}
 }
 
+// addOpenSRS adds an OpenSRS account "opensrs" to the simulator and the
+// worker.
+func (b *bundle) addOpenSRS() {
+	b.t.Helper()
+	b.osrs = b.sim.AddAccount(simulator.OpenSRS, "reseller", "osrs-key-0123456789")
+	reg, err := opensrs.New(opensrs.Config{Endpoint: b.simURL + "/opensrs/", Username: "reseller", Key: secret.String("osrs-key-0123456789")})
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	b.worker.Accounts["opensrs"] = worker.Account{Name: "opensrs", Type: "opensrs", Registrar: reg}
+}
+
 // A trade-lock request supersedes a lock request still in the queue (its
 // generation is newer): the lock must still be carried out.
 func TestWorker_tradeLockRequestDoesNotLoseAQueuedLock(t *testing.T) {
 	b := setup(t)
-	osrs := b.sim.AddAccount(simulator.OpenSRS, "reseller", "osrs-key-0123456789")
-	osrs.AddDomain("traded.net", false)
-	reg, err := opensrs.New(opensrs.Config{Endpoint: b.simURL + "/opensrs/", Username: "reseller", Key: secret.String("osrs-key-0123456789")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b.worker.Accounts["opensrs"] = worker.Account{Name: "opensrs", Type: "opensrs", Registrar: reg}
+	b.addOpenSRS()
+	b.osrs.AddDomain("traded.net", false)
 	b.intents.Routes = intent.NewRoutes(&config.Config{Providers: []config.Provider{{Name: "opensrs", Type: "opensrs"}}})
 	b.srv.Shutdown() // hold the tasks until both are queued
 	ctx := context.Background()

@@ -18,6 +18,7 @@ import (
 	"github.com/reglock/reglock/metrics"
 	"github.com/reglock/reglock/providers/enom"
 	"github.com/reglock/reglock/ratelimit"
+	"github.com/reglock/reglock/reconcile"
 	"github.com/reglock/reglock/secret"
 	"github.com/reglock/reglock/store"
 	"github.com/reglock/reglock/sweep"
@@ -145,13 +146,17 @@ func (b *bench) pipelineOnce(ctx context.Context, variant string, n int) (pipeli
 		}
 		m := metrics.New()
 		w := &worker.Worker{
-			Store: st, Limiter: ratelimit.New(b.rdb, ns+":rl:"), Intents: intents, Metrics: m,
-			// A limit far above what the machine can do, so that the shared
-			// limiter's cost is measured without it ever holding calls back.
-			Accounts: map[string]worker.Account{"enom": {Name: "enom", Type: "enom", Registrar: m.Registrar("enom", reg),
-				Limit: ratelimit.Limit{Rate: pipelineRate, Burst: 1}}},
-			Log:    zerolog.Nop(),
-			Sweeps: &worker.Sweeps{Records: sweep.New(b.rdb, ns+":rl:")},
+			Reconciler: &reconcile.Reconciler{
+				Store: st, Limiter: ratelimit.New(b.rdb, ns+":rl:"), Queue: client, Queues: queues, Counters: m,
+				// A limit far above what the machine can do, so that the shared
+				// limiter's cost is measured without it ever holding calls back.
+				Accounts: map[string]worker.Account{"enom": {Name: "enom", Type: "enom", Registrar: m.Registrar("enom", reg),
+					Limit: ratelimit.Limit{Rate: pipelineRate, Burst: 1}}},
+				Log: zerolog.Nop(),
+			},
+			RouteTLD: intents.Routes.ForDomain,
+			Metrics:  m,
+			Sweeps:   &worker.Sweeps{Records: sweep.New(b.rdb, ns+":rl:")},
 		}
 		startServers = func() (func(), error) {
 			srv := worker.NewServers(b.rdb, worker.ServerConfig{Concurrency: pipelineConcurrency, Queues: queues, Log: zerolog.Nop()})

@@ -92,7 +92,7 @@ func (b *bench) producerOnce(ctx context.Context, variant string, clients int, d
 		srv := api.New([]config.Token{{Name: "bench", Token: secret.String("bench-token-0123456789abcdef")}})
 		srv.Store = st
 		srv.Intents = &intent.Service{Store: st, Client: client, Routes: intent.NewRoutes(cfg), Queues: queues}
-		srv.Sweeps = &sweep.Starter{Records: sweep.New(b.rdb, ns+":rl:"), Queue: srv.Intents, Queues: queues}
+		srv.Sweeps = &sweep.Starter{Records: sweep.New(b.rdb, ns+":rl:"), Queue: client, Queues: queues}
 		srv.Metrics = metrics.New()
 		srv.Log = zerolog.Nop()
 		ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -2,12 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
-
-	"github.com/hibiken/asynq"
-	"github.com/redis/go-redis/v9"
 )
 
 // rateBudget runs a sweep against a registrar answering in 100 ms with a
@@ -31,16 +27,4 @@ func (b *bench) rateBudget(ctx context.Context) (*table, error) {
 		fmt.Sprint(r.busiest), fmt.Sprintf("%.2fx", float64(r.busiest)/rate))
 	t.notes = append(t.notes, "Budget used is (calls - 1) / (rate × time from the first call to the last) as the simulator saw them; the busiest window is the most calls the simulator saw in any sliding second.")
 	return t, nil
-}
-
-// enqueuer queues tasks for the sweep starter, treating a task ID already
-// queued as queued.
-type enqueuer struct{ rdb redis.UniversalClient }
-
-func (e enqueuer) Enqueue(ctx context.Context, t *asynq.Task, opts ...asynq.Option) error {
-	_, err := asynq.NewClientFromRedisClient(e.rdb).EnqueueContext(ctx, t, opts...)
-	if errors.Is(err, asynq.ErrTaskIDConflict) {
-		return nil
-	}
-	return err
 }

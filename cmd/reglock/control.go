@@ -14,6 +14,7 @@ import (
 
 	"github.com/reglock/reglock/api"
 	"github.com/reglock/reglock/intent"
+	"github.com/reglock/reglock/reconcile"
 	"github.com/reglock/reglock/secret"
 	"github.com/reglock/reglock/store"
 	"github.com/reglock/reglock/sweep"
@@ -142,7 +143,8 @@ func (d direct) Sweep(ctx context.Context, id string) (api.Sweep, error) {
 }
 
 func (d direct) ApplySweep(ctx context.Context, id string) (api.Sweep, error) {
-	st, err := d.rt.sweeps.Records.Apply(ctx, id, d.rt.intents, d.rt.queues, time.Now())
+	fixes := reconcile.FixQueue{Store: d.rt.store, Queue: d.rt.client, Queues: d.rt.queues}
+	st, err := d.rt.sweeps.Records.Apply(ctx, id, fixes, time.Now())
 	return api.SweepOf(st), err
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/reglock/reglock/intent"
 	"github.com/reglock/reglock/metrics"
 	"github.com/reglock/reglock/ratelimit"
+	"github.com/reglock/reglock/reconcile"
 	"github.com/reglock/reglock/store"
 	"github.com/reglock/reglock/sweep"
 	"github.com/reglock/reglock/tasks"
@@ -106,7 +107,7 @@ func openRuntime(ctx context.Context, cfg *config.Config, log zerolog.Logger, op
 	rt.client = asynq.NewClientFromRedisClient(rt.rdb)
 	rt.intents = &intent.Service{Store: rt.store, Client: rt.client, Routes: intent.NewRoutes(cfg), Queues: rt.queues,
 		MaxUnlockWindow: cfg.Policy.MaxUnlockWindow}
-	rt.sweeps = &sweep.Starter{Records: sweep.New(rt.rdb, prefix), Queue: rt.intents, Queues: rt.queues}
+	rt.sweeps = &sweep.Starter{Records: sweep.New(rt.rdb, prefix), Queue: rt.client, Queues: rt.queues}
 	rt.audit = audit.New(rt.rdb, prefix, 0)
 	rt.metrics = metrics.New()
 	rt.limiter.OnWait = func(account string, wait time.Duration) {
@@ -142,13 +143,23 @@ func (rt *runtime) Close() {
 // worker returns the task handlers.
 func (rt *runtime) worker() *worker.Worker {
 	return &worker.Worker{
-		Store: rt.store, Limiter: rt.limiter, Intents: rt.intents, Accounts: rt.accounts,
-		Log:          rt.log.With().Str("component", "worker").Logger(),
-		Audit:        rt.audit,
-		ConfirmDelay: rt.cfg.Scheduler.ConfirmDelay,
-		Sweeps:       &worker.Sweeps{Records: rt.sweeps.Records, Guard: sweep.Guard{MaxDriftShare: rt.cfg.Scheduler.MaxDriftShare}},
-		Metrics:      rt.metrics,
+		Reconciler: &reconcile.Reconciler{
+			Store: rt.store, Limiter: rt.limiter, Accounts: rt.accounts, Queue: rt.client, Queues: rt.queues,
+			Log:          rt.log.With().Str("component", "worker").Logger(),
+			Audit:        rt.audit,
+			Counters:     rt.metrics,
+			ConfirmDelay: rt.cfg.Scheduler.ConfirmDelay,
+		},
+		RouteTLD: rt.intents.Routes.ForDomain,
+		Sweeps:   &worker.Sweeps{Records: rt.sweeps.Records, Guard: sweep.Guard{MaxDriftShare: rt.cfg.Scheduler.MaxDriftShare}},
+		Metrics:  rt.metrics,
 	}
+}
+
+// janitor returns the janitor of owed work.
+func (rt *runtime) janitor() *reconcile.Janitor {
+	return &reconcile.Janitor{Store: rt.store, Queue: rt.client, Inspector: asynq.NewInspectorFromRedisClient(rt.rdb),
+		Queues: rt.queues, Log: rt.log.With().Str("component", "janitor").Logger()}
 }
 
 // queueNames are reglock's asynq queues in this namespace.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/reglock/reglock/api"
 	"github.com/reglock/reglock/config"
+	"github.com/reglock/reglock/reconcile"
 	"github.com/reglock/reglock/scheduler"
 	"github.com/reglock/reglock/secret"
 	"github.com/reglock/reglock/worker"
@@ -185,22 +186,24 @@ func runRoles(ctx context.Context, g *globals, r roles) error {
 
 // runJanitors finishes, every minute, what a process that died (or a Redis
 // that failed) between two steps left half done: a sweep recorded but never
-// started is started; a producer's intent recorded but never queued is
-// queued. Several schedulers running them at once queue nothing twice.
+// started is started; a domain owed work that no live task carries (an
+// intent recorded but never queued, a task archived, a relock lost) gets a
+// task. Several schedulers running them at once queue nothing twice.
 func runJanitors(ctx context.Context, rt *runtime) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
+	j := rt.janitor()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			runJanitorsOnce(ctx, rt)
+			runJanitorsOnce(ctx, rt, j)
 		}
 	}
 }
 
-func runJanitorsOnce(ctx context.Context, rt *runtime) {
+func runJanitorsOnce(ctx context.Context, rt *runtime, j *reconcile.Janitor) {
 	ids, err := rt.sweeps.ResumeStuck(ctx)
 	if err != nil {
 		rt.log.Warn().Err(err).Msg("could not look for stuck sweeps")
@@ -208,12 +211,13 @@ func runJanitorsOnce(ctx context.Context, rt *runtime) {
 	for _, id := range ids {
 		rt.log.Warn().Str("sweep_id", id).Msg("resumed a sweep that was recorded but never started")
 	}
-	n, err := rt.intents.RequeueUnqueued(ctx)
+	rep, err := j.Run(ctx)
 	if err != nil {
-		rt.log.Warn().Err(err).Msg("could not look for intents recorded but not queued")
+		rt.log.Warn().Err(err).Msg("could not look for owed work")
 	}
-	if n > 0 {
-		rt.log.Warn().Int("tasks", n).Msg("queued the tasks of intents that were recorded but never queued (a process or Redis failed in between)")
+	if rep.Queued > 0 || rep.Failing > 0 {
+		rt.log.Warn().Int("queued", rep.Queued).Int("requeued_after_failure", rep.Requeued).Int("relocks", rep.Relocks).
+			Int("failing", rep.Failing).Msg("janitor queued tasks for owed work that had none (a process or Redis failed in between, or a task was archived)")
 	}
 }
 
