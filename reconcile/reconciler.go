@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -165,6 +166,10 @@ const (
 type Result struct {
 	Outcome Outcome
 	Domain  store.Domain
+	// Recorded is set once the task's intent is in the store (folded, or
+	// found there): from then on it is owed until carried out, whatever
+	// becomes of the task.
+	Recorded bool
 }
 
 // ErrNotInInventory is returned (permanent) for a task whose domain is not
@@ -212,13 +217,15 @@ func (r *Reconciler) Reconcile(ctx context.Context, req Request) (Result, error)
 	case lr.Settled:
 		return Result{Outcome: Settled, Domain: d}, nil
 	case !lr.Acquired:
-		return Result{Domain: d}, providers.RetryAfter(max(lr.BusyUntil.Sub(now), time.Second),
+		return Result{Domain: d, Recorded: true}, providers.RetryAfter(max(lr.BusyUntil.Sub(now), time.Second),
 			fmt.Errorf("%s: %w until %s", req.Domain, errBusy, lr.BusyUntil.UTC().Format(time.RFC3339)))
 	}
 	run := &run{r: r, req: req, tok: tok, leaseUntil: lease, log: r.Log.With().Str("domain", d.Name).Str("provider", d.Desired.Provider).
 		Str("task_id", req.Attempt.TaskID).Logger()}
 	ctx = providers.WithRegistrarID(ctx, d.Name, req.RegistrarID)
-	return run.converge(ctx, d)
+	res, err := run.converge(ctx, d)
+	res.Recorded = true
+	return res, err
 }
 
 // run is one reconcile under the domain's lease. Every way out of it goes
@@ -460,6 +467,10 @@ func (u *run) arm(ctx context.Context, d store.Domain, reading *store.Reading) (
 // (not a wait for a slot or a busy registrar), gives the mark its next due
 // time, and releases the lease, or holds it while a write may still land.
 func (u *run) fail(ctx context.Context, d store.Domain, err error, wrote bool, at time.Time) (Result, error) {
+	if !strings.Contains(err.Error(), d.Name) {
+		// Name the domain: asynqmon shows this error as the task's last.
+		err = fmt.Errorf("%s: %w", d.Name, err)
+	}
 	now := u.r.clock().Now()
 	f := store.Finish{Domain: d.Name, Token: u.tok, Lease: store.Release}
 	var ra *providers.RetryAfterError
@@ -494,6 +505,11 @@ func (u *run) fail(ctx context.Context, d store.Domain, err error, wrote bool, a
 	}
 	if _, _, ferr := u.finish(ctx, f); ferr != nil && !errors.Is(ferr, store.ErrNotFound) {
 		u.log.Error().Err(ferr).Msg("could not record the end of a failed reconcile")
+		if f.MarkFailed {
+			// Archiving the task now would leave nobody the wiser: no error on
+			// the domain, no backoff on its mark. Retry until it is recorded.
+			return Result{Domain: d}, fmt.Errorf("%s (not recorded: %v; retrying)", err.Error(), ferr)
+		}
 	}
 	return Result{Domain: d}, err
 }

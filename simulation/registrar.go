@@ -92,6 +92,15 @@ func (r *Registrar) Add(domain string, locked bool) {
 	r.domains[domain] = &regDomain{locked: locked}
 }
 
+// SetLocked changes a domain's lock behind reglock's back, as its registrant
+// at the registrar's control panel, a support agent or a hijacker would:
+// drift, for reglock to find. It is not a call and draws no fault.
+func (r *Registrar) SetLocked(domain string, locked bool) {
+	if d, ok := r.domains[domain]; ok {
+		d.locked = locked
+	}
+}
+
 // Locked returns the domain's lock as it truly is; ok is false for a domain
 // the account does not hold.
 func (r *Registrar) Locked(domain string) (locked, ok bool) {

@@ -367,16 +367,28 @@ type Owed struct {
 const ownedScanBatch = 1024
 
 // ScanOwed calls fn with the domains owed work whose due time (or window
-// end) is before cutoff, a batch at a time: 16 pipelined round trips over
-// the 16,384 buckets, plus one per batch that found something. It stops at
-// fn's first error.
+// end) is before cutoff, a batch at a time: one pipelined round trip per
+// 1,024 buckets that hold domains (at most 16), plus one per batch that
+// found something. It stops at fn's first error.
 func (s *Store) ScanOwed(ctx context.Context, cutoff time.Time, fn func([]Owed) error) error {
 	cut := cutoff.UnixMilli()
-	for first := 0; first < Buckets; first += ownedScanBatch {
+	bitmap, err := s.occupied(ctx)
+	if err != nil {
+		return err
+	}
+	var ids []int
+	for i, byt := range bitmap {
+		for bit := 0; byt != 0 && bit < 8; bit++ {
+			if b := i*8 + bit; b < Buckets && isOccupied(bitmap, b) {
+				ids = append(ids, b)
+			}
+		}
+	}
+	for first := 0; first < len(ids); first += ownedScanBatch {
 		pipe := s.rdb.Pipeline()
 		marks := make([]*redis.MapStringStringCmd, 0, ownedScanBatch)
 		windows := make([]*redis.ZSliceCmd, 0, ownedScanBatch)
-		for b := first; b < min(first+ownedScanBatch, Buckets); b++ {
+		for _, b := range ids[first:min(first+ownedScanBatch, len(ids))] {
 			k := s.keys(b)
 			marks = append(marks, pipe.HGetAll(ctx, k[keyWork]))
 			windows = append(windows, pipe.ZRangeByScoreWithScores(ctx, k[keyWindows], &redis.ZRangeBy{Min: "-inf", Max: "(" + strconv.FormatInt(cut, 10)}))

@@ -59,11 +59,17 @@ const DefaultBackoff = 2 * time.Second
 // else exponential backoff from base, capped per task type; both with
 // jitter so that a registrar coming back is not hit by every task at once.
 func RetryDelay(base time.Duration) asynq.RetryDelayFunc {
+	return Backoff(base, func(n int64) int64 { return rand.N(n) })
+}
+
+// Backoff is RetryDelay with its jitter drawn from jitter (a number in
+// [0, n)), so that a simulation can make it reproducible.
+func Backoff(base time.Duration, jitter func(n int64) int64) asynq.RetryDelayFunc {
 	return func(n int, err error, t *asynq.Task) time.Duration {
 		var ra *providers.RetryAfterError
 		if errors.As(err, &ra) {
 			d := max(ra.After, 100*time.Millisecond)
-			return d + rand.N(d/5+1)
+			return d + time.Duration(jitter(int64(d/5+1)))
 		}
 		limit, ok := backoffCap[t.Type()]
 		if !ok {
@@ -74,7 +80,7 @@ func RetryDelay(base time.Duration) asynq.RetryDelayFunc {
 			d = min(base<<n, limit)
 		}
 		// "Equal jitter": at least half the delay, so the backoff still grows.
-		return d/2 + rand.N(d/2+1)
+		return d/2 + time.Duration(jitter(int64(d/2+1)))
 	}
 }
 
