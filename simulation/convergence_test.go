@@ -194,7 +194,7 @@ func runSeed(seed uint64, t *testing.T) (err error) {
 	redisFaults := simulation.RedisFaults{Before: 0.04 * strength, After: 0.04 * strength}
 	queueFaults := simulation.QueueFaults{EnqueueBefore: 0.05 * strength, EnqueueAfter: 0.05 * strength}
 	regFaults := simulation.RegistrarFaults{
-		MaxDelay: time.Duration(rng.IntN(3000)) * time.Millisecond,
+		MaxDelay:   time.Duration(rng.IntN(3000)) * time.Millisecond,
 		FailBefore: 0.15 * strength, Busy: 0.05 * strength, ApplyThenFail: 0.1 * strength, Hang: 0.05 * strength,
 		HangFor: reconcile.DefaultCallTimeout, LandLate: 0.5, LandWithin: reconcile.DefaultInDoubtHold,
 	}
