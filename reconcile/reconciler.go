@@ -244,10 +244,12 @@ type run struct {
 // converging the domain, so this one stops.
 var errLeaseLost = errors.New("the domain's lease ended before the reconcile did")
 
-// hold makes sure the lease lasts d more, renewing it if needed.
+// hold makes sure the lease lasts about d more, renewing it if it has
+// less than d left by more than a few seconds (the lease taken a moment ago
+// need not be renewed for the call right after).
 func (u *run) hold(ctx context.Context, domain string, d time.Duration) error {
 	now := u.r.clock().Now()
-	if u.leaseUntil.Sub(now) >= d {
+	if u.leaseUntil.Sub(now) >= d-5*time.Second {
 		return nil
 	}
 	until := now.Add(d)
@@ -308,8 +310,12 @@ func (u *run) converge(ctx context.Context, d store.Domain) (Result, error) {
 			}
 			reading = &store.Reading{Locked: st.Locked, Flags: store.FlagsOf(st), StartedAt: read}
 			if st.Locked != want {
-				_, _, _ = u.finish(ctx, store.Finish{Domain: d.Name, Reading: reading, Lease: store.Release,
-					MarkDue: u.r.clock().Now().Add(retryBound)})
+				// Accepted but not (yet) in effect: the write may still land,
+				// so nobody may believe a reading until it can no longer.
+				now := u.r.clock().Now()
+				hold := now.Add(u.r.inDoubtHold())
+				_, _, _ = u.finish(ctx, store.Finish{Domain: d.Name, Reading: reading, Lease: store.Hold, HoldUntil: hold,
+					MarkDue: hold.Add(retryBound)})
 				return Result{Domain: d}, fmt.Errorf("%s: registrar accepted the change but still reports locked=%v", d.Name, st.Locked)
 			}
 			ev := u.changeEvent(d, want)
@@ -615,8 +621,8 @@ func (u *run) tradeEvent(d store.Domain, enable bool) audit.Event {
 }
 
 func (u *run) logEvent(e audit.Event) {
-	u.log.Info().Str("event", e.Kind).Str("before", e.Before).Str("after", e.After).Str("cause", e.Cause).
-		Str("requested_by", e.RequestedBy).Str("reason", e.Reason).Int64("generation", e.Generation).Msg("registrar lock changed")
+	u.log.Info().Bool("locked", e.After == "locked").Str("cause", e.Cause).Str("requested_by", e.RequestedBy).
+		Str("reason", e.Reason).Int64("generation", e.Generation).Msg("registrar lock changed")
 	if e.Cause == tasks.CauseSweep && u.r.Counters != nil {
 		u.r.Counters.DriftFixed(e.Provider)
 	}

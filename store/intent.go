@@ -187,11 +187,10 @@ if outcome == "applied" then
   redis.call("HSET", KEYS[1], d, cur)
   if ARGV[12] ~= "" then
     redis.call("HSET", KEYS[6], mkey, table.concat({f[3], ARGV[7], ARGV[13], "0", ARGV[12], ARGV[18], ARGV[14], ARGV[15]}, "|"))
-    -- notes of the format before marks (steps 1-6) are replaced
-    redis.call("HDEL", KEYS[6], d, "trade:" .. d)
   end
 end
-local mark = redis.call("HGET", KEYS[6], mkey)
+local work = redis.call("HMGET", KEYS[6], mkey, "l:" .. d)
+local mark, held = work[1], work[2]
 local lease = ""
 if ARGV[16] ~= "" and outcome == "current" and not mark and (mode == "fold" or mode == "relock") then
   -- The task's intent is the stored one and already confirmed at the
@@ -199,40 +198,33 @@ if ARGV[16] ~= "" and outcome == "current" and not mark and (mode == "fold" or m
   lease = "settled"
 elseif ARGV[16] ~= "" and outcome ~= "superseded" then
   lease = "ok"
-  local held = redis.call("HGET", KEYS[6], "l:" .. d)
   if held then
     local untilMs = tonumber(string.match(held, "|(%d+)$")) or 0
     if untilMs > tonumber(ARGV[11]) then lease = "busy:" .. untilMs end
   end
   if lease == "ok" then
     redis.call("HSET", KEYS[6], "l:" .. d, ARGV[16] .. "|" .. ARGV[17])
-    if mark then
-      -- A task is on it: the janitor need not look before the lease ends.
-      local m = {}
-      for v in string.gmatch(mark .. "|", "([^|]*)|") do m[#m + 1] = v end
-      if (tonumber(m[3]) or 0) < tonumber(ARGV[17]) then
-        m[3] = ARGV[17]
-        mark = table.concat(m, "|")
-        redis.call("HSET", KEYS[6], mkey, mark)
-      end
-    end
   end
+end
+if outcome ~= "applied" then
+  -- Nothing changed: the drift index stands, and the caller needs only
+  -- the intent.
+  return {outcome, cur or false, false, false, mark or false, lease}
 end
 local obs = redis.call("HGET", KEYS[2], d)
 local err = redis.call("HGET", KEYS[3], d)
-if outcome == "applied" then
-  if obs and not err and string.sub(obs, 1, 1) == f[2] then
-    redis.call("SREM", KEYS[4], d)
-  else
-    redis.call("SADD", KEYS[4], d)
-  end
+if obs and not err and string.sub(obs, 1, 1) == f[2] then
+  redis.call("SREM", KEYS[4], d)
+else
+  redis.call("SADD", KEYS[4], d)
 end
 return {outcome, cur or false, obs or false, err or false, mark or false, lease}
 `)
 
 // Fold applies a change and returns the domain's record after it, with what
-// the change did. ErrProviderRequired means the domain is new and no
-// provider was given or routed.
+// the change did; a change that is Current or Superseded returns the intent
+// and its work only (Observed is empty). ErrProviderRequired means the
+// domain is new and no provider was given or routed.
 func (s *Store) Fold(ctx context.Context, c Change) (Domain, Outcome, error) {
 	d, out, _, err := s.fold(ctx, c, nil, time.Now())
 	return d, out, err

@@ -18,9 +18,11 @@ import (
 // says: this generation is not yet confirmed at the registrar; a task
 // should come for it by Due. It is removed only by Finish, when a worker
 // holding the domain's lease has read the registrar in the desired state
-// (and, for a trade lock setting, the registrar accepted it). Whoever
-// handles the domain meanwhile pushes Due forward; a mark whose Due has
-// passed has no live task, and the janitor (package reconcile) queues one.
+// (and, for a trade lock setting, the registrar accepted it). A task that
+// fails gives the mark a new Due: when its retry is due, or, after a
+// permanent failure, when the work is worth another look. A mark past its
+// Due may have no live task: the janitor (package reconcile) looks for the
+// task under the mark's ID and queues one if there is none.
 //
 // A lease ("l:"+domain) is a worker's claim to converge the domain until a
 // time: one worker at a time reads and writes a domain at its registrar. A
@@ -113,9 +115,8 @@ func noteText(s string) string {
 var finishScript = redis.NewScript(`
 local d = ARGV[1]
 local lkey, mkey = "l:" .. d, "m:" .. d
-local function leaseDone(settled)
+local function leaseDone(settled, held)
   if ARGV[6] == "" then return end
-  local held = redis.call("HGET", KEYS[6], lkey)
   if not held or string.sub(held, 1, #ARGV[6] + 1) ~= ARGV[6] .. "|" then return end
   if ARGV[9] == "release" or (ARGV[9] == "settle" and settled == 1) then
     redis.call("HDEL", KEYS[6], lkey)
@@ -125,7 +126,7 @@ local function leaseDone(settled)
 end
 local cur = redis.call("HGET", KEYS[1], d)
 if not cur then
-  leaseDone(1)
+  leaseDone(1, redis.call("HGET", KEYS[6], lkey))
   return {"unknown", false, false, false, false, 0}
 end
 local f = {}
@@ -157,11 +158,11 @@ if ARGV[8] ~= "" and string.sub(f[5], 1, 1) == ARGV[8] and string.sub(f[5], 2, 2
   redis.call("HSET", KEYS[1], d, cur)
 end
 local inSync = (obs and not err and string.sub(obs, 1, 1) == f[2]) and true or false
-local mark = redis.call("HGET", KEYS[6], mkey)
+local work = redis.call("HMGET", KEYS[6], mkey, lkey)
+local mark = work[1]
 local settled = 0
 if ARGV[7] ~= "" and inSync and f[3] == ARGV[7] and (f[5] == "" or string.sub(f[5], 2, 2) == "a") then
   if mark then redis.call("HDEL", KEYS[6], mkey); mark = nil end
-  redis.call("HDEL", KEYS[6], d, "trade:" .. d)
   settled = 1
 elseif mark and (ARGV[11] ~= "" or ARGV[12] == "1") then
   local m = {}
@@ -171,7 +172,7 @@ elseif mark and (ARGV[11] ~= "" or ARGV[12] == "1") then
   mark = table.concat(m, "|")
   redis.call("HSET", KEYS[6], mkey, mark)
 end
-leaseDone(settled)
+leaseDone(settled, work[2])
 if inSync ~= wasInSync or outcome == "stale" then
   if inSync then redis.call("SREM", KEYS[4], d) else redis.call("SADD", KEYS[4], d) end
 end

@@ -45,7 +45,7 @@ func TestStore_workMarksAndLeases(t *testing.T) {
 
 		// A worker takes the lease; a second one finds it busy.
 		d, out, lr, err := s.Begin(ctx, Change{Domain: "a.com", Kind: KindUnlock, Mode: ModeFold, Generation: 1}, Lease{Token: "w1", Until: t0.Add(2 * time.Minute)}, t0)
-		if err != nil || out != Current || !lr.Acquired || !d.Work.Pending || !d.Work.Mark.Due.Equal(t0.Add(2*time.Minute)) {
+		if err != nil || out != Current || !lr.Acquired || !d.Work.Pending || !d.Work.Mark.Due.Equal(t0.Add(time.Minute)) {
 			t.Fatalf("Begin: %v %v %+v %+v", out, err, lr, d.Work)
 		}
 		_, _, lr, _ = s.Begin(ctx, Change{Domain: "a.com", Mode: ModeCheck}, Lease{Token: "w2", Until: t0.Add(3 * time.Minute)}, t0.Add(time.Second))
