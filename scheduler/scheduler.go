@@ -13,6 +13,8 @@ import (
 
 	"github.com/robfig/cron/v3"
 	"github.com/rs/zerolog"
+
+	"github.com/reglock/reglock/clock"
 )
 
 // Starter starts the sweep with the given ID; starting an ID twice must start
@@ -47,7 +49,7 @@ func New(spec, tz string, starter Starter, log zerolog.Logger) (*Scheduler, erro
 	if err != nil {
 		return nil, fmt.Errorf("scheduler.sweep %q: %w", spec, err)
 	}
-	return &Scheduler{schedule: sched, loc: loc, starter: starter, log: log, now: time.Now, sleep: sleepCtx}, nil
+	return &Scheduler{schedule: sched, loc: loc, starter: starter, log: log, now: time.Now, sleep: clock.Real.Sleep}, nil
 }
 
 // SweepID is the ID of the sweep of the tick scheduled at t.
@@ -94,19 +96,5 @@ func (s *Scheduler) Run(ctx context.Context) error {
 				return nil
 			}
 		}
-	}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }

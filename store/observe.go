@@ -80,18 +80,9 @@ func (s *Store) Observe(ctx context.Context, domain string, r Reading, also ...f
 		r.StartedAt = time.Now()
 	}
 	args := []any{domain, locked, timeMS(r.StartedAt), strconv.Itoa(r.Flags), errorText(r.Err)}
-	var cmd *redis.Cmd
-	if len(also) == 0 {
-		// One command: no pipeline needed (Run loads the script if Redis lost it).
-		cmd = observeScript.Run(ctx, s.rdb, k[:], args...)
-	} else {
-		ops := []op{func(p redis.Pipeliner) redis.Cmder { cmd = observeScript.EvalSha(ctx, p, k[:], args...); return cmd }}
-		for _, a := range also {
-			ops = append(ops, a)
-		}
-		if err := runPipeline(ctx, s.rdb, ops, observeScript); err != nil {
-			return Domain{}, false, err
-		}
+	cmd, err := s.runScript(ctx, observeScript, k[:], args, also)
+	if err != nil {
+		return Domain{}, false, err
 	}
 	res, err := cmd.Slice()
 	if err != nil {

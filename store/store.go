@@ -356,6 +356,24 @@ func runPipeline(ctx context.Context, rdb redis.UniversalClient, ops []op, scrip
 	}
 }
 
+// runScript runs one script, with the commands in also in the same round
+// trip: alone it needs no pipeline (Run loads the script if Redis lost it).
+// The script's own errors are the returned command's.
+func (s *Store) runScript(ctx context.Context, sc *redis.Script, keys []string, args []any, also []func(redis.Pipeliner) redis.Cmder) (*redis.Cmd, error) {
+	if len(also) == 0 {
+		return sc.Run(ctx, s.rdb, keys, args...), nil
+	}
+	var cmd *redis.Cmd
+	ops := []op{func(p redis.Pipeliner) redis.Cmder { cmd = sc.EvalSha(ctx, p, keys, args...); return cmd }}
+	for _, a := range also {
+		ops = append(ops, a)
+	}
+	if err := runPipeline(ctx, s.rdb, ops, sc); err != nil {
+		return nil, err
+	}
+	return cmd, nil
+}
+
 // CountByProvider returns how many domains each provider has in the
 // inventory, summed over the buckets' counters in a few round trips.
 func (s *Store) CountByProvider(ctx context.Context) (map[string]int64, error) {

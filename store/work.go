@@ -252,17 +252,9 @@ func (s *Store) Finish(ctx context.Context, f Finish, also ...func(redis.Pipelin
 	}
 	args := []any{f.Domain, locked, readMS, flags, errText, f.Token, settle, trade,
 		string(f.Lease), timeMS(f.HoldUntil), timeMS(f.MarkDue), fail}
-	var cmd *redis.Cmd
-	if len(also) == 0 {
-		cmd = finishScript.Run(ctx, s.rdb, k[:], args...)
-	} else {
-		ops := []op{func(p redis.Pipeliner) redis.Cmder { cmd = finishScript.EvalSha(ctx, p, k[:], args...); return cmd }}
-		for _, a := range also {
-			ops = append(ops, a)
-		}
-		if err := runPipeline(ctx, s.rdb, ops, finishScript); err != nil {
-			return Domain{}, false, err
-		}
+	cmd, err := s.runScript(ctx, finishScript, k[:], args, also)
+	if err != nil {
+		return Domain{}, false, err
 	}
 	res, err := cmd.Slice()
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/reglock/reglock/audit"
+	"github.com/reglock/reglock/clock"
 	"github.com/reglock/reglock/providers"
 	"github.com/reglock/reglock/reconcile"
 	"github.com/reglock/reglock/store"
@@ -496,7 +497,7 @@ func (w *Worker) sweepRead(ctx context.Context, acct Account, domain string) (st
 		var ra *providers.RetryAfterError
 		if errors.As(err, &ra) && attempt < 5 {
 			// A busy or rate-limited registrar: wait as asked and read again.
-			if err := sleep(ctx, ra.After); err != nil {
+			if err := clock.Or(w.Clock).Sleep(ctx, ra.After); err != nil {
 				return store.DomainReading{}, err
 			}
 			continue
@@ -517,7 +518,7 @@ func (w *Worker) sweepWait(ctx context.Context, acct Account) error {
 		if !errors.As(err, &ra) {
 			return err
 		}
-		if err := sleep(ctx, ra.After-time.Second); err != nil {
+		if err := clock.Or(w.Clock).Sleep(ctx, ra.After-time.Second); err != nil {
 			return err
 		}
 	}
@@ -563,7 +564,7 @@ func (r *unitRun) confirm(ctx context.Context, unit string) error {
 	if delay <= 0 {
 		delay = reconcile.DefaultConfirmDelay
 	}
-	if err := sleep(ctx, time.Until(last.Add(delay))); err != nil {
+	if err := clock.Or(r.w.Clock).Sleep(ctx, time.Until(last.Add(delay))); err != nil {
 		return err
 	}
 	readings := make([]store.DomainReading, len(suspects))
@@ -660,20 +661,6 @@ func (s *Sweeps) sem(account string) chan struct{} {
 		s.sems[account] = c
 	}
 	return c
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 func lockWord(locked bool) string {
