@@ -105,6 +105,8 @@ type Set struct {
 }
 
 type breaker struct {
+	// refusals holds when each recently refused domain was refused.
+	refusals map[string]time.Time
 	state    string
 	failures int
 	since    time.Time
@@ -123,14 +125,24 @@ func New(rdb redis.UniversalClient, prefix string, opts Options, log zerolog.Log
 
 // Middleware guards an account's calls (providers.Wrap).
 func (s *Set) Middleware(account string) providers.Middleware {
-	return func(ctx context.Context, op string, call func(context.Context) error) error {
+	return func(ctx context.Context, op, domain string, call func(context.Context) error) error {
 		if err := s.allow(ctx, account); err != nil {
 			return err
 		}
 		err := call(ctx)
-		return s.record(ctx, account, err)
+		return s.record(ctx, account, domain, err)
 	}
 }
+
+// RefusalsToOpen is how many distinct domains of an account the registrar
+// must refuse (providers.ErrRefused) within RefusalWindow before the
+// refusals count as evidence about the account rather than the domains:
+// one refused domain is that domain's problem (it is not in the account),
+// several at once are more likely refused credentials.
+const (
+	RefusalsToOpen = 3
+	RefusalWindow  = 5 * time.Minute
+)
 
 // allow lets a call through, or answers when to try again.
 func (s *Set) allow(ctx context.Context, account string) error {
@@ -164,8 +176,11 @@ func (s *Set) allow(ctx context.Context, account string) error {
 }
 
 // record learns from a call's outcome and returns the error the caller
-// sees: a refused credential becomes "retry later".
-func (s *Set) record(ctx context.Context, account string, err error) error {
+// sees: a refused credential becomes "retry later". Only evidence about the
+// account opens the breaker: refused credentials, a refusal of a call that
+// is not about one domain (a listing), or refusals of several distinct
+// domains; one domain's refusal is that domain's permanent error.
+func (s *Set) record(ctx context.Context, account, domain string, err error) error {
 	var ra *providers.RetryAfterError
 	switch {
 	case ctx.Err() != nil:
@@ -178,6 +193,17 @@ func (s *Set) record(ctx context.Context, account string, err error) error {
 	case errors.Is(err, providers.ErrAuth):
 		s.trip(ctx, account, "registrar refused the credentials: "+err.Error(), s.opts.AuthCooldown, true)
 		return providers.RetryAfter(s.opts.AuthCooldown, fmt.Errorf("%w for %s: %w", ErrOpen, account, err))
+	case errors.Is(err, providers.ErrRefused):
+		if n := s.refused(account, domain); domain == "" || n >= RefusalsToOpen {
+			why := fmt.Sprintf("registrar refused requests for %d distinct domains within %s, the last: %v", n, RefusalWindow, err)
+			if domain == "" {
+				why = "registrar refused a request about the account itself: " + err.Error()
+			}
+			s.trip(ctx, account, why, s.opts.AuthCooldown, true)
+			return providers.RetryAfter(s.opts.AuthCooldown, fmt.Errorf("%w for %s: %w", ErrOpen, account, err))
+		}
+		s.success(ctx, account)
+		return err
 	case providers.IsPermanent(err):
 		// The domain's problem (not found, not permitted): the registrar works.
 		s.success(ctx, account)
@@ -186,6 +212,27 @@ func (s *Set) record(ctx context.Context, account string, err error) error {
 		s.failure(ctx, account, err)
 		return err
 	}
+}
+
+// refused notes a refusal of domain and returns how many distinct domains
+// of the account were refused within RefusalWindow.
+func (s *Set) refused(account, domain string) int {
+	now := s.opts.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.get(account)
+	if b.refusals == nil {
+		b.refusals = map[string]time.Time{}
+	}
+	for d, at := range b.refusals {
+		if now.Sub(at) > RefusalWindow {
+			delete(b.refusals, d)
+		}
+	}
+	if domain != "" {
+		b.refusals[domain] = now
+	}
+	return len(b.refusals)
 }
 
 func (s *Set) neutral(account string) {

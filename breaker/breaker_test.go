@@ -3,6 +3,7 @@ package breaker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -37,7 +38,7 @@ var errDown = errors.New("HTTP 503")
 // call runs one guarded call that fails with err, counting whether the
 // registrar was reached.
 func call(s *Set, account string, err error, reached *int) error {
-	return s.Middleware(account)(context.Background(), "lock_state", func(context.Context) error {
+	return s.Middleware(account)(context.Background(), "lock_state", "example.com", func(context.Context) error {
 		*reached++
 		return err
 	})
@@ -211,5 +212,45 @@ func TestReport_openBreakerWithNoWorkBecomesProbeDue(t *testing.T) {
 	all, err := ReadAll(ctx, rdb, Key("rl:"))
 	if err != nil || all["enom"].State != Open {
 		t.Fatalf("ReadAll after Report = %+v, %v; want open", all["enom"], err)
+	}
+}
+
+// One domain refused is that domain's problem (OpenSRS 415 for a domain the
+// reseller does not hold): the breaker stays closed and the error stays the
+// domain's. Refusals of several distinct domains, or of a call that is not
+// about one domain, are evidence about the account: the breaker opens.
+func TestBreaker_refusalsOpenOnlyOnEvidenceAboutTheAccount(t *testing.T) {
+	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	rdb := redis.NewClient(&redis.Options{Addr: miniredis.RunT(t).Addr()})
+	s := New(rdb, "t:", Options{Now: func() time.Time { return now }}, zerolog.Nop())
+	refused := func(domain string) error {
+		return s.Middleware("osrs")(context.Background(), "lock_state", domain, func(context.Context) error {
+			return fmt.Errorf("opensrs: 415: %w", providers.ErrRefused)
+		})
+	}
+	for i := 0; i < 5; i++ {
+		err := refused("gone.com") // the same domain again and again
+		if !errors.Is(err, providers.ErrRefused) || isOpen(err) {
+			t.Fatalf("refusal %d of one domain: %v, want the domain's own permanent error", i, err)
+		}
+	}
+	if err := refused("other.com"); isOpen(err) {
+		t.Fatalf("two distinct domains opened the breaker: %v", err)
+	}
+	now = now.Add(RefusalWindow + time.Second) // the first two age out
+	if err := refused("third.com"); isOpen(err) {
+		t.Fatalf("refusals outside the window counted: %v", err)
+	}
+	refused("fourth.com")
+	if err := refused("fifth.com"); !isOpen(err) {
+		t.Fatalf("three distinct domains refused within %s: %v, want the breaker open", RefusalWindow, err)
+	}
+
+	listing := New(rdb, "u:", Options{Now: func() time.Time { return now }}, zerolog.Nop())
+	err := listing.Middleware("osrs")(context.Background(), "list", "", func(context.Context) error {
+		return fmt.Errorf("opensrs: 415: %w", providers.ErrRefused)
+	})
+	if !isOpen(err) {
+		t.Fatalf("a refused listing: %v, want the breaker open", err)
 	}
 }

@@ -16,7 +16,7 @@ func (m *Metrics) Registrar(provider string, r providers.Registrar) providers.Re
 	// The hot paths' series, resolved once.
 	readOK := m.RegistrarCalls.WithLabelValues(provider, "lock_state", "ok")
 	readTime := m.RegistrarLatency.WithLabelValues(provider, "lock_state")
-	return providers.Wrap(r, func(ctx context.Context, op string, call func(context.Context) error) error {
+	return providers.Wrap(r, func(ctx context.Context, op, _ string, call func(context.Context) error) error {
 		start := time.Now()
 		err := call(ctx)
 		if op == "lock_state" && err == nil {

@@ -19,6 +19,13 @@ var (
 	// ErrNotPermitted: the credentials are good, but this account may not
 	// change this domain (a .ee technical contact, for one).
 	ErrNotPermitted = errors.New("the account may not change this domain's lock")
+	// ErrRefused: the registrar refused a request about this domain in a
+	// way that does not tell whether the domain or the account is the
+	// problem (OpenSRS answers 415 both for a domain the reseller does not
+	// hold and, reportedly, for a bad signature). It is permanent for the
+	// domain; the circuit breaker takes refusals of several distinct
+	// domains as evidence about the account.
+	ErrRefused = errors.New("registrar refused the request for this domain")
 )
 
 // permanentError marks an error that retrying will not fix.
@@ -36,7 +43,8 @@ func Permanent(err error) error {
 }
 
 // IsPermanent reports whether err is permanent: ErrNotFound, ErrAuth,
-// ErrNotLockable, ErrNotPermitted, or anything wrapped by Permanent. A
+// ErrNotLockable, ErrNotPermitted, ErrRefused, or anything wrapped by
+// Permanent. A
 // *RetryAfterError is never permanent, whatever it wraps: "try again
 // later" is the verdict (a circuit breaker waiting out refused credentials).
 func IsPermanent(err error) bool {
@@ -46,7 +54,7 @@ func IsPermanent(err error) bool {
 	}
 	var p *permanentError
 	return errors.As(err, &p) || errors.Is(err, ErrNotFound) || errors.Is(err, ErrAuth) ||
-		errors.Is(err, ErrNotLockable) || errors.Is(err, ErrNotPermitted)
+		errors.Is(err, ErrNotLockable) || errors.Is(err, ErrNotPermitted) || errors.Is(err, ErrRefused)
 }
 
 // RetryAfterError says "try again, no sooner than After": the registrar is

@@ -43,7 +43,9 @@ type State struct {
 	Pending bool
 	// Indirect is set when the reading came through an intermediary that is
 	// known to answer "unlocked" when its own registrar call failed (WHMCS).
-	// Such a reading is confirmed before reglock acts on it.
+	// Such an "unlocked" is never taken as proof (reconcile.Decide): an
+	// unlock still owed is written anyway, and drift is confirmed by a
+	// second reading before it is fixed, as all drift is.
 	Indirect bool
 }
 
@@ -85,10 +87,10 @@ type pacerKey struct{}
 // Pacer waits until the account may make one more call (a rate limit).
 type Pacer func(ctx context.Context) error
 
-// WithPacer returns a context whose listing and bulk-reading calls are
-// paced by p: a Lister or BulkReader calls Pace before each page it fetches,
-// so that a whole-account read keeps to the account's rate limit like every
-// other call.
+// WithPacer returns a context whose registrar requests are paced by p:
+// every HTTP request an adapter sends with it (through a Paced client) waits
+// for p first, so that lookups, listing pages and logins keep to the
+// account's rate limit like lock calls do.
 func WithPacer(ctx context.Context, p Pacer) context.Context {
 	return context.WithValue(ctx, pacerKey{}, p)
 }

@@ -7,10 +7,10 @@ import (
 )
 
 // Middleware runs around every call of a wrapped registrar: op names it
-// ("lock_state", "set_lock", "set_trade_lock", "list", "bulk_read") and call
-// makes it. A listing or bulk read is one call, from its first page to its
-// last.
-type Middleware func(ctx context.Context, op string, call func(context.Context) error) error
+// ("lock_state", "set_lock", "set_trade_lock", "list", "bulk_read"), domain
+// is the domain it is about ("" for a listing or bulk read, which is one
+// call from its first page to its last), and call makes it.
+type Middleware func(ctx context.Context, op, domain string, call func(context.Context) error) error
 
 // Wrap returns r with mw around each of its calls. The result has exactly
 // the optional abilities r has (TradeLocker, Lister, BulkReader), so type
@@ -76,7 +76,7 @@ type wrapped struct {
 
 func (w *wrapped) LockState(ctx context.Context, domain string) (State, error) {
 	var st State
-	err := w.mw(ctx, "lock_state", func(ctx context.Context) error {
+	err := w.mw(ctx, "lock_state", domain, func(ctx context.Context) error {
 		var err error
 		st, err = w.r.LockState(ctx, domain)
 		return err
@@ -85,7 +85,7 @@ func (w *wrapped) LockState(ctx context.Context, domain string) (State, error) {
 }
 
 func (w *wrapped) SetLock(ctx context.Context, domain string, locked bool) error {
-	return w.mw(ctx, "set_lock", func(ctx context.Context) error { return w.r.SetLock(ctx, domain, locked) })
+	return w.mw(ctx, "set_lock", domain, func(ctx context.Context) error { return w.r.SetLock(ctx, domain, locked) })
 }
 
 type wrappedTrade struct {
@@ -94,7 +94,7 @@ type wrappedTrade struct {
 }
 
 func (w *wrappedTrade) SetTradeLock(ctx context.Context, domain string, enabled bool, ip netip.Addr) error {
-	return w.base.mw(ctx, "set_trade_lock", func(ctx context.Context) error { return w.t.SetTradeLock(ctx, domain, enabled, ip) })
+	return w.base.mw(ctx, "set_trade_lock", domain, func(ctx context.Context) error { return w.t.SetTradeLock(ctx, domain, enabled, ip) })
 }
 
 type wrappedList struct {
@@ -105,7 +105,7 @@ type wrappedList struct {
 func (w *wrappedList) Domains(ctx context.Context) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
 		stopped := false
-		err := w.base.mw(ctx, "list", func(ctx context.Context) error {
+		err := w.base.mw(ctx, "list", "", func(ctx context.Context) error {
 			for d, err := range w.l.Domains(ctx) {
 				if err != nil {
 					return err
@@ -131,7 +131,7 @@ type wrappedBulk struct {
 func (w *wrappedBulk) LockStates(ctx context.Context) iter.Seq2[DomainState, error] {
 	return func(yield func(DomainState, error) bool) {
 		stopped := false
-		err := w.base.mw(ctx, "bulk_read", func(ctx context.Context) error {
+		err := w.base.mw(ctx, "bulk_read", "", func(ctx context.Context) error {
 			for ds, err := range w.b.LockStates(ctx) {
 				if err != nil {
 					return err

@@ -86,7 +86,7 @@ func TestWrap_keepsAbilities(t *testing.T) {
 			}{}
 		}
 		var ops []string
-		w := Wrap(r, func(ctx context.Context, op string, call func(context.Context) error) error {
+		w := Wrap(r, func(ctx context.Context, op, _ string, call func(context.Context) error) error {
 			ops = append(ops, op)
 			return call(ctx)
 		})

@@ -75,6 +75,11 @@ func Decide(wantLocked bool, st providers.State, s Situation) Verdict {
 		return Changing
 	case s.Pending && !s.Acting:
 		return Changing
+	case st.Locked == wantLocked && st.Indirect && !st.Locked && s.Acting && s.Pending:
+		// An intermediary (WHMCS) answers "unlocked" when its own call to
+		// the registrar failed: that is no proof an unlock owed is done.
+		// Write it; the adapter takes "already unlocked" as done.
+		return Fix
 	case st.Locked == wantLocked:
 		return InSync
 	case st.Pending:

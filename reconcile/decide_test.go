@@ -44,6 +44,14 @@ func TestDecide(t *testing.T) {
 		{"sweep: another worker's write in flight", true, unlocked, Situation{InDoubt: true}, Changing},
 		{"sweep: registry", false, registry, Situation{}, NotOurs},
 		{"sweep: pending", true, pending, Situation{}, Wait},
+		// An "unlocked" reading through an intermediary (WHMCS) proves no
+		// unlock: one owed is written anyway; a locked reading is believed;
+		// drift it shows is confirmed first, like any other.
+		{"change: indirect unlocked is no proof of an unlock", false, providers.State{Indirect: true}, Situation{Acting: true, Pending: true}, Fix},
+		{"change: indirect locked is believed", true, providers.State{Locked: true, Indirect: true}, Situation{Acting: true, Pending: true}, InSync},
+		{"check: indirect unlocked on a settled unlock", false, providers.State{Indirect: true}, acting, InSync},
+		{"check: indirect unlocked on a lock is drift to confirm", true, providers.State{Indirect: true}, acting, Confirm},
+		{"sweep: indirect unlocked on an unlock", false, providers.State{Indirect: true}, Situation{}, InSync},
 		// Whatever else holds, a write that may still land makes the reading worthless.
 		{"in doubt beats in sync", true, locked, Situation{Acting: true, InDoubt: true}, Changing},
 	} {

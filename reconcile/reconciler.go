@@ -270,6 +270,9 @@ func (u *run) converge(ctx context.Context, d store.Domain) (Result, error) {
 		err := providers.Permanent(fmt.Errorf("provider %q is not configured", d.Desired.Provider))
 		return u.fail(ctx, d, err, false, u.r.clock().Now())
 	}
+	// Every request the adapter sends (a lookup, a login, the call itself)
+	// takes a slot of the account's rate limit.
+	ctx = providers.WithPacer(ctx, func(ctx context.Context) error { return u.wait(ctx, acct) })
 	for turn := 0; turn < maxTurns; turn++ {
 		want := d.Desired.Locked
 		st, read, err := u.read(ctx, acct, d.Name)
@@ -294,9 +297,6 @@ func (u *run) converge(ctx context.Context, d store.Domain) (Result, error) {
 				}
 			}
 			if err := u.hold(ctx, d.Name, u.r.writeLease()); err != nil {
-				return u.fail(ctx, d, err, false, u.r.clock().Now())
-			}
-			if err := u.wait(ctx, acct); err != nil {
 				return u.fail(ctx, d, err, false, u.r.clock().Now())
 			}
 			wrote := u.r.clock().Now()
@@ -535,15 +535,13 @@ func (u *run) read(ctx context.Context, acct Account, domain string) (providers.
 	if err := u.hold(ctx, domain, u.r.readLease()); err != nil {
 		return providers.State{}, u.r.clock().Now(), err
 	}
-	if err := u.wait(ctx, acct); err != nil {
-		return providers.State{}, u.r.clock().Now(), err
-	}
 	start := u.r.clock().Now()
 	st, err := acct.Registrar.LockState(ctx, domain)
 	return st, start, err
 }
 
-// wait takes a rate-limit slot for the account.
+// wait takes a rate-limit slot for the account: the pacer of every request
+// the adapter sends.
 func (u *run) wait(ctx context.Context, acct Account) error {
 	if u.r.Limiter == nil {
 		return ctx.Err()
@@ -562,9 +560,6 @@ func (u *run) sendTrade(ctx context.Context, acct Account, d store.Domain, enabl
 		return providers.Permanent(fmt.Errorf("the trade lock setting has no valid consent IP (%q)", d.Desired.ConsentIP))
 	}
 	if err := u.hold(ctx, d.Name, u.r.writeLease()); err != nil {
-		return err
-	}
-	if err := u.wait(ctx, acct); err != nil {
 		return err
 	}
 	return tl.SetTradeLock(ctx, d.Name, enable, ip)

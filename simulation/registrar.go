@@ -157,6 +157,11 @@ func (r *Registrar) SetTradeLock(ctx context.Context, domain string, enabled boo
 // by a draw, now or late.
 func (r *Registrar) do(ctx context.Context, op, domain string, apply func(*regDomain), write bool) error {
 	s := r.sim
+	// A call is an HTTP request to the registrar: it takes its slot of the
+	// account's rate limit first, as the adapters' requests do.
+	if err := providers.Pace(ctx); err != nil {
+		return err
+	}
 	r.calls = append(r.calls, Call{At: s.now, Op: op, Domain: domain})
 	a := s.caller(ctx)
 	if a == nil {

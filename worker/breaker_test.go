@@ -79,7 +79,7 @@ func TestWorker_outageIsWaitedOut(t *testing.T) {
 			good := b.worker.Accounts["enom-main"].Registrar
 			var calls atomic.Int64
 			counted := func(r providers.Registrar) providers.Registrar {
-				return providers.Wrap(r, func(ctx context.Context, _ string, call func(context.Context) error) error {
+				return providers.Wrap(r, func(ctx context.Context, _, _ string, call func(context.Context) error) error {
 					calls.Add(1)
 					return call(ctx)
 				})

@@ -488,9 +488,8 @@ func (r *unitRun) check(ctx context.Context, doms []store.Domain) error {
 // at most a second ahead, so that a producer's change is never queued behind
 // a sweep's reservations for long.
 func (w *Worker) sweepRead(ctx context.Context, acct Account, domain string) (store.DomainReading, error) {
-	if err := w.sweepWait(ctx, acct); err != nil {
-		return store.DomainReading{Domain: domain, Reading: store.Reading{Err: err.Error(), StartedAt: time.Now()}}, err
-	}
+	// Every request of the read (a lookup too) waits for its slot.
+	ctx = providers.WithPacer(ctx, func(ctx context.Context) error { return w.sweepWait(ctx, acct) })
 	for attempt := 0; ; attempt++ {
 		start := time.Now()
 		st, err := acct.Registrar.LockState(ctx, domain)

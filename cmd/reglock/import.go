@@ -150,9 +150,6 @@ func (im *importer) addOne(ctx context.Context, name string, st *providers.State
 	var read time.Time
 	if im.adopt {
 		if st == nil {
-			if err := im.rt.limiter.Wait(ctx, im.acct.Name, im.acct.Limit, time.Minute); err != nil {
-				return err
-			}
 			read = time.Now()
 			s, err := im.acct.Registrar.LockState(ctx, domain)
 			if err != nil {

@@ -413,9 +413,6 @@ func (c *Client) listSequential(ctx context.Context, extra url.Values, full bool
 
 // listPage fetches one page of GET domains.
 func (c *Client) listPage(ctx context.Context, extra url.Values, full bool, offset int) (listPage, error) {
-	if err := providers.Pace(ctx); err != nil {
-		return listPage{}, err
-	}
 	q := url.Values{"limit": {strconv.Itoa(c.pageSize)}, "offset": {strconv.Itoa(offset)}}
 	for k, v := range extra {
 		q[k] = v
@@ -556,6 +553,11 @@ func (c *Client) send(ctx context.Context, method, path string, query url.Values
 	u := c.endpoint + path
 	if len(query) > 0 {
 		u += "?" + query.Encode()
+	}
+	// Every request takes a rate-limit slot of the account, before its own
+	// timeout starts: a lookup or a listing page costs what a lock call does.
+	if err := providers.Pace(ctx); err != nil {
+		return httpAnswer{}, err
 	}
 	// The per-request timeout also covers a caller-supplied http.Client.
 	reqCtx, cancel := context.WithTimeout(ctx, c.timeout)

@@ -149,10 +149,6 @@ func (c *Client) Domains(ctx context.Context) iter.Seq2[string, error] {
 				"Display": {strconv.Itoa(pageSize)},
 				"Start":   {strconv.Itoa(start)},
 			}
-			if err := providers.Pace(ctx); err != nil {
-				yield("", err)
-				return
-			}
 			r, err := c.do(ctx, "GetDomains", "", params)
 			if err != nil {
 				yield("", err)
@@ -221,6 +217,11 @@ func (c *Client) doRequest(ctx context.Context, command string, params url.Value
 	}
 	for k, v := range params {
 		form[k] = v
+	}
+	// Every request takes a rate-limit slot of the account, before its own
+	// timeout starts: a lookup or a listing page costs what a lock call does.
+	if err := providers.Pace(ctx); err != nil {
+		return nil, err
 	}
 	// The per-request timeout also covers a caller-supplied http.Client.
 	reqCtx, cancel := context.WithTimeout(ctx, c.timeout)

@@ -186,10 +186,6 @@ func (c *Client) Domains(ctx context.Context) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
 		var prevFirst string
 		for page := 1; ; page++ {
-			if err := providers.Pace(ctx); err != nil {
-				yield("", err)
-				return
-			}
 			attrs, err := c.do(ctx, "get_domains_by_expiredate", "", ops.Assoc{
 				ops.Field("exp_from", listFrom),
 				ops.Field("exp_to", listTo),
@@ -289,6 +285,11 @@ func (c *Client) do(ctx context.Context, action, domain string, attrs ops.Assoc)
 
 // doRequest POSTs a signed body and returns the body of a 200 answer.
 func (c *Client) doRequest(ctx context.Context, body []byte) ([]byte, error) {
+	// Every request takes a rate-limit slot of the account, before its own
+	// timeout starts: a lookup or a listing page costs what a lock call does.
+	if err := providers.Pace(ctx); err != nil {
+		return nil, err
+	}
 	// The per-request timeout also covers a caller-supplied http.Client.
 	reqCtx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()

@@ -317,10 +317,6 @@ func (c *Client) Domains(ctx context.Context) iter.Seq2[string, error] {
 				"limitstart": {strconv.Itoa(start)},
 				"limitnum":   {strconv.Itoa(c.pageSize)},
 			}
-			if err := providers.Pace(ctx); err != nil {
-				yield("", err)
-				return
-			}
 			r, err := c.do(ctx, "GetClientsDomains", "", params)
 			if err != nil {
 				yield("", err)
@@ -424,6 +420,11 @@ func (c *Client) doRequest(ctx context.Context, action string, params url.Values
 	}
 	for k, v := range params {
 		form[k] = v
+	}
+	// Every request takes a rate-limit slot of the account, before its own
+	// timeout starts: a lookup or a listing page costs what a lock call does.
+	if err := providers.Pace(ctx); err != nil {
+		return 0, nil, nil, err
 	}
 	// The per-request timeout also covers a caller-supplied http.Client.
 	reqCtx, cancel := context.WithTimeout(ctx, c.timeout)
