@@ -3,7 +3,11 @@
 // checked against the registrar simulator over HTTP.
 //
 // An adapter's test file describes how to reach its simulated account in a
-// Harness and calls Run.
+// Harness and calls Run, which runs the part of the suite each ability of
+// the adapter calls for: RunRegistrar (the contract every adapter keeps),
+// RunLister, RunBulkReader, RunTradeLocker. The wire fake (wire.go) is the
+// other half of an adapter's tests: its exact requests, and answers
+// recorded from the real services.
 package providertest
 
 import (
@@ -14,6 +18,7 @@ import (
 	"net/netip"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -111,8 +116,55 @@ func (w *world) set(name string, locked bool) {
 	}
 }
 
-// Run runs the suite.
+// Run runs every part of the suite the adapter's abilities call for.
 func Run(t *testing.T, h Harness) {
+	RunRegistrar(t, h)
+	w := h.setup(t)
+	if _, ok := w.reg.(providers.Lister); ok {
+		RunLister(t, h)
+	}
+	if _, ok := w.reg.(providers.BulkReader); ok {
+		RunBulkReader(t, h)
+	}
+	if _, ok := w.reg.(providers.TradeLocker); ok {
+		RunTradeLocker(t, h)
+	}
+}
+
+// paced counts the requests a context's pacer let through.
+func paced(ctx context.Context) (context.Context, *atomic.Int64) {
+	n := &atomic.Int64{}
+	return providers.WithPacer(ctx, func(ctx context.Context) error { n.Add(1); return ctx.Err() }), n
+}
+
+// RunRegistrar checks the contract every adapter keeps (providers.Registrar).
+func RunRegistrar(t *testing.T, h Harness) {
+	t.Run("EveryRequestIsPaced", func(t *testing.T) {
+		// Every HTTP request takes a rate-limit slot, whatever it is for (a
+		// lookup of the registrar's ID, a login, the call itself), so that
+		// an account never sees more than its rate: counted with cold
+		// caches, a fresh adapter for each call.
+		w := h.setup(t)
+		d := w.name("paced")
+		w.acct.AddDomain(d, false)
+		for _, call := range []struct {
+			name string
+			do   func(ctx context.Context, r providers.Registrar) error
+		}{
+			{"LockState", func(ctx context.Context, r providers.Registrar) error { _, err := r.LockState(ctx, d); return err }},
+			{"SetLock", func(ctx context.Context, r providers.Registrar) error { return r.SetLock(ctx, d, true) }},
+		} {
+			r := h.New(t, w.url, true) // cold: no cached IDs or session
+			ctx, n := paced(context.Background())
+			before := w.acct.Calls()
+			if err := w.keep(call.do(ctx, r)); err != nil {
+				t.Fatalf("%s: %v", call.name, err)
+			}
+			if sent := w.acct.Calls() - before; sent != n.Load() || sent == 0 {
+				t.Errorf("%s sent %d requests and took %d rate-limit slots", call.name, sent, n.Load())
+			}
+		}
+	})
 	t.Run("RoundTrip", func(t *testing.T) {
 		w := h.setup(t)
 		d := w.name("roundtrip")
@@ -299,80 +351,96 @@ func Run(t *testing.T, h Harness) {
 			}
 		})
 	}
-	w0 := h.setup(t)
-	if _, ok := w0.reg.(providers.Lister); ok {
-		t.Run("Lister", func(t *testing.T) {
-			w := h.setup(t)
-			const n = 257
-			want := map[string]bool{}
-			for i := range n {
-				d := w.name(fmt.Sprintf("listed-%03d", i))
-				w.acct.AddDomain(d, i%3 == 0)
-				want[d] = true
+}
+
+// RunLister checks providers.Lister: the whole account, each domain once,
+// every page paced.
+func RunLister(t *testing.T, h Harness) {
+	t.Run("Lister", func(t *testing.T) {
+		w := h.setup(t)
+		want := map[string]bool{}
+		for i := range 257 {
+			d := w.name(fmt.Sprintf("listed-%03d", i))
+			w.acct.AddDomain(d, i%3 == 0)
+			want[d] = true
+		}
+		w.sim.AddAccount(h.Kind, "someone-else", "their-password-123456").AddDomain(w.name("not-mine"), true)
+		ctx, n := paced(context.Background())
+		before := w.acct.Calls()
+		for d, err := range w.reg.(providers.Lister).Domains(ctx) {
+			if w.keep(err) != nil {
+				t.Fatalf("Domains: %v", err)
 			}
-			w.sim.AddAccount(h.Kind, "someone-else", "their-password-123456").AddDomain(w.name("not-mine"), true)
-			for d, err := range w.reg.(providers.Lister).Domains(context.Background()) {
-				if w.keep(err) != nil {
-					t.Fatalf("Domains: %v", err)
-				}
-				if !want[d] {
-					t.Fatalf("Domains yielded %q: not in the account, or twice", d)
-				}
-				delete(want, d)
+			if !want[d] {
+				t.Fatalf("Domains yielded %q: not in the account, or twice", d)
 			}
-			if len(want) != 0 {
-				t.Fatalf("Domains missed %d domains", len(want))
+			delete(want, d)
+		}
+		if len(want) != 0 {
+			t.Fatalf("Domains missed %d domains", len(want))
+		}
+		if sent := w.acct.Calls() - before; sent != n.Load() {
+			t.Errorf("the listing sent %d requests and took %d rate-limit slots", sent, n.Load())
+		}
+	})
+}
+
+// RunBulkReader checks providers.BulkReader: every domain of the account
+// with its lock, each once, every page paced.
+func RunBulkReader(t *testing.T, h Harness) {
+	t.Run("BulkReader", func(t *testing.T) {
+		w := h.setup(t)
+		want := map[string]bool{}
+		for i := range 230 {
+			d := w.name(fmt.Sprintf("bulk-%03d", i))
+			w.acct.AddDomain(d, i%2 == 0)
+			want[d] = i%2 == 0
+		}
+		w.sim.SetLocked(w.name("bulk-000"), false)
+		want[w.name("bulk-000")] = false
+		ctx, n := paced(context.Background())
+		before := w.acct.Calls()
+		for ds, err := range w.reg.(providers.BulkReader).LockStates(ctx) {
+			if w.keep(err) != nil {
+				t.Fatalf("LockStates: %v", err)
 			}
-		})
-	}
-	if _, ok := w0.reg.(providers.BulkReader); ok {
-		t.Run("BulkReader", func(t *testing.T) {
-			w := h.setup(t)
-			want := map[string]bool{}
-			for i := range 230 {
-				d := w.name(fmt.Sprintf("bulk-%03d", i))
-				w.acct.AddDomain(d, i%2 == 0)
-				want[d] = i%2 == 0
+			l, ok := want[ds.Domain]
+			if !ok {
+				t.Fatalf("LockStates yielded %q: not in the account, or twice", ds.Domain)
 			}
-			w.sim.SetLocked(w.name("bulk-000"), false)
-			want[w.name("bulk-000")] = false
-			for ds, err := range w.reg.(providers.BulkReader).LockStates(context.Background()) {
-				if w.keep(err) != nil {
-					t.Fatalf("LockStates: %v", err)
-				}
-				l, ok := want[ds.Domain]
-				if !ok {
-					t.Fatalf("LockStates yielded %q: not in the account, or twice", ds.Domain)
-				}
-				if ds.Locked != l {
-					t.Errorf("%s: locked=%v, want %v", ds.Domain, ds.Locked, l)
-				}
-				delete(want, ds.Domain)
+			if ds.Locked != l {
+				t.Errorf("%s: locked=%v, want %v", ds.Domain, ds.Locked, l)
 			}
-			if len(want) != 0 {
-				t.Fatalf("LockStates missed %d domains", len(want))
-			}
-		})
-	}
-	if _, ok := w0.reg.(providers.TradeLocker); ok {
-		t.Run("TradeLocker", func(t *testing.T) {
-			w := h.setup(t)
-			d := w.name("traded")
-			w.acct.AddDomain(d, true)
-			ip := netip.MustParseAddr("203.0.113.7")
-			if err := w.keep(w.reg.(providers.TradeLocker).SetTradeLock(context.Background(), d, false, ip)); err != nil {
-				t.Fatalf("SetTradeLock: %v", err)
-			}
-			enable, gotIP, set := w.sim.TradeLock(d)
-			if !set || enable || gotIP != ip.String() {
-				t.Fatalf("registrar holds trade lock set=%v enable=%v ip=%q", set, enable, gotIP)
-			}
-			err := w.reg.(providers.TradeLocker).SetTradeLock(context.Background(), w.name("unknown"), true, ip)
-			if !errors.Is(w.keep(err), providers.ErrNotFound) {
-				t.Fatalf("SetTradeLock of an unknown domain = %v, want ErrNotFound", err)
-			}
-		})
-	}
+			delete(want, ds.Domain)
+		}
+		if len(want) != 0 {
+			t.Fatalf("LockStates missed %d domains", len(want))
+		}
+		if sent := w.acct.Calls() - before; sent != n.Load() {
+			t.Errorf("the bulk read sent %d requests and took %d rate-limit slots", sent, n.Load())
+		}
+	})
+}
+
+// RunTradeLocker checks providers.TradeLocker (OpenSRS's trade lock).
+func RunTradeLocker(t *testing.T, h Harness) {
+	t.Run("TradeLocker", func(t *testing.T) {
+		w := h.setup(t)
+		d := w.name("traded")
+		w.acct.AddDomain(d, true)
+		ip := netip.MustParseAddr("203.0.113.7")
+		if err := w.keep(w.reg.(providers.TradeLocker).SetTradeLock(context.Background(), d, false, ip)); err != nil {
+			t.Fatalf("SetTradeLock: %v", err)
+		}
+		enable, gotIP, set := w.sim.TradeLock(d)
+		if !set || enable || gotIP != ip.String() {
+			t.Fatalf("registrar holds trade lock set=%v enable=%v ip=%q", set, enable, gotIP)
+		}
+		err := w.reg.(providers.TradeLocker).SetTradeLock(context.Background(), w.name("unknown"), true, ip)
+		if !errors.Is(w.keep(err), providers.ErrNotFound) {
+			t.Fatalf("SetTradeLock of an unknown domain = %v, want ErrNotFound", err)
+		}
+	})
 }
 
 // AssertErr checks an error against the vocabulary: wantErr nil means
