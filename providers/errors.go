@@ -28,6 +28,38 @@ var (
 	ErrRefused = errors.New("registrar refused the request for this domain")
 )
 
+// ErrNoBulk is returned by a BulkReader that cannot read this account in
+// bulk (eNom's GetAllDomains above its configured size): the caller reads
+// the account domain by domain instead.
+var ErrNoBulk = errors.New("registrar account too large to read in bulk")
+
+// unrecognizedError marks an answer the adapter could not classify.
+type unrecognizedError struct{ err error }
+
+func (e *unrecognizedError) Error() string { return e.err.Error() }
+func (e *unrecognizedError) Unwrap() error { return e.err }
+
+// Unrecognized marks err as an answer the adapter could not classify (an
+// error code it has no rule for): it is retried like a transient error a
+// bounded number of times (UnrecognizedAttempts), then reported as
+// permanent, so that it is neither archived at once nor retried for hours.
+func Unrecognized(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &unrecognizedError{err: err}
+}
+
+// UnrecognizedAttempts is how many attempts an unrecognized answer gets.
+const UnrecognizedAttempts = 3
+
+// IsUnrecognized reports whether err is an answer the adapter could not
+// classify.
+func IsUnrecognized(err error) bool {
+	var u *unrecognizedError
+	return errors.As(err, &u)
+}
+
 // permanentError marks an error that retrying will not fix.
 type permanentError struct{ err error }
 

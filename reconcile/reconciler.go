@@ -477,6 +477,11 @@ func (u *run) fail(ctx context.Context, d store.Domain, err error, wrote bool, a
 		// Name the domain: asynqmon shows this error as the task's last.
 		err = fmt.Errorf("%s: %w", d.Name, err)
 	}
+	if providers.IsUnrecognized(err) && u.req.Attempt.Retried+1 >= providers.UnrecognizedAttempts {
+		// An answer the adapter has no rule for, seen on every attempt:
+		// report it rather than retry it for hours.
+		err = providers.Permanent(fmt.Errorf("%w (an answer reglock does not recognize, %d attempts)", err, u.req.Attempt.Retried+1))
+	}
 	now := u.r.clock().Now()
 	f := store.Finish{Domain: d.Name, Token: u.tok, Lease: store.Release}
 	var ra *providers.RetryAfterError
