@@ -387,6 +387,12 @@ func (r *unitRun) bulkRead(ctx context.Context, provider string) error {
 	// Every page of the listing waits for a slot, like any other call.
 	ctx = providers.WithPacer(ctx, func(ctx context.Context) error { return r.w.sweepWait(ctx, acct) })
 	for ds, err := range br.LockStates(ctx) {
+		if errors.Is(err, providers.ErrNoBulk) {
+			// Too large to read in bulk: the chunk stage reads every domain
+			// of the account this stage did not.
+			r.log.Info().Str("provider", provider).Err(err).Msg("sweep: no bulk read; reading domain by domain")
+			return flush()
+		}
 		if err != nil {
 			return err
 		}

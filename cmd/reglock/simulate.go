@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"strings"
@@ -69,6 +70,25 @@ func simProviders(base, credential, prefix string) []config.Provider {
 func simDomain(i int, accounts []int) (name string, account int) {
 	account = accounts[i%len(accounts)]
 	return fmt.Sprintf("sim%07d.%s", i, simAccounts[account].tld), account
+}
+
+// addSimDomains generates n domains over the holders (indexes into
+// simAccounts and accts), share of each account's domains locked.
+func addSimDomains(accts []*simulator.Account, holders []int, n int, share float64) {
+	for i := range n {
+		name, a := simDomain(i, holders)
+		// The domains rotate over the holders, so the i-th domain is the
+		// (i/len(holders))-th of its account's.
+		accts[a].AddDomain(name, simLocked(i/len(holders), share))
+	}
+}
+
+// simLocked reports whether an account's k-th generated domain starts
+// locked: of its first k+1 domains, round((k+1)*share) are, so the unlocked
+// ones are spread evenly over every account at any size, and the same
+// flags always give the same domains.
+func simLocked(k int, share float64) bool {
+	return math.Round(float64(k+1)*share) > math.Round(float64(k)*share)
 }
 
 type simulateFlags struct {
@@ -141,11 +161,7 @@ func runSimulate(cmd *cobra.Command, g *globals, f simulateFlags) error {
 	for _, a := range accts {
 		a.SetLatency(f.latency)
 	}
-	// Locked-ness spread evenly: every k-th domain is unlocked.
-	for i := range f.domains {
-		name, a := simDomain(i, holders)
-		accts[a].AddDomain(name, float64(i%1000) < f.lockedShare*1000)
-	}
+	addSimDomains(accts, holders, f.domains, f.lockedShare)
 	ln, err := net.Listen("tcp", f.listen)
 	if err != nil {
 		return fmt.Errorf("--listen %s: %w", f.listen, err)
