@@ -82,7 +82,7 @@ func (c *Client) logIn(ctx context.Context) (*session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("eID login: %w", err)
 	}
-	if err := classify(opLogin, resp.status, resp.header, resp.body, c.now(), c.redact); err != nil {
+	if err := classify(opLogin, resp.status, resp.header, resp.body, c.now(), c.redactor()); err != nil {
 		return nil, fmt.Errorf("eID login: %w", err)
 	}
 	a, err := parseAuth(resp.body)

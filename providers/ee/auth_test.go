@@ -52,7 +52,7 @@ func TestClient_eidLogin(t *testing.T) {
 	if err != nil || !st.Locked {
 		t.Fatalf("LockState = %+v, %v", st, err)
 	}
-	reqs := f.requests()
+	reqs := f.Requests()
 	if len(reqs) != 3 {
 		t.Fatalf("%d requests, want login, listing, GET", len(reqs))
 	}
@@ -73,7 +73,7 @@ func TestClient_eidLogin_countryCode(t *testing.T) {
 	if _, err := c.LockState(context.Background(), "shop.test"); err != nil {
 		t.Fatal(err)
 	}
-	if got := string(f.requests()[0].body); got != `{"ident":"1234","first_name":"John","last_name":"Smith","country_code":"US"}` {
+	if got := string(f.Requests()[0].Body); got != `{"ident":"1234","first_name":"John","last_name":"Smith","country_code":"US"}` {
 		t.Errorf("login body = %s", got)
 	}
 }
@@ -81,18 +81,18 @@ func TestClient_eidLogin_countryCode(t *testing.T) {
 func TestClient_eidLoginRefused(t *testing.T) {
 	tests := []struct {
 		name          string
-		answer        answer
+		answer        providertest.Answer
 		wantErr       error
 		wantPermanent bool
 		wantMsg       string
 	}{
-		{"address not allowed", answer{status: 401, body: []byte(`{"errors":[{"base":["Not authorized"]}]}`)}, providers.ErrAuth, true, "allow-list"},
-		{"parameter missing", answer{status: 422, body: []byte(`{"errors":[{"ident":["parameter is required"]}]}`)}, providers.ErrAuth, true, "ident: parameter is required"},
-		{"busy", answer{status: 503, header: http.Header{"Retry-After": {"2"}}}, nil, false, "retry after 2s"},
-		{"server error", answer{status: 500, body: []byte(`{"status":500,"error":"Internal Server Error"}`)}, nil, false, "Internal Server Error"},
-		{"no token", answer{body: []byte(`{"error":"Cannot create generate session token"}`)}, errMalformed, false, "no access_token"},
-		{"truncated", answer{body: []byte(`{"access_token":"`)}, errTruncated, false, "eID login"},
-		{"wrong endpoint", answer{status: 404, body: []byte(`{"status":404,"error":"Not Found"}`)}, nil, true, "check Endpoint"},
+		{"address not allowed", providertest.Answer{Status: 401, Body: []byte(`{"errors":[{"base":["Not authorized"]}]}`)}, providers.ErrAuth, true, "allow-list"},
+		{"parameter missing", providertest.Answer{Status: 422, Body: []byte(`{"errors":[{"ident":["parameter is required"]}]}`)}, providers.ErrAuth, true, "ident: parameter is required"},
+		{"busy", providertest.Answer{Status: 503, Header: http.Header{"Retry-After": {"2"}}}, nil, false, "retry after 2s"},
+		{"server error", providertest.Answer{Status: 500, Body: []byte(`{"status":500,"error":"Internal Server Error"}`)}, nil, false, "Internal Server Error"},
+		{"no token", providertest.Answer{Body: []byte(`{"error":"Cannot create generate session token"}`)}, errMalformed, false, "no access_token"},
+		{"truncated", providertest.Answer{Body: []byte(`{"access_token":"`)}, errTruncated, false, "eID login"},
+		{"wrong endpoint", providertest.Answer{Status: 404, Body: []byte(`{"status":404,"error":"Not Found"}`)}, nil, true, "check Endpoint"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -110,7 +110,7 @@ func TestClient_eidLoginRefused(t *testing.T) {
 			if !strings.Contains(err.Error(), tt.wantMsg) {
 				t.Errorf("err = %q, want it to contain %q", err, tt.wantMsg)
 			}
-			if n := len(f.requests()); n != 1 {
+			if n := len(f.Requests()); n != 1 {
 				t.Errorf("%d requests, want the login only", n)
 			}
 		})
@@ -118,7 +118,7 @@ func TestClient_eidLoginRefused(t *testing.T) {
 }
 
 // eidRegistry issues tokens valid for two hours of its clock and serves the
-// fixtures to requests that carry a valid one.
+// fixtures to requests that carry a valid one: a route of the wire fake.
 type eidRegistry struct {
 	t     *testing.T
 	clock *fakeClock
@@ -132,17 +132,15 @@ type eidRegistry struct {
 	used []string
 }
 
-func (f *eidRegistry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (f *eidRegistry) route(r providertest.Request) providertest.Answer {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	if r.URL.Path == "/api/v1/registrant/auth/eid" {
+	if r.Path == "/api/v1/registrant/auth/eid" {
 		f.logins++
 		tok := fmt.Sprintf("session-token-%d", f.logins)
 		exp := f.clock.Now().Add(2 * time.Hour)
 		f.tokens[tok] = exp
-		fmt.Fprintf(w, `{"access_token":%q,"expires_at":%q,"type":"Bearer"}`, tok, exp.UTC().Format("2006-01-02 15:04:05")+" UTC")
-		return
+		return providertest.Answer{Body: fmt.Appendf(nil, `{"access_token":%q,"expires_at":%q,"type":"Bearer"}`, tok, exp.UTC().Format("2006-01-02 15:04:05")+" UTC")}
 	}
 	tok := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
 	f.used = append(f.used, tok)
@@ -153,15 +151,12 @@ func (f *eidRegistry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ok = false
 	}
 	if !ok || !f.clock.Now().Before(exp) {
-		w.WriteHeader(http.StatusUnauthorized)
-		w.Write([]byte(`{"errors":[{"base":["Not authorized"]}]}`))
-		return
+		return providertest.Answer{Status: http.StatusUnauthorized, Body: []byte(`{"errors":[{"base":["Not authorized"]}]}`)}
 	}
-	if r.URL.Path == "/api/v1/registrant/domains" {
-		w.Write(readFixture(f.t, "domains_resolve.json"))
-		return
+	if r.Path == "/api/v1/registrant/domains" {
+		return providertest.Fixture(f.t, "domains_resolve.json")
 	}
-	w.Write(readFixture(f.t, "domain_show_locked.json"))
+	return providertest.Fixture(f.t, "domain_show_locked.json")
 }
 
 func (f *eidRegistry) counts() (logins int, used []string) {
@@ -174,9 +169,9 @@ func setupEID(t *testing.T) (*Client, *eidRegistry, *fakeClock) {
 	t.Helper()
 	clock := &fakeClock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
 	f := &eidRegistry{t: t, clock: clock, tokens: map[string]time.Time{}}
-	srv := httptest.NewServer(f)
-	t.Cleanup(srv.Close)
-	c, err := New(Config{Endpoint: srv.URL, EID: docEID, Now: clock.Now})
+	w := providertest.NewWire(t)
+	w.Route(f.route)
+	c, err := New(Config{Endpoint: w.URL, EID: docEID, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +245,7 @@ func TestClient_staticTokenNoRelogin(t *testing.T) {
 	c, f := setup(t, nil, status(t, 401, "error_401_not_authorized.json"))
 	_, err := c.LockState(context.Background(), "shop.test")
 	providertest.AssertErr(t, err, providers.ErrAuth, true)
-	if n := len(f.requests()); n != 1 {
+	if n := len(f.Requests()); n != 1 {
 		t.Errorf("%d requests, want 1", n)
 	}
 }
@@ -261,8 +256,8 @@ func TestClient_uuidCache(t *testing.T) {
 	clock := &fakeClock{t: fixtureIssued}
 	var lists int
 	var mu sync.Mutex
-	resolve := readFixture(t, "domains_resolve.json")
-	show := readFixture(t, "domain_show_locked.json")
+	resolve := providertest.ReadFixture(t, "domains_resolve.json")
+	show := providertest.ReadFixture(t, "domain_show_locked.json")
 	moved := strings.ReplaceAll(string(show), shopUUID, "00000000-0000-4000-8000-000000000001")
 	movedResolve := strings.ReplaceAll(string(resolve), shopUUID, "00000000-0000-4000-8000-000000000001")
 	shopMoved := false
@@ -337,10 +332,10 @@ func TestClient_uuidCache_singleListing(t *testing.T) {
 			lists++
 			mu.Unlock()
 			<-release
-			w.Write(readFixture(t, "domains_resolve.json"))
+			w.Write(providertest.ReadFixture(t, "domains_resolve.json"))
 			return
 		}
-		w.Write(readFixture(t, "domain_show_locked.json"))
+		w.Write(providertest.ReadFixture(t, "domain_show_locked.json"))
 	}))
 	t.Cleanup(srv.Close)
 	c, err := New(Config{Endpoint: srv.URL, Token: testToken})

@@ -32,8 +32,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/net/idna"
-
 	"github.com/reglock/reglock/providers"
 	"github.com/reglock/reglock/secret"
 )
@@ -207,12 +205,12 @@ func validateEndpoint(endpoint string) (string, error) {
 
 // LockState reads the domain's registry lock with GET domains/{uuid}.
 func (c *Client) LockState(ctx context.Context, domain string) (providers.State, error) {
-	name, err := normalize(domain)
-	if err != nil {
+	if err := providers.CheckDomain("ee", domain); err != nil {
 		return providers.State{}, err
 	}
+	name := domain
 	var st providers.State
-	err = c.withUUID(ctx, name, func(id string) error {
+	err := c.withUUID(ctx, name, func(id string) error {
 		obj, err := c.getDomain(ctx, id)
 		if err == nil {
 			st = obj.state(c.api)
@@ -237,15 +235,15 @@ func (c *Client) LockState(ctx context.Context, domain string) (providers.State,
 //     registrant: a permanent error (reglock cannot remove a registry lock);
 //   - anything else: a permanent error with the statuses.
 func (c *Client) SetLock(ctx context.Context, domain string, locked bool) error {
-	name, err := normalize(domain)
-	if err != nil {
+	if err := providers.CheckDomain("ee", domain); err != nil {
 		return err
 	}
+	name := domain
 	method, label := http.MethodDelete, "SetLock(false) "+name
 	if locked {
 		method, label = http.MethodPost, "SetLock(true) "+name
 	}
-	err = c.withUUID(ctx, name, func(id string) error {
+	err := c.withUUID(ctx, name, func(id string) error {
 		_, err := c.do(ctx, method, c.prefix+"/domains/"+id+"/registry_lock", nil, nil, opDomain)
 		if errors.Is(err, errCannotLock) || errors.Is(err, errNotLocked) {
 			return c.refusal(ctx, id, locked, err)
@@ -487,25 +485,6 @@ func (c *Client) getDomain(ctx context.Context, id string) (domainObject, error)
 	return obj, nil
 }
 
-// normalize checks a domain name: lowercase A-labels (tasks.NormalizeDomain)
-// with at least two labels. Anything else is permanent: no request fixes it.
-func normalize(domain string) (string, error) {
-	name := strings.ToLower(strings.TrimSuffix(domain, "."))
-	if _, err := idna.Lookup.ToASCII(name); err != nil || !strings.Contains(name, ".") || name != asciiOnly(name) {
-		return "", providers.Permanent(fmt.Errorf("ee: %q is not a domain name in A-label form", domain))
-	}
-	return name, nil
-}
-
-func asciiOnly(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r > 0x7f {
-			return -1
-		}
-		return r
-	}, s)
-}
-
 // The kinds of call, for classify: what a 404 means depends on it.
 type op int
 
@@ -528,7 +507,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		if err != nil {
 			return nil, err
 		}
-		err = classify(kind, resp.status, resp.header, resp.body, c.now(), c.redact)
+		err = classify(kind, resp.status, resp.header, resp.body, c.now(), c.redactor())
 		if errors.Is(err, errUnauthorized) && c.eid != nil && attempt == 0 {
 			c.dropSession(tok)
 			continue
@@ -622,20 +601,17 @@ func (c *Client) badAnswer(err error, body []byte) error {
 	if errors.Is(err, errTruncated) {
 		kind = errTruncated
 	}
-	return &sentinel{msg: c.redact(err.Error()) + ": " + c.snippet(body), is: kind}
+	r := c.redactor()
+	return &sentinel{msg: r.Redact(err.Error()) + ": " + providers.Snippet([]byte(r.Redact(string(body)))), is: kind}
 }
 
-// snippet is the start of a body for an error message, with credentials
-// removed before cutting so that no part of them survives the cut.
-func (c *Client) snippet(body []byte) string {
-	return providers.Snippet([]byte(c.redact(string(body))))
-}
-
-// redact removes the credentials from text that came from the network, in
-// case a proxy or a misbehaving server echoes the request: the static
-// token, the current and previous eID tokens and the personal code. It is
-// applied to error text only, never to bodies before parsing.
-func (c *Client) redact(s string) string {
+// redactor removes the credentials from text that came from the network,
+// in case a proxy or a misbehaving server echoes the request: the static
+// token, the personal code and the current and previous eID tokens, in
+// every spelling an echo may use. It is built when an error is formatted,
+// because the session tokens change at runtime, and applied to error text
+// only, never to bodies before parsing.
+func (c *Client) redactor() *providers.Redactor {
 	secrets := []string{c.token.Reveal()}
 	if c.eid != nil {
 		secrets = append(secrets, c.eid.Ident)
@@ -643,16 +619,7 @@ func (c *Client) redact(s string) string {
 	if ses := c.session.Load(); ses != nil {
 		secrets = append(secrets, ses.token, ses.previous)
 	}
-	for _, v := range secrets {
-		if len(v) < 4 { // too short to be a credential worth the noise
-			continue
-		}
-		s = strings.ReplaceAll(s, v, secret.Redacted)
-		if esc := url.QueryEscape(v); esc != v {
-			s = strings.ReplaceAll(s, esc, secret.Redacted)
-		}
-	}
-	return s
+	return providers.NewRedactor(secrets...)
 }
 
 // uuidCache maps domain names to the registry's UUIDs. A miss lists the

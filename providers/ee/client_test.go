@@ -7,16 +7,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"html"
+
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
+
 	"reflect"
 	"slices"
 	"strings"
-	"sync"
+
 	"testing"
 	"time"
 
@@ -34,59 +34,12 @@ const (
 	draftUUID   = "98d1083a-8863-4153-93e4-caee4a013535"
 )
 
-// answer is one canned HTTP answer of the fake registry.
-type answer struct {
-	status int
-	header http.Header
-	body   []byte
-}
-
-// captured is one request as the fake registry received it.
-type captured struct {
-	method, path, rawQuery string
-	header                 http.Header
-	body                   []byte
-}
-
-// fakeRegistry serves canned answers in order (the last one repeats) and
-// keeps every request for assertions.
-type fakeRegistry struct {
-	mu      sync.Mutex
-	answers []answer
-	reqs    []captured
-}
-
-func (f *fakeRegistry) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	f.mu.Lock()
-	f.reqs = append(f.reqs, captured{method: r.Method, path: r.URL.Path, rawQuery: r.URL.RawQuery, header: r.Header.Clone(), body: body})
-	a := f.answers[min(len(f.reqs), len(f.answers))-1]
-	f.mu.Unlock()
-	for k, v := range a.header {
-		w.Header()[k] = v
-	}
-	if a.status == 0 {
-		a.status = http.StatusOK
-	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(a.status)
-	w.Write(a.body)
-}
-
-func (f *fakeRegistry) requests() []captured {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.reqs)
-}
-
-// setup starts a fake registry that answers with answers, and a Client with
-// the documents' token for it; edit adjusts the Config.
-func setup(t *testing.T, edit func(*Config), answers ...answer) (*Client, *fakeRegistry) {
+// setup starts the shared wire fake answering with answers, and a Client
+// with the documents' token for it; edit adjusts the Config.
+func setup(t *testing.T, edit func(*Config), answers ...providertest.Answer) (*Client, *providertest.Wire) {
 	t.Helper()
-	f := &fakeRegistry{answers: answers}
-	srv := httptest.NewServer(f)
-	t.Cleanup(srv.Close)
-	cfg := Config{Endpoint: srv.URL, Token: testToken}
+	w := providertest.NewWire(t, answers...)
+	cfg := Config{Endpoint: w.URL, Token: testToken}
 	if edit != nil {
 		edit(&cfg)
 	}
@@ -94,30 +47,21 @@ func setup(t *testing.T, edit func(*Config), answers ...answer) (*Client, *fakeR
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c, f
+	return c, w
 }
 
 func repp(c *Config) { c.API = APIRepp }
 
 // ok is a 200 answer with the body of a testdata fixture.
-func ok(t *testing.T, fixture string) answer {
+func ok(t *testing.T, fixture string) providertest.Answer {
 	t.Helper()
-	return answer{body: readFixture(t, fixture)}
+	return providertest.Fixture(t, fixture)
 }
 
 // status is an answer with a status and the body of a fixture.
-func status(t *testing.T, code int, fixture string) answer {
+func status(t *testing.T, code int, fixture string) providertest.Answer {
 	t.Helper()
-	return answer{status: code, body: readFixture(t, fixture)}
-}
-
-func readFixture(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return providertest.Answer{Status: code, Body: providertest.ReadFixture(t, fixture)}
 }
 
 // wantReq is a -request.txt fixture: the request line, the headers that
@@ -132,7 +76,7 @@ type wantReq struct {
 
 func wantRequest(t *testing.T, name string) wantReq {
 	t.Helper()
-	sc := bufio.NewScanner(bytes.NewReader(readFixture(t, name+"-request.txt")))
+	sc := bufio.NewScanner(bytes.NewReader(providertest.ReadFixture(t, name+"-request.txt")))
 	sc.Scan()
 	method, target, _ := strings.Cut(sc.Text(), " ")
 	u, err := url.Parse(target)
@@ -151,12 +95,12 @@ func wantRequest(t *testing.T, name string) wantReq {
 }
 
 // assertRequest checks the whole request against a fixture.
-func assertRequest(t *testing.T, got captured, want wantReq) {
+func assertRequest(t *testing.T, got providertest.Request, want wantReq) {
 	t.Helper()
-	if got.method != want.method || got.path != want.path {
-		t.Errorf("request = %s %s, want %s %s", got.method, got.path, want.method, want.path)
+	if got.Method != want.method || got.Path != want.path {
+		t.Errorf("request = %s %s, want %s %s", got.Method, got.Path, want.method, want.path)
 	}
-	q, _ := url.ParseQuery(got.rawQuery)
+	q, _ := url.ParseQuery(got.RawQuery)
 	if len(q) == 0 {
 		q = url.Values{}
 	}
@@ -164,29 +108,29 @@ func assertRequest(t *testing.T, got captured, want wantReq) {
 		t.Errorf("query = %v, want %v", q, want.query)
 	}
 	for _, k := range []string{"Accept", "Authorization", "Content-Type"} {
-		if g, w := got.header.Get(k), want.header[k]; g != w {
+		if g, w := got.Header.Get(k), want.header[k]; g != w {
 			t.Errorf("%s = %q, want %q", k, g, w)
 		}
 	}
 	switch {
-	case len(want.body) == 0 && len(got.body) != 0:
-		t.Errorf("body = %s, want none", got.body)
+	case len(want.body) == 0 && len(got.Body) != 0:
+		t.Errorf("body = %s, want none", got.Body)
 	case len(want.body) != 0:
 		var g, w any
-		if json.Unmarshal(got.body, &g) != nil || json.Unmarshal(want.body, &w) != nil || !reflect.DeepEqual(g, w) {
-			t.Errorf("body = %s, want %s", got.body, want.body)
+		if json.Unmarshal(got.Body, &g) != nil || json.Unmarshal(want.body, &w) != nil || !reflect.DeepEqual(g, w) {
+			t.Errorf("body = %s, want %s", got.Body, want.body)
 		}
 	}
 }
 
 // assertRequests checks the sequence of requests against fixtures.
-func assertRequests(t *testing.T, f *fakeRegistry, fixtures ...string) {
+func assertRequests(t *testing.T, f *providertest.Wire, fixtures ...string) {
 	t.Helper()
-	reqs := f.requests()
+	reqs := f.Requests()
 	if len(reqs) != len(fixtures) {
 		var got []string
 		for _, r := range reqs {
-			got = append(got, r.method+" "+r.path+"?"+r.rawQuery)
+			got = append(got, r.Method+" "+r.Path+"?"+r.RawQuery)
 		}
 		t.Fatalf("%d requests %v, want %d (%v)", len(reqs), got, len(fixtures), fixtures)
 	}
@@ -271,7 +215,7 @@ func TestNew_defaults(t *testing.T) {
 func TestClient_LockState(t *testing.T) {
 	tests := []struct {
 		name          string
-		show          func(t *testing.T) answer
+		show          func(t *testing.T) providertest.Answer
 		want          providers.State
 		wantErr       error
 		wantPermanent bool
@@ -321,16 +265,16 @@ func TestClient_LockState(t *testing.T) {
 	}
 }
 
-func fixture(name string) func(t *testing.T) answer {
-	return func(t *testing.T) answer { return ok(t, name) }
+func fixture(name string) func(t *testing.T) providertest.Answer {
+	return func(t *testing.T) providertest.Answer { return ok(t, name) }
 }
 
-func fixtureStatus(code int, name string) func(t *testing.T) answer {
-	return func(t *testing.T) answer { return status(t, code, name) }
+func fixtureStatus(code int, name string) func(t *testing.T) providertest.Answer {
+	return func(t *testing.T) providertest.Answer { return status(t, code, name) }
 }
 
-func body(s string) func(t *testing.T) answer {
-	return func(*testing.T) answer { return answer{body: []byte(s)} }
+func body(s string) func(t *testing.T) providertest.Answer {
+	return func(*testing.T) providertest.Answer { return providertest.Answer{Body: []byte(s)} }
 }
 
 // A domain the listing does not hold is ErrNotFound without a GET.
@@ -362,7 +306,7 @@ func TestClient_LockState_idn(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "answer is about domain") {
 		t.Fatalf("err = %v, want the UUID mismatch", err)
 	}
-	if reqs := f.requests(); len(reqs) != 2 || reqs[1].path != "/api/v1/registrant/domains/5edda1a5-3548-41ee-8b65-6d60daf85a37" {
+	if reqs := f.Requests(); len(reqs) != 2 || reqs[1].Path != "/api/v1/registrant/domains/5edda1a5-3548-41ee-8b65-6d60daf85a37" {
 		t.Errorf("requests = %+v, want the IDN's UUID", reqs)
 	}
 }
@@ -410,7 +354,7 @@ func TestClient_SetLock(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			answers := []answer{ok(t, "domains_resolve.json")}
+			answers := []providertest.Answer{ok(t, "domains_resolve.json")}
 			for _, a := range tt.answers {
 				code, name, found := strings.Cut(a, ":")
 				if !found {
@@ -515,7 +459,7 @@ func TestClient_invalidDomain(t *testing.T) {
 			if err := c.SetLock(context.Background(), domain, true); err == nil || !providers.IsPermanent(err) {
 				t.Errorf("SetLock(%q) = %v, want a permanent error", domain, err)
 			}
-			if n := len(f.requests()); n != 0 {
+			if n := len(f.Requests()); n != 0 {
 				t.Errorf("%d requests sent for an invalid name, want 0", n)
 			}
 		})
@@ -556,12 +500,12 @@ func TestClient_LockStates_paging(t *testing.T) {
 	assertRequests(t, f, "domains_page1", "domains_page2")
 	// The listing hands its UUIDs to the caller, which passes one back as a
 	// hint: no lookup listing before the GET.
-	f.answers = append(f.answers, ok(t, "domain_show_locked.json"))
+	f.Script(ok(t, "domain_show_locked.json"))
 	ctx := providers.WithRegistrarID(context.Background(), "shop.test", got[0].ID)
 	if _, err := c.LockState(ctx, "shop.test"); err != nil {
 		t.Fatal(err)
 	}
-	if reqs := f.requests(); len(reqs) != 3 || reqs[2].path != "/api/v1/registrant/domains/"+shopUUID {
+	if reqs := f.Requests(); len(reqs) != 3 || reqs[2].Path != "/api/v1/registrant/domains/"+shopUUID {
 		t.Errorf("requests after LockStates: %+v", reqs)
 	}
 }
@@ -577,12 +521,12 @@ func TestClient_LockStates_fullPage(t *testing.T) {
 
 // A full page whose offset reaches count ends the listing.
 func TestClient_LockStates_countEnds(t *testing.T) {
-	page := strings.Replace(string(readFixture(t, "domains_page1.json")), `"count": 3`, `"count": 2`, 1)
-	c, f := setup(t, nil, answer{body: []byte(page)})
+	page := strings.Replace(string(providertest.ReadFixture(t, "domains_page1.json")), `"count": 3`, `"count": 2`, 1)
+	c, f := setup(t, nil, providertest.Answer{Body: []byte(page)})
 	pageSize2(c)
 	got, errs := collect(c.LockStates(context.Background()))
-	if len(got) != 2 || len(errs) != 0 || len(f.requests()) != 1 {
-		t.Errorf("LockStates = %v, %v after %d requests; want 2 domains after 1", got, errs, len(f.requests()))
+	if len(got) != 2 || len(errs) != 0 || len(f.Requests()) != 1 {
+		t.Errorf("LockStates = %v, %v after %d requests; want 2 domains after 1", got, errs, len(f.Requests()))
 	}
 }
 
@@ -610,8 +554,8 @@ func TestClient_Domains(t *testing.T) {
 func TestClient_Domains_empty(t *testing.T) {
 	c, f := setup(t, nil, ok(t, "domains_empty.json"))
 	names, errs := collect(c.Domains(context.Background()))
-	if len(names) != 0 || len(errs) != 0 || len(f.requests()) != 1 {
-		t.Errorf("Domains = %v, %v after %d requests; want nothing after 1", names, errs, len(f.requests()))
+	if len(names) != 0 || len(errs) != 0 || len(f.Requests()) != 1 {
+		t.Errorf("Domains = %v, %v after %d requests; want nothing after 1", names, errs, len(f.Requests()))
 	}
 }
 
@@ -619,8 +563,8 @@ func TestClient_Domains_error(t *testing.T) {
 	c, f := setup(t, nil, ok(t, "domains_page1.json"), status(t, 401, "error_401_not_authorized.json"))
 	pageSize2(c)
 	names, errs := collect(c.Domains(context.Background()))
-	if len(names) != 2 || len(errs) != 1 || !errors.Is(errs[0], providers.ErrAuth) || len(f.requests()) != 2 {
-		t.Errorf("Domains = %v, %v after %d requests; want 2 names, one ErrAuth, 2 requests", names, errs, len(f.requests()))
+	if len(names) != 2 || len(errs) != 1 || !errors.Is(errs[0], providers.ErrAuth) || len(f.Requests()) != 2 {
+		t.Errorf("Domains = %v, %v after %d requests; want 2 names, one ErrAuth, 2 requests", names, errs, len(f.Requests()))
 	}
 }
 
@@ -630,7 +574,7 @@ func TestClient_Domains_stopEarly(t *testing.T) {
 	for range c.Domains(context.Background()) {
 		break
 	}
-	if n := len(f.requests()); n != 1 {
+	if n := len(f.Requests()); n != 1 {
 		t.Errorf("%d requests after the consumer stopped, want 1", n)
 	}
 }
@@ -638,18 +582,18 @@ func TestClient_Domains_stopEarly(t *testing.T) {
 func TestClient_listingErrors(t *testing.T) {
 	tests := []struct {
 		name   string
-		answer answer
+		answer providertest.Answer
 		check  func(error) bool
 	}{
-		{"limit out of range", answer{status: 400, body: []byte(`{"errors":[{"limit":["parameter is out of range"]}]}`)},
+		{"limit out of range", providertest.Answer{Status: 400, Body: []byte(`{"errors":[{"limit":["parameter is out of range"]}]}`)},
 			func(err error) bool {
 				return providers.IsPermanent(err) && strings.Contains(err.Error(), "limit: parameter is out of range")
 			}},
-		{"wrong endpoint", answer{status: 404, body: []byte(`{"status":404,"error":"Not Found"}`)},
+		{"wrong endpoint", providertest.Answer{Status: 404, Body: []byte(`{"status":404,"error":"Not Found"}`)},
 			func(err error) bool { return providers.IsPermanent(err) && !errors.Is(err, providers.ErrNotFound) }},
-		{"no domains key", answer{body: []byte(`{"total":1,"count":1}`)}, func(err error) bool { return errors.Is(err, errMalformed) }},
-		{"bad count", answer{body: []byte(`{"count":-1,"domains":[]}`)}, func(err error) bool { return errors.Is(err, errMalformed) }},
-		{"bad item", answer{body: []byte(`{"count":1,"domains":[{"id":"x","name":"a.ee","statuses":[]}]}`)}, func(err error) bool { return errors.Is(err, errMalformed) }},
+		{"no domains key", providertest.Answer{Body: []byte(`{"total":1,"count":1}`)}, func(err error) bool { return errors.Is(err, errMalformed) }},
+		{"bad count", providertest.Answer{Body: []byte(`{"count":-1,"domains":[]}`)}, func(err error) bool { return errors.Is(err, errMalformed) }},
+		{"bad item", providertest.Answer{Body: []byte(`{"count":1,"domains":[{"id":"x","name":"a.ee","statuses":[]}]}`)}, func(err error) bool { return errors.Is(err, errMalformed) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -696,7 +640,7 @@ func TestClient_HTTPStatus(t *testing.T) {
 			if tt.retryAfter != "" {
 				h.Set("Retry-After", tt.retryAfter)
 			}
-			c, _ := setup(t, nil, answer{status: tt.status, header: h, body: page})
+			c, _ := setup(t, nil, providertest.Answer{Status: tt.status, Header: h, Body: page})
 			_, err := c.LockState(context.Background(), "shop.test")
 			var se *providers.StatusError
 			if !errors.As(err, &se) || se.Code != tt.status || !strings.Contains(se.Body, "Service Unavailable") {
@@ -743,7 +687,7 @@ func TestParseErrors(t *testing.T) {
 }
 
 func TestParseAuth(t *testing.T) {
-	a, err := parseAuth(readFixture(t, "auth_eid_success.json"))
+	a, err := parseAuth(providertest.ReadFixture(t, "auth_eid_success.json"))
 	if err != nil || a.token != "Q2lwaGVyVGV4dE9mVXNlcklkZW50QW5kRXhwaXJ5MjAxOA==" || !a.expiresAt.Equal(time.Date(2018, 7, 13, 11, 30, 51, 0, time.UTC)) {
 		t.Fatalf("parseAuth = %+v, %v", a, err)
 	}
@@ -845,51 +789,60 @@ func TestClient_timeout(t *testing.T) {
 }
 
 // TestClient_errorsNeverContainToken provokes error paths with a server that
-// echoes the credentials back and checks no error text reveals them.
+// echoes the credentials back, raw and escaped as the page around them
+// would escape them, and checks that no error text reveals them in any
+// spelling.
 func TestClient_errorsNeverContainToken(t *testing.T) {
 	const token = "Tok3n/with+odd&chars=!"
 	const eidToken = "eid-session-token-0123456789"
 	const ident = "38903110313"
-	echo := func(code int, format string) answer {
-		return answer{status: code, body: []byte(fmt.Sprintf(format, token, url.QueryEscape(token), eidToken, ident))}
+	echo := func(code int, format string) providertest.Answer {
+		return providertest.Answer{Status: code, Body: []byte(fmt.Sprintf(format, token, url.QueryEscape(token), eidToken, ident))}
 	}
+	login := providertest.Answer{Body: []byte(`{"access_token":"` + eidToken + `","expires_at":"2999-01-01 00:00:00 UTC","type":"Bearer"}`)}
 	tests := []struct {
 		name    string
 		eid     bool
 		session bool // the eID session token is known to the client
-		answers []answer
+		answers []providertest.Answer
 		closed  bool
 	}{
 		{name: "transport error", closed: true},
-		{name: "500 echoing", answers: []answer{echo(500, "%s %s %s %s")}},
-		{name: "503 Retry-After echoing", answers: []answer{{status: 503, header: http.Header{"Retry-After": {"3"}}, body: []byte(strings.Repeat("x", 190) + token)}}},
-		{name: "401 echoing", answers: []answer{echo(401, `{"errors":[{"base":["Not authorized %s %s %s %s"]}]}`)}},
-		{name: "400 echoing", answers: []answer{echo(400, `{"errors":[{"limit":["%s %s %s %s"]}]}`)}},
-		{name: "bad JSON echoing", answers: []answer{echo(200, `{"count":"%s %s %s %s"`)}},
-		{name: "bad item echoing", answers: []answer{echo(200, `{"count":1,"domains":[{"id":"%s%s%s%s","name":"a.ee","statuses":[]}]}`)}},
-		{name: "eid login 401 echoing", eid: true, answers: []answer{echo(401, `{"errors":[{"base":["Not authorized %s %s %s %s"]}]}`)}},
-		{name: "eid login 422 echoing", eid: true, answers: []answer{echo(422, `{"errors":[{"ident":["%s %s %s %s"]}]}`)}},
-		{name: "eid login bad answer", eid: true, answers: []answer{echo(200, `{"access_token":"%s %s %s %s"}`)}},
-		{name: "eid session refused echoing", eid: true, session: true, answers: []answer{
-			{body: []byte(`{"access_token":"` + eidToken + `","expires_at":"2999-01-01 00:00:00 UTC","type":"Bearer"}`)},
-			echo(401, `{"errors":[{"base":["Not authorized %[3]s"]}]}`),
-			{body: []byte(`{"access_token":"` + eidToken + `","expires_at":"2999-01-01 00:00:00 UTC","type":"Bearer"}`)},
-			echo(500, "%s %s %s %s"),
+		{name: "500 echoing", answers: []providertest.Answer{echo(500, "%s %s %s %s")}},
+		{name: "503 Retry-After echoing", answers: []providertest.Answer{{Status: 503, Header: http.Header{"Retry-After": {"3"}}, Body: []byte(strings.Repeat("x", 190) + token)}}},
+		{name: "401 echoing", answers: []providertest.Answer{echo(401, `{"errors":[{"base":["Not authorized %s %s %s %s"]}]}`)}},
+		{name: "400 echoing", answers: []providertest.Answer{echo(400, `{"errors":[{"limit":["%s %s %s %s"]}]}`)}},
+		{name: "bad JSON echoing", answers: []providertest.Answer{echo(200, `{"count":"%s %s %s %s"`)}},
+		{name: "bad item echoing", answers: []providertest.Answer{echo(200, `{"count":1,"domains":[{"id":"%s%s%s%s","name":"a.ee","statuses":[]}]}`)}},
+		// A proxy's error page that quotes the request's Authorization
+		// header, HTML-escaped (& as &amp;), and a JSON one (& as \u0026).
+		{name: "HTML error page echoing it HTML-escaped", answers: []providertest.Answer{{Status: 502,
+			Body: []byte("<html><body><h1>502 Bad Gateway</h1><pre>Authorization: Bearer " + html.EscapeString(token) + "</pre></body></html>")}}},
+		{name: "JSON error echoing it JSON-escaped", answers: []providertest.Answer{{Status: 500,
+			Body: []byte(`{"error":"bad header Bearer ` + strings.ReplaceAll(strings.ReplaceAll(token, "&", `\u0026`), "/", `\/`) + `"}`)}}},
+		{name: "eid login 401 echoing", eid: true, answers: []providertest.Answer{echo(401, `{"errors":[{"base":["Not authorized %s %s %s %s"]}]}`)}},
+		{name: "eid login 422 echoing", eid: true, answers: []providertest.Answer{echo(422, `{"errors":[{"ident":["%s %s %s %s"]}]}`)}},
+		{name: "eid login bad answer", eid: true, answers: []providertest.Answer{echo(200, `{"access_token":"%s %s %s %s"}`)}},
+		{name: "eid session refused echoing", eid: true, session: true, answers: []providertest.Answer{
+			login, echo(401, `{"errors":[{"base":["Not authorized %[3]s"]}]}`), login, echo(500, "%s %s %s %s"),
+		}},
+		{name: "eid session echoed HTML-escaped", eid: true, session: true, answers: []providertest.Answer{
+			login, {Status: 502, Body: []byte("<p>token=" + html.EscapeString(eidToken) + " ident=" + ident + "</p>")},
 		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var srv *httptest.Server
+			var endpoint string
 			if tt.closed {
-				srv = httptest.NewServer(http.NotFoundHandler())
+				srv := httptest.NewServer(http.NotFoundHandler())
 				srv.Close()
+				endpoint = srv.URL
 			} else {
-				srv = httptest.NewServer(&fakeRegistry{answers: tt.answers})
-				t.Cleanup(srv.Close)
+				endpoint = providertest.NewWire(t, tt.answers...).URL
 			}
-			cfg := Config{Endpoint: srv.URL, Token: token}
+			cfg := Config{Endpoint: endpoint, Token: token}
 			if tt.eid {
-				cfg = Config{Endpoint: srv.URL, EID: &EID{Ident: ident, FirstName: "Mari", LastName: "Maasikas"}}
+				cfg = Config{Endpoint: endpoint, EID: &EID{Ident: ident, FirstName: "Mari", LastName: "Maasikas"}}
 			}
 			c, err := New(cfg)
 			if err != nil {
@@ -899,10 +852,13 @@ func TestClient_errorsNeverContainToken(t *testing.T) {
 			if err == nil {
 				t.Fatal("LockState succeeded, want an error")
 			}
-			// The client's own credentials: it cannot know the others.
-			secrets := []string{token, url.QueryEscape(token)}
+			// The client's own credentials, in the spellings an echo uses:
+			// it cannot know the others.
+			var secrets []string
 			if tt.eid {
 				secrets = []string{ident}
+			} else {
+				secrets = []string{token, url.QueryEscape(token), html.EscapeString(token), strings.ReplaceAll(token, "&", `\u0026`)}
 			}
 			if tt.session {
 				secrets = append(secrets, eidToken)

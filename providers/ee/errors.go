@@ -42,7 +42,7 @@ const (
 
 // classify decides what an HTTP answer means; it is the one place where the
 // registry's answers become reglock's error vocabulary. Texts for messages
-// pass through redact; matching uses the raw texts.
+// pass through the redactor; matching uses the raw texts.
 //
 //   - 2xx: success;
 //   - 401: ErrNotPermitted for a technical contact ("Only administrative
@@ -53,15 +53,15 @@ const (
 //     (ErrAuth), else a permanent rejection (limit/offset out of range);
 //   - 429/503 with Retry-After: a *RetryAfterError; other statuses: a
 //     transient *StatusError.
-func classify(kind op, status int, h http.Header, body []byte, now time.Time, redact func(string) string) error {
+func classify(kind op, status int, h http.Header, body []byte, now time.Time, r *providers.Redactor) error {
 	if status >= 200 && status < 300 {
 		return nil
 	}
 	msgs := parseErrors(body)
 	raw := messagesText(msgs)
 	lower := strings.ToLower(raw)
-	se := &providers.StatusError{Code: status, Body: providers.Snippet([]byte(redact(string(body))))}
-	text := redact(raw)
+	se := &providers.StatusError{Code: status, Body: providers.Snippet([]byte(r.Redact(string(body))))}
+	text := r.Redact(raw)
 	if text == "" {
 		text = se.Error()
 	}
