@@ -11,6 +11,13 @@
 // arrive at HTTP 200 as is_success 0 with a response code. Requests name
 // the domain inside the attributes (the reseller "cookie bypass"), so no
 // login or cookie is needed.
+//
+// Response codes are decided in one place, classify (errors.go), which
+// holds the table of codes and their sources. One answer cannot be decided
+// from the reply alone: 415 about a domain is what OpenSRS answers for a
+// domain the reseller does not hold, and it is also what an answer to bad
+// credentials has been reported to be. The adapter then asks one question
+// about the account itself (checkRefusal) before it says which.
 package opensrs
 
 import (
@@ -23,7 +30,6 @@ import (
 	"iter"
 	"net/http"
 	"net/netip"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -43,8 +49,9 @@ const pageSize = 500
 // The listing window: get_domains_by_expiredate requires one, so the
 // listing asks for every date a domain can expire on.
 const (
-	listFrom = "1970-01-01"
-	listTo   = "2199-12-31"
+	listAction = "get_domains_by_expiredate"
+	listFrom   = "1970-01-01"
+	listTo     = "2199-12-31"
 )
 
 // Config configures a Client.
@@ -73,6 +80,8 @@ type Client struct {
 	key      secret.String
 	timeout  time.Duration
 	http     *http.Client
+	// redactor removes the key from text that came from the network.
+	redactor *providers.Redactor
 }
 
 var (
@@ -110,13 +119,14 @@ func New(cfg Config) (*Client, error) {
 	if hc == nil {
 		hc = providers.NewHTTPClient(timeout)
 	}
-	return &Client{endpoint: cfg.Endpoint, username: cfg.Username, key: cfg.Key, timeout: timeout, http: hc}, nil
+	return &Client{endpoint: cfg.Endpoint, username: cfg.Username, key: cfg.Key, timeout: timeout, http: hc,
+		redactor: providers.NewRedactor(cfg.Key.Reveal())}, nil
 }
 
 // LockState reads the domain's registrar lock with get, type=status. A
 // transfer away in progress reads as Pending.
 func (c *Client) LockState(ctx context.Context, domain string) (providers.State, error) {
-	if err := checkDomain(domain); err != nil {
+	if err := providers.CheckDomain("opensrs", domain); err != nil {
 		return providers.State{}, err
 	}
 	attrs, err := c.do(ctx, "get", domain, ops.Assoc{
@@ -140,7 +150,7 @@ func (c *Client) LockState(ctx context.Context, domain string) (providers.State,
 // but the codes whose meaning is known), SetLock reads the lock back and
 // reports success when the domain is already as asked.
 func (c *Client) SetLock(ctx context.Context, domain string, locked bool) error {
-	if err := checkDomain(domain); err != nil {
+	if err := providers.CheckDomain("opensrs", domain); err != nil {
 		return err
 	}
 	_, err := c.do(ctx, "modify", domain, ops.Assoc{
@@ -164,7 +174,7 @@ func (c *Client) SetLock(ctx context.Context, domain string, locked bool) error 
 // consentIP is the registrant's address when they opted out. The setting
 // cannot be read back: OpenSRS has no command for it.
 func (c *Client) SetTradeLock(ctx context.Context, domain string, enabled bool, consentIP netip.Addr) error {
-	if err := checkDomain(domain); err != nil {
+	if err := providers.CheckDomain("opensrs", domain); err != nil {
 		return err
 	}
 	if !consentIP.IsValid() {
@@ -181,41 +191,55 @@ func (c *Client) SetTradeLock(ctx context.Context, domain string, enabled bool, 
 
 // Domains lists the account with get_domains_by_expiredate over every
 // possible expiry date, pageSize names a page, yielding lowercase A-labels.
+// A page whose counts disagree with what the pages hold (page, total,
+// remainder) ends the listing with an error before its names are yielded.
 // An error is yielded once and ends the listing.
 func (c *Client) Domains(ctx context.Context) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
 		var prevFirst string
+		listed := 0
 		for page := 1; ; page++ {
-			attrs, err := c.do(ctx, "get_domains_by_expiredate", "", ops.Assoc{
-				ops.Field("exp_from", listFrom),
-				ops.Field("exp_to", listTo),
-				ops.Field("limit", strconv.Itoa(pageSize)),
-				ops.Field("page", strconv.Itoa(page)),
-			})
+			attrs, err := c.do(ctx, listAction, "", listAttrs(pageSize, page))
 			if err != nil {
 				yield("", err)
 				return
 			}
-			names, more, err := parseListing(attrs)
+			p, err := parseListing(attrs)
 			if err != nil {
-				yield("", c.labelled("get_domains_by_expiredate", c.answerError(err, nil)))
+				yield("", c.labelled(listAction, c.answerError(err, nil)))
 				return
 			}
-			// A server that ignores page would repeat itself forever.
-			if len(names) > 0 && page > 1 && names[0] == prevFirst {
-				yield("", c.labelled("get_domains_by_expiredate", fmt.Errorf("page %d repeats page %d", page, page-1)))
+			if err := p.check(page, listed); err != nil {
+				yield("", c.labelled(listAction, providers.Unrecognized(c.answerError(err, nil))))
 				return
 			}
-			for _, name := range names {
+			// A server that ignores page, and says neither its page nor
+			// its total, would repeat itself forever.
+			if len(p.names) > 0 && page > 1 && p.names[0] == prevFirst {
+				yield("", c.labelled(listAction, fmt.Errorf("page %d repeats page %d", page, page-1)))
+				return
+			}
+			for _, name := range p.names {
 				if !yield(name, nil) {
 					return
 				}
 			}
-			if len(names) == 0 || !more {
+			listed += len(p.names)
+			if p.last() {
 				return
 			}
-			prevFirst = names[0]
+			prevFirst = p.names[0]
 		}
+	}
+}
+
+// listAttrs are get_domains_by_expiredate's attributes for one page.
+func listAttrs(limit, page int) ops.Assoc {
+	return ops.Assoc{
+		ops.Field("exp_from", listFrom),
+		ops.Field("exp_to", listTo),
+		ops.Field("limit", strconv.Itoa(limit)),
+		ops.Field("page", strconv.Itoa(page)),
 	}
 }
 
@@ -226,35 +250,10 @@ func flag(on bool) string {
 	return "0"
 }
 
-// checkDomain accepts lowercase LDH names of two labels or more, as
-// tasks.NormalizeDomain makes them; anything else is a permanent error
-// before any request. The registry decides what is registrable.
-func checkDomain(domain string) error {
-	if !isDomainName(domain) {
-		return providers.Permanent(fmt.Errorf("opensrs: %q is not a domain name in lowercase A-labels", domain))
-	}
-	return nil
-}
-
-func isDomainName(s string) bool {
-	if len(s) == 0 || len(s) > 253 || !strings.Contains(s, ".") {
-		return false
-	}
-	for label := range strings.SplitSeq(s, ".") {
-		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
-			return false
-		}
-		for i := range len(label) {
-			if ch := label[i]; !(ch >= 'a' && ch <= 'z' || ch >= '0' && ch <= '9' || ch == '-') {
-				return false
-			}
-		}
-	}
-	return true
-}
-
 // do sends one XCP command about the domain object and returns the reply's
-// attributes, or the error the reply means. domain only labels errors.
+// attributes, or the error the reply means. domain is the domain the
+// command is about, "" for a command about the account: it labels errors,
+// and it decides whose refusal a 415 is.
 func (c *Client) do(ctx context.Context, action, domain string, attrs ops.Assoc) (ops.Assoc, error) {
 	label := action
 	if domain != "" {
@@ -277,10 +276,46 @@ func (c *Client) do(ctx context.Context, action, domain string, attrs ops.Assoc)
 	if err != nil {
 		return nil, c.labelled(label, c.answerError(err, answer))
 	}
-	if err := classify(r, c.redact); err != nil {
+	if err := classify(r, c.redactor.Redact, domain); err != nil {
+		var re *replyError
+		if domain != "" && errors.As(err, &re) && re.code == codeNotYours {
+			err = c.checkRefusal(ctx, re, err)
+		}
 		return nil, c.labelled(label, err)
 	}
 	return r.attrs, nil
+}
+
+// checkRefusal settles a 415 about a domain (refused, classify's
+// ErrNotFound and ErrRefused) with one request about the account itself,
+// the first page of its listing with room for one name: OpenSRS answers
+// 415 for a domain the reseller does not hold, and an answer to bad
+// credentials has been reported to be 415 too. If the listing answers,
+// the credentials work and the domain is not the account's: ErrNotFound
+// alone, so that any number of such domains is no evidence against the
+// account. If the listing is refused as well, the credentials are:
+// ErrAuth. If the listing fails otherwise, refused stands, and the circuit
+// breaker counts the refused domains.
+func (c *Client) checkRefusal(ctx context.Context, re *replyError, refused error) error {
+	_, err := c.do(ctx, listAction, "", listAttrs(1, 1))
+	switch {
+	case err == nil:
+		return fmt.Errorf("%w: %w (the account's listing answers, so the refusal is about this domain)", re, providers.ErrNotFound)
+	case errors.Is(err, providers.ErrAuth):
+		return fmt.Errorf("%w, and so is a listing of the account (%s): %w", re, refusal(err), providers.ErrAuth)
+	case ctx.Err() != nil:
+		return ctx.Err()
+	}
+	return fmt.Errorf("%w (a listing to tell the domain's refusal from the account's failed: %v)", refused, err)
+}
+
+// refusal is the reply error in err, or err's text.
+func refusal(err error) string {
+	var re *replyError
+	if errors.As(err, &re) {
+		return re.Error()
+	}
+	return err.Error()
 }
 
 // doRequest POSTs a signed body and returns the body of a 200 answer.
@@ -312,6 +347,11 @@ func (c *Client) doRequest(ctx context.Context, body []byte) ([]byte, error) {
 			return nil, ctxErr
 		}
 		return nil, fmt.Errorf("reading answer: %w", providers.RedactURL(err))
+	}
+	if resp.StatusCode == http.StatusUnauthorized {
+		// OpenSRS's troubleshooting guide: "401 Authentication Error" is a
+		// wrong key or username, or an address off the allow-list.
+		return nil, fmt.Errorf("%w: %w", &providers.StatusError{Code: resp.StatusCode, Body: c.snippet(answer)}, providers.ErrAuth)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, providers.HTTPStatusError(resp.StatusCode, resp.Header, c.snippet(answer), time.Now())
@@ -364,7 +404,7 @@ func (c *Client) answerError(err error, answer []byte) error {
 			break
 		}
 	}
-	msg := providers.Snippet([]byte(c.redact(err.Error())))
+	msg := providers.Snippet([]byte(c.redactor.Redact(err.Error())))
 	if answer != nil {
 		msg += ": " + c.snippet(answer)
 	}
@@ -382,29 +422,5 @@ func (e *answerError) Unwrap() error { return e.kind }
 // snippet is the start of a body for an error message, with the key
 // removed before cutting so that no part of it survives the cut.
 func (c *Client) snippet(body []byte) string {
-	return providers.Snippet([]byte(c.redact(string(body))))
-}
-
-// redact removes the key from text that came from the network, in case a
-// proxy or a misbehaving server echoes it. It is applied to error text
-// only, never to bodies before parsing: a short key must not be able to
-// corrupt the XML.
-func (c *Client) redact(s string) string {
-	key := c.key.Reveal()
-	if key == "" {
-		return s
-	}
-	s = strings.ReplaceAll(s, key, secret.Redacted)
-	quoted := strconv.Quote(key)
-	for _, esc := range []string{url.QueryEscape(key), xmlEscape(key), quoted[1 : len(quoted)-1]} {
-		if esc != key {
-			s = strings.ReplaceAll(s, esc, secret.Redacted)
-		}
-	}
-	return s
-}
-
-// xmlEscape is the key as it would appear escaped in an XML echo.
-func xmlEscape(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;", "'", "&#39;").Replace(s)
+	return providers.Snippet([]byte(c.redactor.Redact(string(body))))
 }

@@ -60,6 +60,13 @@ func parseReply(body []byte) (reply, error) {
 		r.code = n
 	}
 	r.text = top.Text("response_text")
+	// A success about another object (a BALANCE reply, say) would read as
+	// an empty listing or a missing lock_state. A failure is classified by
+	// its code whatever object it names: an authentication failure may
+	// name none, or another.
+	if obj := top.Get("object"); r.success && obj.Kind() == ops.KindScalar && !strings.EqualFold(strings.TrimSpace(obj.Text()), "DOMAIN") {
+		return reply{}, fmt.Errorf("%w: a reply about the object \"%s\", not DOMAIN", errNotReply, obj.Text())
+	}
 	switch attrs := top.Get("attributes"); attrs.Kind() {
 	case ops.KindNone:
 	case ops.KindAssoc:
@@ -89,28 +96,80 @@ func parseStatus(attrs ops.Assoc) (providers.State, error) {
 	return st, nil
 }
 
+// listingPage is one get_domains_by_expiredate page as read.
+type listingPage struct {
+	// names are exp_domains' names as lowercase A-labels.
+	names []string
+	// more is remainder: more pages follow.
+	more bool
+	// page and total are the reply's page number and count of domains in
+	// all, -1 when it has none.
+	page, total int
+}
+
 // parseListing reads a get_domains_by_expiredate page: the names of
-// exp_domains as lowercase A-labels, and whether remainder says more pages
-// follow. A page without exp_domains is empty.
-func parseListing(attrs ops.Assoc) (names []string, more bool, err error) {
+// exp_domains as lowercase A-labels, whether remainder says more pages
+// follow, and the page and total counts. A page without exp_domains is
+// empty.
+func parseListing(attrs ops.Assoc) (listingPage, error) {
+	p := listingPage{page: -1, total: -1}
 	list := attrs.Get("exp_domains")
 	switch list.Kind() {
 	case ops.KindNone:
 	case ops.KindArray:
 	default:
-		return nil, false, fmt.Errorf("answer's exp_domains is a %s, not a dt_array", list.Kind())
+		return listingPage{}, fmt.Errorf("answer's exp_domains is a %s, not a dt_array", list.Kind())
 	}
 	for i, e := range list.Array() {
 		raw := strings.TrimSuffix(e.Assoc().Text("name"), ".")
 		if raw == "" {
-			return nil, false, fmt.Errorf("answer's exp_domains entry %d has no name", i)
+			return listingPage{}, fmt.Errorf("answer's exp_domains entry %d has no name", i)
 		}
 		name, err := idna.ToASCII(strings.ToLower(raw))
-		if err != nil || !isDomainName(name) {
-			return nil, false, fmt.Errorf("answer's exp_domains entry %d: \"%s\" is not a domain name", i, raw)
+		if err != nil || providers.CheckDomain("opensrs", name) != nil {
+			return listingPage{}, fmt.Errorf("answer's exp_domains entry %d: \"%s\" is not a domain name", i, raw)
 		}
-		names = append(names, name)
+		p.names = append(p.names, name)
+	}
+	for _, f := range []struct {
+		key string
+		n   *int
+	}{{"page", &p.page}, {"total", &p.total}} {
+		v := attrs.Get(f.key)
+		if v.Kind() == ops.KindNone || strings.TrimSpace(v.Text()) == "" {
+			continue
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(v.Text()))
+		if err != nil || n < 0 || v.Kind() != ops.KindScalar {
+			return listingPage{}, fmt.Errorf("answer's %s is not a count: \"%s\"", f.key, v.Text())
+		}
+		*f.n = n
 	}
 	rem := strings.TrimSpace(attrs.Text("remainder"))
-	return names, rem != "" && rem != "0", nil
+	p.more = rem != "" && rem != "0"
+	return p, nil
+}
+
+// last reports whether the listing ends with this page: remainder says no
+// more follow, or the page is empty (a server that keeps saying "more"
+// would be listed forever; check says whether that is an error).
+func (p listingPage) last() bool { return !p.more || len(p.names) == 0 }
+
+// check compares the page's counts with what was asked and what the pages
+// hold: page asked for, before the names of the pages read before it. A
+// listing that disagrees with its own counts has lost or invented domains,
+// and an import from it would be silently wrong.
+func (p listingPage) check(asked, before int) error {
+	held := before + len(p.names)
+	switch {
+	case p.page >= 0 && p.page != asked:
+		return fmt.Errorf("asked for page %d, the answer is page %d", asked, p.page)
+	case p.total >= 0 && held > p.total:
+		return fmt.Errorf("page %d: the answer counts %d domains in all, and its pages so far hold %d", asked, p.total, held)
+	case p.more && len(p.names) == 0 && (p.total < 0 || held < p.total):
+		return fmt.Errorf("page %d: the answer says more domains follow, and holds none", asked)
+	case p.last() && p.total >= 0 && held < p.total:
+		return fmt.Errorf("page %d: the answer counts %d domains in all, its pages hold %d, and no more follow", asked, p.total, held)
+	}
+	return nil
 }

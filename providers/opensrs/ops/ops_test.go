@@ -440,7 +440,7 @@ func checkRoundTrip(t *testing.T, doc []byte) {
 func seedFiles(t testing.TB) []string {
 	t.Helper()
 	var files []string
-	for _, pattern := range []string{"testdata/*.xml", "../testdata/*.xml"} {
+	for _, pattern := range []string{"testdata/*.xml", "../testdata/*.xml", "../testdata/recorded/*.xml"} {
 		m, err := filepath.Glob(pattern)
 		if err != nil {
 			t.Fatal(err)
