@@ -8,14 +8,16 @@
 // contract holds: domains are addressed by WHMCS's numeric domainid, which
 // the client looks up by name and caches; a missing lockstatus means
 // "unlock", so it is always sent; errors come at HTTP 200 or 403 and only
-// the body tells; and WHMCS answers "unlocked" when its own call to the
-// registrar failed, so every reading is marked providers.State.Indirect for
-// the reconciler to confirm before it acts.
+// the body tells; an answer WHMCS cannot encode as JSON (a record stored in
+// another charset) is asked for again as XML; a listing whose counts
+// disagree with its entries is broken, never evidence that a domain is
+// missing; and WHMCS answers "unlocked" when its own call to the registrar
+// failed, so every reading is marked providers.State.Indirect for the
+// reconciler to confirm before it acts.
 package whmcs
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"iter"
@@ -25,7 +27,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"golang.org/x/net/idna"
 
@@ -77,9 +78,9 @@ type Client struct {
 	// pageSize is limitnum when listing; tests make it small.
 	pageSize int
 	ids      *idCache
-	// secretForms are the credentials as they may appear in an echoed
-	// body: raw, URL-, JSON- and PHP-escaped; longest first.
-	secretForms []string
+	// redactor removes the credentials, in every spelling an echo could
+	// use, from text that came from the network.
+	redactor *providers.Redactor
 }
 
 var (
@@ -131,7 +132,7 @@ func New(cfg Config) (*Client, error) {
 		http:          &own,
 		pageSize:      pageSize,
 		ids:           newIDCache(maxCachedIDs),
-		secretForms:   secretForms(cfg.Identifier, cfg.Secret, cfg.AccessKey),
+		redactor:      providers.NewRedactor(cfg.Identifier.Reveal(), cfg.Secret.Reveal(), cfg.AccessKey.Reveal()),
 	}, nil
 }
 
@@ -158,7 +159,7 @@ func validateEndpoint(endpoint string) (string, error) {
 // but also (WHMCS's own code turns module errors into it) a failed registrar
 // call. It is therefore a transient error, never a reading.
 func (c *Client) LockState(ctx context.Context, domain string) (providers.State, error) {
-	if err := checkDomain(domain); err != nil {
+	if err := providers.CheckDomain("whmcs", domain); err != nil {
 		return providers.State{}, err
 	}
 	var st providers.State
@@ -175,7 +176,7 @@ func (c *Client) LockState(ctx context.Context, domain string) (providers.State,
 		case strings.EqualFold(status, "unknown"):
 			return c.labelled("DomainGetLockingStatus "+domain, fmt.Errorf("lockstatus %q: the registrar module returned no lock state (a failed registrar call, or no lock support)", status))
 		default:
-			return c.labelled("DomainGetLockingStatus "+domain, fmt.Errorf("answer has no usable lockstatus: %q", c.redact(status)))
+			return c.labelled("DomainGetLockingStatus "+domain, providers.Unrecognized(fmt.Errorf("answer has no usable lockstatus: %q", c.redactor.Redact(status))))
 		}
 		return nil
 	})
@@ -189,7 +190,7 @@ func (c *Client) LockState(ctx context.Context, domain string) (providers.State,
 // lockstatus is always sent: WHMCS reads a missing one as "unlock". Success
 // is all the answer says; the caller reads the state back.
 func (c *Client) SetLock(ctx context.Context, domain string, locked bool) error {
-	if err := checkDomain(domain); err != nil {
+	if err := providers.CheckDomain("whmcs", domain); err != nil {
 		return err
 	}
 	flag := "0"
@@ -211,10 +212,14 @@ func (c *Client) SetLock(ctx context.Context, domain string, locked bool) error 
 	return err
 }
 
-// withID runs call with domain's WHMCS id. An id from the cache that WHMCS
-// no longer knows ("Domain ID Not Found": the record was deleted, perhaps
-// created again under a new id) is dropped and the name looked up once
-// more; only then is the domain not found.
+// withID runs call with domain's WHMCS id. Only a reading taken after this
+// call began may say that the domain is not found. The cache holds ids
+// learned earlier (by a lookup, or by a listing) and never the absence of
+// a name: a name an earlier listing did not hold (registered a moment
+// ago) is a cache miss, which is a fresh, paced lookup. A cached id is a
+// hint: one WHMCS no longer knows ("Domain ID Not Found": the record was
+// deleted, or the domain transferred in again under a new id) is dropped
+// and the name looked up once more, and that lookup's answer counts.
 func (c *Client) withID(ctx context.Context, domain string, call func(id int) error) error {
 	id, cached := c.ids.get(domain)
 	if !cached {
@@ -224,16 +229,19 @@ func (c *Client) withID(ctx context.Context, domain string, call func(id int) er
 		}
 	}
 	err := call(id)
-	if errors.Is(err, errDomainIDNotFound) {
+	if !errors.Is(err, errDomainIDNotFound) {
+		return err
+	}
+	c.ids.forget(domain, id)
+	if !cached {
+		// The id came from this call's own lookup: WHMCS's answer stands.
+		return err
+	}
+	if id, err = c.lookup(ctx, domain); err != nil {
+		return err
+	}
+	if err = call(id); errors.Is(err, errDomainIDNotFound) {
 		c.ids.forget(domain, id)
-		if cached {
-			if id, err = c.lookup(ctx, domain); err != nil {
-				return err
-			}
-			if err = call(id); errors.Is(err, errDomainIDNotFound) {
-				c.ids.forget(domain, id)
-			}
-		}
 	}
 	return err
 }
@@ -255,16 +263,78 @@ func (c *Client) lookup(ctx context.Context, domain string) (int, error) {
 	return id, nil
 }
 
+// lookupAs reads every record WHMCS holds under the name asWritten (a
+// name can have more than one page of them) and picks domain's.
 func (c *Client) lookupAs(ctx context.Context, domain, asWritten string) (int, error) {
-	r, err := c.do(ctx, "GetClientsDomains", domain, url.Values{"domain": {asWritten}})
-	if err != nil {
-		return 0, err
+	var entries []domainEntry
+	for page, err := range c.pages(ctx, domain, url.Values{"domain": {asWritten}}) {
+		if err != nil {
+			return 0, err
+		}
+		entries = append(entries, page...)
 	}
-	id, ok := pick(r.domains, domain)
+	id, ok := pick(entries, domain)
 	if !ok {
 		return 0, c.labelled("GetClientsDomains "+domain, errNoSuchDomain)
 	}
 	return id, nil
+}
+
+// maxLookupPages bounds a lookup by name: WHMCS holds a name a handful of
+// times at most (old orders next to the current one), and a broken answer
+// must not keep a lookup paging for ever.
+const maxLookupPages = 8
+
+// pages yields GetClientsDomains' entries (filtered by filter, nil for the
+// whole installation) a page at a time, pageSize per request, from offset
+// 0 until totalresults entries have arrived. Each page is one paced
+// request. A page whose counts disagree with what it holds ends the
+// iteration with errBrokenListing (transient): a listing that claims
+// results and holds none says nothing about whether a domain exists.
+func (c *Client) pages(ctx context.Context, domain string, filter url.Values) iter.Seq2[[]domainEntry, error] {
+	return func(yield func([]domainEntry, error) bool) {
+		label := "GetClientsDomains"
+		if domain != "" {
+			label += " " + domain
+		}
+		start := 0
+		for n := 1; ; n++ {
+			params := url.Values{
+				"limitstart": {strconv.Itoa(start)},
+				"limitnum":   {strconv.Itoa(c.pageSize)},
+			}
+			for k, v := range filter {
+				params[k] = v
+			}
+			r, err := c.do(ctx, "GetClientsDomains", domain, params)
+			if err == nil {
+				if cerr := r.checkCounts(start); cerr != nil {
+					err = c.labelled(label, cerr)
+				}
+			}
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			if !yield(r.domains, nil) {
+				return
+			}
+			// Advance by what arrived, not by limitnum: a WHMCS (or proxy)
+			// that caps the page size must not make the listing skip.
+			start += len(r.domains)
+			switch {
+			case len(r.domains) == 0:
+				return
+			case r.totalResults >= 0 && start >= r.totalResults:
+				return
+			case r.totalResults < 0 && len(r.domains) < c.pageSize:
+				return
+			case filter != nil && n >= maxLookupPages:
+				yield(nil, c.labelled(label, fmt.Errorf("%w: %d pages and still not at totalresults %d", errBrokenListing, n, r.totalResults)))
+				return
+			}
+		}
+	}
 }
 
 // pick chooses domain's record among a lookup's entries. WHMCS can hold a
@@ -308,21 +378,15 @@ func gone(status string) bool {
 // A-labels. Records that are Cancelled, Fraud or Transferred Away are left
 // out: WHMCS keeps them, but the domain is no longer in its care. The ids
 // seen fill the lookup cache. An error is yielded once and ends the
-// listing.
+// listing; a page whose counts disagree with its entries is one.
 func (c *Client) Domains(ctx context.Context) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
-		start := 0
-		for {
-			params := url.Values{
-				"limitstart": {strconv.Itoa(start)},
-				"limitnum":   {strconv.Itoa(c.pageSize)},
-			}
-			r, err := c.do(ctx, "GetClientsDomains", "", params)
+		for page, err := range c.pages(ctx, "", nil) {
 			if err != nil {
 				yield("", err)
 				return
 			}
-			for _, e := range r.domains {
+			for _, e := range page {
 				if gone(e.status) {
 					continue
 				}
@@ -338,29 +402,8 @@ func (c *Client) Domains(ctx context.Context) iter.Seq2[string, error] {
 					return
 				}
 			}
-			// Advance by what arrived, not by limitnum: a WHMCS (or proxy)
-			// that caps the page size must not make the listing skip.
-			start += len(r.domains)
-			switch {
-			case len(r.domains) == 0:
-				return
-			case r.totalResults >= 0 && start >= r.totalResults:
-				return
-			case r.totalResults < 0 && len(r.domains) < c.pageSize:
-				return
-			}
 		}
 	}
-}
-
-// checkDomain refuses what cannot be a domain name before any request is
-// sent: no request can fix it.
-func checkDomain(domain string) error {
-	if domain == "" || len(domain) > 253 || !strings.Contains(domain, ".") ||
-		strings.ContainsFunc(domain, func(r rune) bool { return r <= ' ' || r == 0x7f || r == utf8.RuneError }) {
-		return providers.Permanent(fmt.Errorf("whmcs: %q is not a domain name", domain))
-	}
-	return nil
 }
 
 // normalizeName turns a domain name as WHMCS stores it (any case, perhaps
@@ -368,7 +411,7 @@ func checkDomain(domain string) error {
 func normalizeName(s string) (string, error) {
 	name := strings.ToLower(strings.TrimSuffix(strings.TrimSpace(s), "."))
 	ascii, err := idna.ToASCII(name)
-	if err != nil || checkDomain(ascii) != nil {
+	if err != nil || providers.CheckDomain("whmcs", ascii) != nil {
 		return "", fmt.Errorf("%q is not a domain name", s)
 	}
 	return ascii, nil
@@ -386,34 +429,76 @@ func unicodeForm(domain string) (string, bool) {
 	return u, true
 }
 
+// The response types (responsetype): JSON always, XML only when WHMCS
+// cannot encode an answer as JSON.
+const (
+	responseJSON = "json"
+	responseXML  = "xml"
+)
+
 // do sends one command and returns its parsed answer, or the error the
 // answer means. domain only labels errors.
+//
+// WHMCS answers "Error generating JSON encoded response: Malformed UTF-8
+// characters" when a record it would send holds bytes that are not UTF-8:
+// that request can never succeed as JSON, so it is sent once more asking
+// for XML (as other WHMCS clients do), which WHMCS writes without checking
+// the encoding. An XML answer that does not read either is a permanent
+// error that names both causes.
 func (c *Client) do(ctx context.Context, action, domain string, params url.Values) (response, error) {
 	label := action
 	if domain != "" {
 		label += " " + domain
 	}
-	status, header, body, err := c.doRequest(ctx, action, params)
-	if err != nil {
-		return response{}, c.labelled(label, err)
+	r, _, err := c.exchange(ctx, action, responseJSON, params)
+	if errors.Is(err, errJSONEncoding) {
+		jsonErr := err
+		var unreadable bool
+		r, unreadable, err = c.exchange(ctx, action, responseXML, params)
+		switch {
+		case unreadable, errors.Is(err, errJSONEncoding):
+			err = providers.Permanent(fmt.Errorf("%w; asked for XML instead, and that answer does not read either: %w", jsonErr, err))
+		case err != nil:
+			err = fmt.Errorf("asked for XML after %q: %w", jsonErr.Error(), err)
+		}
 	}
-	r, perr := parseResponse(body)
-	a := answer{status: status, header: header, r: r, parseErr: perr, snippet: func() string { return c.snippet(body) }}
-	if err := classify(a, c.redact, time.Now()); err != nil {
+	if err != nil {
 		return response{}, c.labelled(label, err)
 	}
 	return r, nil
 }
 
+// exchange is one request in the given response type and the meaning of
+// its answer; unreadable reports an answer that came (at a 2xx status) and
+// does not read as WHMCS's.
+func (c *Client) exchange(ctx context.Context, action, format string, params url.Values) (response, bool, error) {
+	status, header, body, err := c.doRequest(ctx, action, format, params)
+	if err != nil {
+		return response{}, false, err
+	}
+	parse := parseResponse
+	if format == responseXML {
+		parse = parseXMLResponse
+	}
+	r, perr := parse(body)
+	a := answer{status: status, header: header, r: r, parseErr: perr, snippet: func() string { return c.snippet(body) }}
+	if err := classify(a, c.redactor.Redact, time.Now()); err != nil {
+		return response{}, perr != nil && status >= 200 && status <= 299, err
+	}
+	return r, false, nil
+}
+
 // doRequest POSTs the command as a form so that the credentials never sit
 // in a URL, a proxy log or a *url.Error, and returns the answer whatever
 // its status: WHMCS's errors come at 200 or 403, and only the body tells.
-func (c *Client) doRequest(ctx context.Context, action string, params url.Values) (int, http.Header, []byte, error) {
+// It is the client's only way to the network: every request, lookups,
+// listing pages and XML retries included, takes its rate-limit slot here.
+func (c *Client) doRequest(ctx context.Context, action, format string, params url.Values) (int, http.Header, []byte, error) {
 	form := url.Values{
 		"action":       {action},
 		"identifier":   {c.identifier.Reveal()},
 		"secret":       {c.secret.Reveal()},
-		"responsetype": {"json"},
+		"responsetype": {format},
 	}
 	if !c.accessKey.IsZero() {
 		form.Set("accesskey", c.accessKey.Reveal())
@@ -475,72 +560,5 @@ func (c *Client) labelled(label string, err error) error {
 // credentials removed before cutting so that no part of them survives the
 // cut.
 func (c *Client) snippet(body []byte) string {
-	return providers.Snippet([]byte(c.redact(string(body))))
-}
-
-// redact removes the credentials from text that came from the network, in
-// case a proxy or a misbehaving server echoes the request. It is applied to
-// error text only, never to bodies before parsing.
-func (c *Client) redact(s string) string {
-	for _, f := range c.secretForms {
-		s = strings.ReplaceAll(s, f, secret.Redacted)
-	}
-	return s
-}
-
-// secretForms lists each credential in every spelling an echo could use,
-// longest first so that no shorter form breaks a longer one apart.
-func secretForms(creds ...secret.String) []string {
-	var forms []string
-	for _, c := range creds {
-		v := c.Reveal()
-		if v == "" {
-			continue
-		}
-		js, _ := json.Marshal(v)
-		for _, f := range []string{v, url.QueryEscape(v), url.PathEscape(v), string(js[1 : len(js)-1]), phpJSONEscape(v)} {
-			if f != "" && !slices.Contains(forms, f) {
-				forms = append(forms, f)
-			}
-		}
-	}
-	slices.SortStableFunc(forms, func(a, b string) int { return len(b) - len(a) })
-	return forms
-}
-
-// phpJSONEscape escapes s as PHP's json_encode does by default: slashes as
-// \/ and everything outside ASCII as \uXXXX.
-func phpJSONEscape(s string) string {
-	const hex = "0123456789abcdef"
-	var b strings.Builder
-	u16 := func(r rune) {
-		b.WriteString(`\u`)
-		for shift := 12; shift >= 0; shift -= 4 {
-			b.WriteByte(hex[(r>>shift)&0xf])
-		}
-	}
-	for _, r := range s {
-		switch {
-		case r == '"' || r == '\\' || r == '/':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r < 0x20:
-			u16(r)
-		case r < 0x80:
-			b.WriteRune(r)
-		case r >= 0x10000:
-			r -= 0x10000
-			u16(0xd800 + (r>>10)&0x3ff)
-			u16(0xdc00 + r&0x3ff)
-		default:
-			u16(r)
-		}
-	}
-	return b.String()
+	return providers.Snippet([]byte(c.redactor.Redact(string(body))))
 }

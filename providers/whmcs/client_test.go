@@ -2,14 +2,13 @@ package whmcs
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"html"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/reglock/reglock/providers"
 	"github.com/reglock/reglock/providers/providertest"
+	"github.com/reglock/reglock/secret"
 )
 
 // The document's example credentials; the request fixtures carry them.
@@ -28,94 +28,34 @@ const (
 	docDomain      = "example.com"
 )
 
-// reply is one canned HTTP answer of the fake WHMCS.
-type reply struct {
-	status int
-	header http.Header
-	body   []byte
-}
-
-// captured is one request as the fake WHMCS received it.
-type captured struct {
-	method, path, contentType, rawQuery string
-	form                                url.Values
-}
-
-// fakeWHMCS serves canned replies in order (the last one repeats) and keeps
-// every request for assertions.
-type fakeWHMCS struct {
-	mu      sync.Mutex
-	replies []reply
-	reqs    []captured
-}
-
-func (f *fakeWHMCS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	form, _ := url.ParseQuery(string(body))
-	f.mu.Lock()
-	f.reqs = append(f.reqs, captured{
-		method:      r.Method,
-		path:        r.URL.Path,
-		contentType: r.Header.Get("Content-Type"),
-		rawQuery:    r.URL.RawQuery,
-		form:        form,
-	})
-	a := f.replies[min(len(f.reqs), len(f.replies))-1]
-	f.mu.Unlock()
-	for k, v := range a.header {
-		w.Header()[k] = v
-	}
-	if a.status == 0 {
-		a.status = http.StatusOK
-	}
-	w.WriteHeader(a.status)
-	w.Write(a.body)
-}
-
-func (f *fakeWHMCS) requests() []captured {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.reqs)
-}
-
-// setup starts a fake WHMCS that answers with replies, and a Client for it.
-func setup(t *testing.T, replies ...reply) (*Client, *fakeWHMCS) {
+// setup starts the shared wire fake answering with answers, and a Client
+// for it.
+func setup(t *testing.T, answers ...providertest.Answer) (*Client, *providertest.Wire) {
 	t.Helper()
-	f := &fakeWHMCS{replies: replies}
-	srv := httptest.NewServer(f)
-	t.Cleanup(srv.Close)
-	c, err := New(Config{Endpoint: srv.URL + "/includes/api.php", Identifier: testIdentifier, Secret: testSecret})
+	w := providertest.NewWire(t, answers...)
+	c, err := New(Config{Endpoint: w.URL + "/includes/api.php", Identifier: testIdentifier, Secret: testSecret})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c, f
+	return c, w
 }
 
-// ok is a 200 reply with the body of a testdata fixture.
-func ok(t *testing.T, fixture string) reply {
+// ok is a 200 answer with the body of a testdata fixture.
+func ok(t *testing.T, fixture string) providertest.Answer {
 	t.Helper()
-	return reply{body: readFixture(t, fixture)}
+	return providertest.Fixture(t, fixture)
 }
 
-// at is a reply with the body of a fixture at the given status.
-func at(t *testing.T, status int, fixture string) reply {
+// at is an answer with the body of a fixture at the given status.
+func at(t *testing.T, status int, fixture string) providertest.Answer {
 	t.Helper()
-	return reply{status: status, body: readFixture(t, fixture)}
-}
-
-func readFixture(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return providertest.Answer{Status: status, Body: providertest.ReadFixture(t, fixture)}
 }
 
 // wantRequest reads testdata/<name>-request.txt: the form the client must send.
 func wantRequest(t *testing.T, name string) url.Values {
 	t.Helper()
-	v, err := url.ParseQuery(strings.TrimSpace(string(readFixture(t, name+"-request.txt"))))
+	v, err := url.ParseQuery(strings.TrimSpace(string(providertest.ReadFixture(t, name+"-request.txt"))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,29 +74,29 @@ func withParam(want url.Values, key, value string) url.Values {
 
 // assertRequest checks the whole request: a form POST to api.php with
 // exactly the expected parameters and nothing in the URL query.
-func assertRequest(t *testing.T, got captured, want url.Values) {
+func assertRequest(t *testing.T, got providertest.Request, want url.Values) {
 	t.Helper()
-	if got.method != http.MethodPost {
-		t.Errorf("method = %s, want POST", got.method)
+	if got.Method != http.MethodPost {
+		t.Errorf("method = %s, want POST", got.Method)
 	}
-	if got.path != "/includes/api.php" {
-		t.Errorf("path = %s, want /includes/api.php", got.path)
+	if got.Path != "/includes/api.php" {
+		t.Errorf("path = %s, want /includes/api.php", got.Path)
 	}
-	if got.contentType != "application/x-www-form-urlencoded" {
-		t.Errorf("Content-Type = %q, want application/x-www-form-urlencoded", got.contentType)
+	if ct := got.Header.Get("Content-Type"); ct != "application/x-www-form-urlencoded" {
+		t.Errorf("Content-Type = %q, want application/x-www-form-urlencoded", ct)
 	}
-	if got.rawQuery != "" {
-		t.Errorf("URL query = %q, want none (credentials belong in the body)", got.rawQuery)
+	if got.RawQuery != "" {
+		t.Errorf("URL query = %q, want none (credentials belong in the body)", got.RawQuery)
 	}
-	if !reflect.DeepEqual(got.form, want) {
-		t.Errorf("form =\n  %v\nwant\n  %v", got.form, want)
+	if form := got.Form(); !reflect.DeepEqual(form, want) {
+		t.Errorf("form =\n  %v\nwant\n  %v", form, want)
 	}
 }
 
-// assertRequests checks every request against the named request fixtures.
-func assertRequests(t *testing.T, f *fakeWHMCS, want ...url.Values) {
+// assertRequests checks every request the fake received against want.
+func assertRequests(t *testing.T, w *providertest.Wire, want ...url.Values) {
 	t.Helper()
-	reqs := f.requests()
+	reqs := w.Requests()
 	if len(reqs) != len(want) {
 		t.Fatalf("%d requests, want %d: %+v", len(reqs), len(want), reqs)
 	}
@@ -233,14 +173,14 @@ func TestNew_defaults(t *testing.T) {
 }
 
 // lookupThen is the lookup of docDomain (id 1) followed by answer.
-func lookupThen(t *testing.T, answer reply) []reply {
-	return []reply{ok(t, "getclientsdomains_domain.json"), answer}
+func lookupThen(t *testing.T, answer providertest.Answer) []providertest.Answer {
+	return []providertest.Answer{ok(t, "getclientsdomains_domain.json"), answer}
 }
 
 func TestClient_LockState(t *testing.T) {
 	tests := []struct {
 		name          string
-		answer        func(t *testing.T) reply
+		answer        func(t *testing.T) providertest.Answer
 		want          providers.State
 		wantErr       error
 		wantPermanent bool
@@ -301,16 +241,16 @@ func TestClient_LockState(t *testing.T) {
 	}
 }
 
-func fixture(name string) func(t *testing.T) reply {
-	return func(t *testing.T) reply { return ok(t, name) }
+func fixture(name string) func(t *testing.T) providertest.Answer {
+	return func(t *testing.T) providertest.Answer { return ok(t, name) }
 }
 
-func at403(name string) func(t *testing.T) reply {
-	return func(t *testing.T) reply { return at(t, http.StatusForbidden, name) }
+func at403(name string) func(t *testing.T) providertest.Answer {
+	return func(t *testing.T) providertest.Answer { return at(t, http.StatusForbidden, name) }
 }
 
-func body(s string) func(t *testing.T) reply {
-	return func(*testing.T) reply { return reply{body: []byte(s)} }
+func body(s string) func(t *testing.T) providertest.Answer {
+	return func(*testing.T) providertest.Answer { return providertest.Answer{Body: []byte(s)} }
 }
 
 func TestClient_SetLock(t *testing.T) {
@@ -362,7 +302,7 @@ func TestClient_SetLock_lockstatusAlwaysSent(t *testing.T) {
 	if err := c.SetLock(context.Background(), docDomain, false); err != nil {
 		t.Fatal(err)
 	}
-	if got, ok := f.requests()[1].form["lockstatus"]; !ok || !slices.Equal(got, []string{"0"}) {
+	if got, ok := f.Requests()[1].Form()["lockstatus"]; !ok || !slices.Equal(got, []string{"0"}) {
 		t.Errorf("lockstatus = %q (present %v), want exactly 0", got, ok)
 	}
 }
@@ -392,31 +332,31 @@ func TestClient_staleID(t *testing.T) {
 	read7 := withParam(read, "domainid", "7")
 	tests := []struct {
 		name    string
-		replies func(t *testing.T) []reply // after the first, successful read of id 1
+		answers func(t *testing.T) []providertest.Answer // after the first, successful read of id 1
 		want    []url.Values               // after the first lookup and read
 		wantErr error
 		cached  bool // whether docDomain is cached afterwards
 	}{
 		{
 			name: "found again under a new id",
-			replies: func(t *testing.T) []reply {
-				return []reply{ok(t, "error_domainidnotfound.json"), ok(t, "getclientsdomains_duplicates.json"), ok(t, "domaingetlockingstatus_unlocked.json")}
+			answers: func(t *testing.T) []providertest.Answer {
+				return []providertest.Answer{ok(t, "error_domainidnotfound.json"), ok(t, "getclientsdomains_duplicates.json"), ok(t, "domaingetlockingstatus_unlocked.json")}
 			},
 			want:   []url.Values{read, lookup, read7},
 			cached: true,
 		},
 		{
 			name: "gone",
-			replies: func(t *testing.T) []reply {
-				return []reply{ok(t, "error_domainidnotfound.json"), ok(t, "getclientsdomains_notfound.json")}
+			answers: func(t *testing.T) []providertest.Answer {
+				return []providertest.Answer{ok(t, "error_domainidnotfound.json"), ok(t, "getclientsdomains_notfound.json")}
 			},
 			want:    []url.Values{read, lookup},
 			wantErr: providers.ErrNotFound,
 		},
 		{
 			name: "the new id is not found either",
-			replies: func(t *testing.T) []reply {
-				return []reply{ok(t, "error_domainidnotfound.json"), ok(t, "getclientsdomains_duplicates.json"), ok(t, "error_domainidnotfound.json")}
+			answers: func(t *testing.T) []providertest.Answer {
+				return []providertest.Answer{ok(t, "error_domainidnotfound.json"), ok(t, "getclientsdomains_duplicates.json"), ok(t, "error_domainidnotfound.json")}
 			},
 			want:    []url.Values{read, lookup, read7},
 			wantErr: providers.ErrNotFound,
@@ -424,8 +364,8 @@ func TestClient_staleID(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			replies := append([]reply{ok(t, "getclientsdomains_domain.json"), ok(t, "domaingetlockingstatus_locked.json")}, tt.replies(t)...)
-			c, f := setup(t, replies...)
+			answers := append([]providertest.Answer{ok(t, "getclientsdomains_domain.json"), ok(t, "domaingetlockingstatus_locked.json")}, tt.answers(t)...)
+			c, f := setup(t, answers...)
 			if _, err := c.LockState(context.Background(), docDomain); err != nil {
 				t.Fatal(err)
 			}
@@ -486,8 +426,8 @@ func TestClient_lookup(t *testing.T) {
 		if st, err := c.LockState(context.Background(), "xn--bcher-kva.de"); err != nil || !st.Locked {
 			t.Fatalf("LockState = %+v, %v", st, err)
 		}
-		reqs := f.requests()
-		if len(reqs) != 3 || reqs[0].form.Get("domain") != "xn--bcher-kva.de" || reqs[1].form.Get("domain") != "bücher.de" {
+		reqs := f.Requests()
+		if len(reqs) != 3 || reqs[0].Form().Get("domain") != "xn--bcher-kva.de" || reqs[1].Form().Get("domain") != "bücher.de" {
 			t.Errorf("lookups = %+v, want the A-label, then the U-label", reqs)
 		}
 	})
@@ -495,7 +435,7 @@ func TestClient_lookup(t *testing.T) {
 		c, f := setup(t, at(t, http.StatusForbidden, "error_invalidip.json"))
 		err := c.SetLock(context.Background(), docDomain, true)
 		providertest.AssertErr(t, err, providers.ErrAuth, true)
-		if n := len(f.requests()); n != 1 {
+		if n := len(f.Requests()); n != 1 {
 			t.Errorf("%d requests, want 1", n)
 		}
 	})
@@ -512,7 +452,7 @@ func TestClient_invalidDomain(t *testing.T) {
 			if err := c.SetLock(context.Background(), domain, true); err == nil || !providers.IsPermanent(err) {
 				t.Errorf("SetLock(%q) = %v, want a permanent error", domain, err)
 			}
-			if n := len(f.requests()); n != 0 {
+			if n := len(f.Requests()); n != 0 {
 				t.Errorf("%d requests sent for an invalid name, want 0", n)
 			}
 		})
@@ -520,10 +460,8 @@ func TestClient_invalidDomain(t *testing.T) {
 }
 
 func TestClient_accessKey(t *testing.T) {
-	f := &fakeWHMCS{replies: []reply{ok(t, "getclientsdomains_notfound.json")}}
-	srv := httptest.NewServer(f)
-	t.Cleanup(srv.Close)
-	c, err := New(Config{Endpoint: srv.URL + "/includes/api.php", Identifier: testIdentifier, Secret: testSecret, AccessKey: "abc123"})
+	f := providertest.NewWire(t, ok(t, "getclientsdomains_notfound.json"))
+	c, err := New(Config{Endpoint: f.URL + "/includes/api.php", Identifier: testIdentifier, Secret: testSecret, AccessKey: "abc123"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -546,8 +484,8 @@ func collect(seq func(func(string, error) bool)) ([]string, []error) {
 }
 
 // setupPaged is setup with a page size of 3, the request fixtures' limitnum.
-func setupPaged(t *testing.T, replies ...reply) (*Client, *fakeWHMCS) {
-	c, f := setup(t, replies...)
+func setupPaged(t *testing.T, answers ...providertest.Answer) (*Client, *providertest.Wire) {
+	c, f := setup(t, answers...)
 	c.pageSize = 3
 	return c, f
 }
@@ -584,8 +522,8 @@ func TestClient_Domains_capped(t *testing.T) {
 	if len(names) != 5 || len(errs) != 0 {
 		t.Fatalf("Domains = %v, %v; want 5 names", names, errs)
 	}
-	reqs := f.requests()
-	if len(reqs) != 2 || reqs[1].form.Get("limitstart") != "3" {
+	reqs := f.Requests()
+	if len(reqs) != 2 || reqs[1].Form().Get("limitstart") != "3" {
 		t.Errorf("requests %+v, want the second from limitstart 3", reqs)
 	}
 }
@@ -604,27 +542,28 @@ func TestClient_Domains_mixed(t *testing.T) {
 func TestClient_Domains_ends(t *testing.T) {
 	tests := []struct {
 		name      string
-		replies   func(t *testing.T) []reply
+		answers   func(t *testing.T) []providertest.Answer
 		wantNames int
 		wantReqs  int
 	}{
-		{"empty", func(t *testing.T) []reply { return []reply{ok(t, "getclientsdomains_empty.json")} }, 0, 1},
-		// No "domains" on a page: nothing more to come, whatever totalresults says.
-		{"page without domains", func(t *testing.T) []reply {
-			return []reply{ok(t, "getclientsdomains_page1.json"), ok(t, "getclientsdomains_pastend.json")}
+		{"empty", func(t *testing.T) []providertest.Answer { return []providertest.Answer{ok(t, "getclientsdomains_empty.json")} }, 0, 1},
+		// Domains deleted while the listing is read: the next page is empty
+		// and totalresults says so.
+		{"the listing shrank", func(t *testing.T) []providertest.Answer {
+			return []providertest.Answer{ok(t, "getclientsdomains_page1.json"), ok(t, "getclientsdomains_shrunk.json")}
 		}, 3, 2},
 		// Without totalresults, a short page is the last.
-		{"no totalresults", func(t *testing.T) []reply {
-			page := strings.Replace(string(readFixture(t, "getclientsdomains_page2.json")), `"totalresults": "5",`, "", 1)
-			return []reply{{body: []byte(page)}}
+		{"no totalresults", func(t *testing.T) []providertest.Answer {
+			page := strings.Replace(string(providertest.ReadFixture(t, "getclientsdomains_page2.json")), `"totalresults": "5",`, "", 1)
+			return []providertest.Answer{{Body: []byte(page)}}
 		}, 2, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, f := setupPaged(t, tt.replies(t)...)
+			c, f := setupPaged(t, tt.answers(t)...)
 			names, errs := collect(c.Domains(context.Background()))
-			if len(names) != tt.wantNames || len(errs) != 0 || len(f.requests()) != tt.wantReqs {
-				t.Errorf("Domains = %v, %v after %d requests; want %d names after %d", names, errs, len(f.requests()), tt.wantNames, tt.wantReqs)
+			if len(names) != tt.wantNames || len(errs) != 0 || len(f.Requests()) != tt.wantReqs {
+				t.Errorf("Domains = %v, %v after %d requests; want %d names after %d", names, errs, len(f.Requests()), tt.wantNames, tt.wantReqs)
 			}
 		})
 	}
@@ -639,14 +578,14 @@ func TestClient_Domains_error(t *testing.T) {
 	if len(errs) != 1 || !errors.Is(errs[0], providers.ErrAuth) {
 		t.Errorf("errors = %v, want one ErrAuth", errs)
 	}
-	if n := len(f.requests()); n != 2 {
+	if n := len(f.Requests()); n != 2 {
 		t.Errorf("%d requests, want 2", n)
 	}
 }
 
 func TestClient_Domains_badName(t *testing.T) {
-	page := strings.Replace(string(readFixture(t, "getclientsdomains_page1.json")), `"example.net"`, `"not a domain"`, 1)
-	c, _ := setupPaged(t, reply{body: []byte(page)})
+	page := strings.Replace(string(providertest.ReadFixture(t, "getclientsdomains_page1.json")), `"example.net"`, `"not a domain"`, 1)
+	c, _ := setupPaged(t, providertest.Answer{Body: []byte(page)})
 	names, errs := collect(c.Domains(context.Background()))
 	if len(names) != 1 || len(errs) != 1 || !strings.Contains(errs[0].Error(), `domain id 2: "not a domain" is not a domain name`) {
 		t.Errorf("Domains = %v, %v; want one name, then an error naming id 2", names, errs)
@@ -658,7 +597,7 @@ func TestClient_Domains_stopEarly(t *testing.T) {
 	for range c.Domains(context.Background()) {
 		break
 	}
-	if n := len(f.requests()); n != 1 {
+	if n := len(f.Requests()); n != 1 {
 		t.Errorf("%d requests after the consumer stopped, want 1", n)
 	}
 }
@@ -691,7 +630,7 @@ func TestClient_HTTPStatus(t *testing.T) {
 			for k, v := range tt.header {
 				h[k] = v
 			}
-			c, _ := setup(t, reply{status: tt.status, header: h, body: page})
+			c, _ := setup(t, providertest.Answer{Status: tt.status, Header: h, Body: page})
 			_, err := c.LockState(context.Background(), docDomain)
 			var se *providers.StatusError
 			if !errors.As(err, &se) || se.Code != tt.status || !strings.Contains(se.Body, "Service Unavailable") {
@@ -726,7 +665,7 @@ func TestClient_noRedirect(t *testing.T) {
 		elsewhere.Unlock()
 	}))
 	t.Cleanup(other.Close)
-	c, _ := setup(t, reply{status: http.StatusTemporaryRedirect, header: http.Header{"Location": {other.URL + "/includes/api.php"}}})
+	c, _ := setup(t, providertest.Answer{Status: http.StatusTemporaryRedirect, Header: http.Header{"Location": {other.URL + "/includes/api.php"}}})
 	_, err := c.LockState(context.Background(), docDomain)
 	var se *providers.StatusError
 	if !errors.As(err, &se) || se.Code != http.StatusTemporaryRedirect {
@@ -801,67 +740,133 @@ func TestClient_timeout(t *testing.T) {
 	}
 }
 
+// phpEscape escapes s as PHP's json_encode does by default, for echoes:
+// '/' as \/, everything outside ASCII as \uXXXX, but not <, > and &.
+func phpEscape(s string) string {
+	var buf strings.Builder
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s)
+	b := strings.TrimSpace(buf.String())
+	out := strings.ReplaceAll(b[1:len(b)-1], "/", `\/`)
+	var sb strings.Builder
+	for _, r := range out {
+		switch {
+		case r >= 0x10000:
+			r -= 0x10000
+			fmt.Fprintf(&sb, `\u%04x\u%04x`, 0xd800+(r>>10)&0x3ff, 0xdc00+r&0x3ff)
+		case r >= 0x80:
+			fmt.Fprintf(&sb, `\u%04x`, r)
+		default:
+			sb.WriteRune(r)
+		}
+	}
+	return sb.String()
+}
+
+// echoForms are the spellings of v an echo may use.
+func echoForms(v string) []string {
+	return []string{v, url.QueryEscape(v), url.PathEscape(v), phpEscape(v), html.EscapeString(v), html.EscapeString(url.QueryEscape(v))}
+}
+
+// errorTexts is every text an error can be printed as, through its whole
+// tree of wrapped errors.
+func errorTexts(err error) []string {
+	if err == nil {
+		return nil
+	}
+	texts := []string{err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err)}
+	var se *providers.StatusError
+	if errors.As(err, &se) {
+		texts = append(texts, se.Body)
+	}
+	switch u := err.(type) {
+	case interface{ Unwrap() error }:
+		texts = append(texts, errorTexts(u.Unwrap())...)
+	case interface{ Unwrap() []error }:
+		for _, e := range u.Unwrap() {
+			texts = append(texts, errorTexts(e)...)
+		}
+	}
+	return texts
+}
+
 // TestClient_errorsNeverContainCredentials provokes every error path with
 // distinctive credentials, most of them with a server that echoes them
 // back in every spelling, and checks that no error text reveals them.
 func TestClient_errorsNeverContainCredentials(t *testing.T) {
 	const (
 		id  = "Ident/ifier+with&odd=chars"
-		sec = "S3cr3t/über+\"quoted\"&more"
+		sec = "S3cr3t/über+\"quoted\"&more<tag>"
 		key = "acc3ss-k3y/ß"
 	)
 	var forms []string
 	for _, v := range []string{id, sec, key} {
-		forms = append(forms, v, url.QueryEscape(v), url.PathEscape(v), phpJSONEscape(v))
+		forms = append(forms, echoForms(v)...)
 	}
-	echo := func(format string) func(t *testing.T) reply {
-		return func(*testing.T) reply {
-			var all []string
-			for _, f := range forms {
-				all = append(all, strings.ReplaceAll(strings.ReplaceAll(f, `\`, `\\`), `"`, `\"`))
-			}
-			return reply{body: []byte(fmt.Sprintf(format, strings.Join(all, " ")))}
+	jsonEscaped := func() string {
+		var all []string
+		for _, f := range forms {
+			all = append(all, strings.ReplaceAll(strings.ReplaceAll(f, `\`, `\\`), `"`, `\"`))
+		}
+		return strings.Join(all, " ")
+	}
+	echo := func(format string) func(t *testing.T) []providertest.Answer {
+		return func(*testing.T) []providertest.Answer {
+			return []providertest.Answer{{Body: []byte(fmt.Sprintf(format, jsonEscaped()))}}
 		}
 	}
-	raw := func(status int, prefix string) func(t *testing.T) reply {
-		return func(*testing.T) reply {
-			return reply{status: status, header: http.Header{"Retry-After": {"3"}}, body: []byte(prefix + strings.Join(forms, " "))}
+	raw := func(status int, prefix string) func(t *testing.T) []providertest.Answer {
+		return func(*testing.T) []providertest.Answer {
+			return []providertest.Answer{{Status: status, Header: http.Header{"Retry-After": {"3"}}, Body: []byte(prefix + strings.Join(forms, " "))}}
 		}
 	}
+	// afterJSONEncoding is WHMCS failing to encode JSON, then the XML answer.
+	afterJSONEncoding := func(xmlBody string) func(t *testing.T) []providertest.Answer {
+		return func(t *testing.T) []providertest.Answer {
+			return []providertest.Answer{ok(t, "error_jsonencoding.json"), {Body: []byte(xmlBody)}}
+		}
+	}
+	cdata := "<![CDATA[" + strings.Join(forms, " ") + "]]>"
 	tests := []struct {
-		name   string
-		reply  func(t *testing.T) reply
-		closed bool
+		name    string
+		answers func(t *testing.T) []providertest.Answer
+		closed  bool
 	}{
 		{name: "transport error", closed: true},
-		{name: "HTTP 500 echoing", reply: raw(500, "")},
-		{name: "HTTP 503 Retry-After echoing past the snippet", reply: raw(503, strings.Repeat("x", 190))},
-		{name: "HTTP 302 echoing", reply: raw(302, "")},
-		{name: "bad JSON echoing", reply: echo(`{"result":"success","x":"%s`)},
-		{name: "not WHMCS echoing", reply: echo("<html>%s</html>")},
-		{name: "auth error echoing", reply: echo(`{"result":"error","message":"Authentication Failed %s"}`)},
-		{name: "registrar error echoing", reply: echo(`{"result":"error","message":"%s"}`)},
-		{name: "odd result echoing", reply: echo(`{"result":"%s"}`)},
-		{name: "odd lockstatus echoing", reply: echo(`{"result":"success","lockstatus":"%s","domains":{"domain":[{"id":1,"domainname":"example.com"}]}}`)},
-		{name: "echo in a number field", reply: echo(`{"result":"success","totalresults":"%s"}`)},
-		{name: "echo in domains", reply: echo(`{"result":"success","domains":"%s"}`)},
-		{name: "echo in domains.domain", reply: echo(`{"result":"success","domains":{"domain":"%s"}}`)},
-		{name: "echo as a key", reply: echo(`{"result":"success","%s":1}`)},
-		{name: "PHP-escaped echo", reply: func(*testing.T) reply {
-			return reply{body: []byte(`{"result":"error","message":"` + phpJSONEscape(sec) + " " + phpJSONEscape(id) + `"}`)}
-		}},
+		{name: "HTTP 500 echoing", answers: raw(500, "")},
+		{name: "HTTP 503 Retry-After echoing past the snippet", answers: raw(503, strings.Repeat("x", 190))},
+		{name: "HTTP 302 echoing", answers: raw(302, "")},
+		{name: "HTML error page echoing escaped", answers: raw(200, "<html><body><p>Request: ")},
+		{name: "bad JSON echoing", answers: echo(`{"result":"success","x":"%s`)},
+		{name: "not WHMCS echoing", answers: echo("<html>%s</html>")},
+		{name: "auth error echoing", answers: echo(`{"result":"error","message":"Authentication Failed %s"}`)},
+		{name: "registrar error echoing", answers: echo(`{"result":"error","message":"%s"}`)},
+		{name: "odd result echoing", answers: echo(`{"result":"%s"}`)},
+		{name: "status-shaped error echoing", answers: echo(`{"status":"error","message":"%s"}`)},
+		{name: "warning echoing", answers: echo(`{"warning":"%s"}`)},
+		{name: "odd lockstatus echoing", answers: echo(`{"result":"success","lockstatus":"%s","domains":{"domain":[{"id":1,"domainname":"example.com"}]}}`)},
+		{name: "echo in a number field", answers: echo(`{"result":"success","totalresults":"%s"}`)},
+		{name: "echo in domains", answers: echo(`{"result":"success","domains":"%s"}`)},
+		{name: "echo in domains.domain", answers: echo(`{"result":"success","domains":{"domain":"%s"}}`)},
+		{name: "echo as a key", answers: echo(`{"result":"success","%s":1}`)},
+		{name: "echo in a JSON encoding error", answers: echo(`{"result":"error","message":"Error generating JSON encoded response: %s"}`)},
+		{name: "XML error echoing", answers: afterJSONEncoding(`<whmcsapi version=""><result>error</result><message>` + cdata + `</message></whmcsapi>`)},
+		{name: "XML lockstatus echoing", answers: afterJSONEncoding(`<whmcsapi><result>success</result><lockstatus>` + cdata + `</lockstatus></whmcsapi>`)},
+		{name: "unreadable XML echoing", answers: afterJSONEncoding(`<whmcsapi><result>success</result><` + strings.Join(forms, "><") + `>`)},
+		{name: "XML echo in a number", answers: afterJSONEncoding(`<whmcsapi><result>success</result><totalresults>` + cdata + `</totalresults></whmcsapi>`)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var srv *httptest.Server
+			var endpoint string
 			if tt.closed {
-				srv = httptest.NewServer(http.NotFoundHandler())
+				srv := httptest.NewServer(http.NotFoundHandler())
 				srv.Close()
+				endpoint = srv.URL
 			} else {
-				srv = httptest.NewServer(&fakeWHMCS{replies: []reply{tt.reply(t)}})
-				t.Cleanup(srv.Close)
+				endpoint = providertest.NewWire(t, tt.answers(t)...).URL
 			}
-			c, err := New(Config{Endpoint: srv.URL + "/includes/api.php", Identifier: id, Secret: sec, AccessKey: key})
+			c, err := New(Config{Endpoint: endpoint + "/includes/api.php", Identifier: id, Secret: sec, AccessKey: key})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -872,26 +877,42 @@ func TestClient_errorsNeverContainCredentials(t *testing.T) {
 			_, listErrs := collect(c.Domains(context.Background()))
 			errs = append(errs, listErrs...)
 			for _, err := range errs {
-				if err == nil {
-					continue
-				}
-				// Every error in the chain, and every way of printing it.
-				for e := err; e != nil; e = errors.Unwrap(e) {
-					texts := []string{e.Error(), fmt.Sprintf("%+v", e), fmt.Sprintf("%#v", e)}
-					var se *providers.StatusError
-					if errors.As(e, &se) {
-						texts = append(texts, se.Body)
-					}
-					for _, text := range texts {
-						for _, form := range forms {
-							if strings.Contains(text, form) {
-								t.Fatalf("error reveals a credential (%q): %s", form, text)
-							}
+				for _, text := range errorTexts(err) {
+					for _, form := range forms {
+						if strings.Contains(text, form) {
+							t.Fatalf("error reveals a credential (%q): %s", form, text)
 						}
 					}
 				}
 			}
 		})
+	}
+}
+
+// A credential echoed HTML-escaped in an error page (a proxy or a PHP
+// error handler printing the request) is redacted in that spelling too,
+// and the rest of the page still reaches the error.
+func TestClient_redactsHTMLEscapedEcho(t *testing.T) {
+	const sec = `p<a&ss"w0rd`
+	escaped := html.EscapeString(sec) // p&lt;a&amp;ss&#34;w0rd
+	page := "<html><body><h1>Internal error</h1><pre>secret=" + escaped + "</pre></body></html>"
+	w := providertest.NewWire(t, providertest.Answer{Status: http.StatusInternalServerError, Body: []byte(page)})
+	c, err := New(Config{Endpoint: w.URL + "/includes/api.php", Identifier: testIdentifier, Secret: sec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.LockState(context.Background(), docDomain)
+	var se *providers.StatusError
+	if !errors.As(err, &se) {
+		t.Fatalf("err = %v, want a *StatusError", err)
+	}
+	for _, text := range errorTexts(err) {
+		if strings.Contains(text, escaped) || strings.Contains(text, "&lt;a&amp;ss") || strings.Contains(text, sec) {
+			t.Fatalf("the escaped credential reached the error: %s", text)
+		}
+	}
+	if want := "secret=" + secret.Redacted + "</pre>"; !strings.Contains(se.Body, want) {
+		t.Errorf("body = %q, want it to contain %q", se.Body, want)
 	}
 }
 
@@ -911,21 +932,6 @@ func TestNew_errorNeverContainsCredentials(t *testing.T) {
 	}
 	if s := fmt.Sprintf("%v %+v %#v %s", c, c, c, c); strings.Contains(s, sec) {
 		t.Errorf("printing the client reveals a credential: %s", s)
-	}
-}
-
-func TestPHPJSONEscape(t *testing.T) {
-	tests := []struct{ in, want string }{
-		{"plain", "plain"},
-		{`a/b"c\d`, `a\/b\"c\\d`},
-		{"über", `\u00fcber`},
-		{"😀", `\ud83d\ude00`},
-		{"tab\there\x01", `tab\there\u0001`},
-	}
-	for _, tt := range tests {
-		if got := phpJSONEscape(tt.in); got != tt.want {
-			t.Errorf("phpJSONEscape(%q) = %q, want %q", tt.in, got, tt.want)
-		}
 	}
 }
 

@@ -26,6 +26,13 @@ var (
 	// direction they belong to; anywhere else they are transient errors.
 	errAlreadyUnlocked = errors.New("domain already unlocked")
 	errAlreadyLocked   = errors.New("domain already locked")
+	// errJSONEncoding is WHMCS's "Error generating JSON encoded response:
+	// Malformed UTF-8 characters, possibly incorrectly encoded": a record
+	// holds bytes that are not UTF-8 (a database restored from a dump in
+	// another charset) and PHP's json_encode refuses them. The same request
+	// can never succeed as JSON; the client asks again for XML, which WHMCS
+	// writes without that check.
+	errJSONEncoding = errors.New("WHMCS cannot encode its answer as JSON")
 )
 
 // WHMCS's texts, matched case-insensitively. The first group refuses the
@@ -42,7 +49,11 @@ var authTexts = []string{
 }
 
 const (
+	// Both spellings of the API IP allow-list's refusal have been seen:
+	// "Invalid IP 127.0.0.1" and "Forbidden IP 127.65.4.46"
+	// (sburina/laravel-whmcs-up#5).
 	textInvalidIP      = "invalid ip"
+	textForbiddenIP    = "forbidden ip"
 	textDomainIDAbsent = "domain id not found"
 	textDomainAbsent   = "domain not found"
 	// textModuleConfig is the DomainUpdateLockingStatus document's own
@@ -55,6 +66,11 @@ const (
 	textInvalidAction = "invalid api action"
 	textAlreadyUnlock = "already unlocked"
 	textAlreadyLock   = "already locked"
+	// textJSONEncoding starts WHMCS's message when json_encode fails; PHP's
+	// own reason follows ("Malformed UTF-8 characters, possibly incorrectly
+	// encoded" in the reports).
+	textJSONEncoding = "error generating json encoded response"
+	textMalformedUTF = "malformed utf-8 characters"
 )
 
 // answer is one HTTP exchange as classify sees it.
@@ -86,6 +102,10 @@ func classify(a answer, redact func(string) string, now time.Time) error {
 		if a.status < 200 || a.status > 299 {
 			return statusError(a.status, a.header, a.snippet())
 		}
+		if s := strings.ToLower(a.snippet()); strings.Contains(s, textJSONEncoding) {
+			// The encoder's complaint as bare text rather than JSON.
+			return fmt.Errorf("%w: %s", errJSONEncoding, a.snippet())
+		}
 		return fmt.Errorf("%w: %s", a.parseErr, a.snippet())
 	}
 	switch {
@@ -93,21 +113,37 @@ func classify(a answer, redact func(string) string, now time.Time) error {
 		return nil
 	case strings.EqualFold(a.r.result, "error"):
 		return classifyMessage(a.r.message, redact)
+	case a.r.odd != "":
+		// An answer shaped as no documented answer of these commands is: its
+		// message may still be one with a rule (an IP refusal); otherwise it
+		// is retried a few times, then reported.
+		err := classifyMessage(a.r.message, redact)
+		var m *moduleError
+		if errors.As(err, &m) {
+			return providers.Unrecognized(fmt.Errorf("answer without result, %s: %w", a.r.odd, err))
+		}
+		return err
 	}
-	return fmt.Errorf("%w: result %q: %s", errMalformed, redact(a.r.result), a.snippet())
+	return providers.Unrecognized(fmt.Errorf("%w: result %q: %s", errMalformed, redact(a.r.result), a.snippet()))
 }
 
-// classifyMessage maps a result=error message onto the vocabulary. A
-// registrar module's own text is transient: the registrar may be down,
-// and the worker's capped backoff bounds the cost of retrying.
+// moduleError is an error message no rule matches: a registrar module's
+// own text, which WHMCS passes through. It is transient: the registrar may
+// be down, and the worker's capped backoff bounds the cost of retrying.
+type moduleError struct{ text string }
+
+func (e *moduleError) Error() string { return e.text }
+
+// classifyMessage maps an error message onto the vocabulary; a text
+// without a rule is a *moduleError.
 func classifyMessage(raw string, redact func(string) string) error {
 	text := redact(strings.TrimSpace(raw))
 	if text == "" {
-		return errors.New("WHMCS answered result=error without a message")
+		return &moduleError{"WHMCS answered result=error without a message"}
 	}
 	lower := strings.ToLower(raw)
 	switch {
-	case strings.HasPrefix(lower, textInvalidIP), containsAny(lower, authTexts):
+	case strings.HasPrefix(lower, textInvalidIP), strings.HasPrefix(lower, textForbiddenIP), containsAny(lower, authTexts):
 		return fmt.Errorf("%s: %w", text, providers.ErrAuth)
 	case strings.Contains(lower, textDomainIDAbsent):
 		return fmt.Errorf("%s: %w", text, errDomainIDNotFound)
@@ -117,12 +153,14 @@ func classifyMessage(raw string, redact func(string) string) error {
 		return providers.Permanent(fmt.Errorf("%s (fix the registrar module's settings in WHMCS)", text))
 	case strings.Contains(lower, textNoCommand), strings.Contains(lower, textInvalidAction):
 		return providers.Permanent(fmt.Errorf("%s (this WHMCS does not offer the command)", text))
+	case strings.Contains(lower, textJSONEncoding), strings.Contains(lower, textMalformedUTF):
+		return fmt.Errorf("%s: %w", text, errJSONEncoding)
 	case strings.Contains(lower, textAlreadyUnlock):
 		return fmt.Errorf("%s: %w", text, errAlreadyUnlocked)
 	case strings.Contains(lower, textAlreadyLock):
 		return fmt.Errorf("%s: %w", text, errAlreadyLocked)
 	}
-	return errors.New(text)
+	return &moduleError{text}
 }
 
 func containsAny(s string, subs []string) bool {

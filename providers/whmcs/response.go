@@ -32,8 +32,14 @@ type response struct {
 	// lockStatus is DomainGetLockingStatus' lockstatus: "locked",
 	// "unlocked" or "Unknown".
 	lockStatus string
+	// odd names the key an answer without "result" carried its outcome in
+	// instead ("status" or "warning": WHMCS commands outside the three this
+	// client sends have been seen to answer so); result is empty then.
+	odd string
 	// totalResults is GetClientsDomains' totalresults, -1 when absent.
 	totalResults int
+	// numReturned is GetClientsDomains' numreturned, -1 when absent.
+	numReturned int
 	// domains are GetClientsDomains' domains.domain[] entries, in order.
 	domains []domainEntry
 }
@@ -86,31 +92,55 @@ func parseResponse(body []byte) (response, error) {
 		}
 		return response{}, fmt.Errorf("%w: %v", errMalformed, err)
 	}
-	if !w.Result.set || w.Result.s == "" {
+	r := response{
+		result:     w.Result.s,
+		message:    w.Message.s,
+		lockStatus: w.LockStatus.s,
+		domains:    w.Domains.entries,
+	}
+	switch {
+	case w.Result.set && w.Result.s != "":
+	case strings.EqualFold(strings.TrimSpace(w.Status.s), "error"):
+		// {"status":"error","message":"Client ID Not Found"} (GetEmails,
+		// WHMCS/developer-docs#80).
+		r.odd = "status"
+	case strings.TrimSpace(w.Warning.s) != "":
+		// {"warning":"Invalid or Missing Payment Information ..."} at HTTP
+		// 200 (WHMCS/developer-docs#303).
+		r.odd, r.message = "warning", w.Warning.s
+	default:
 		return response{}, errNotWHMCS
 	}
-	r := response{
-		result:       w.Result.s,
-		message:      w.Message.s,
-		lockStatus:   w.LockStatus.s,
-		totalResults: -1,
-		domains:      w.Domains.entries,
+	var err error
+	if r.totalResults, err = count("totalresults", w.TotalResults); err != nil {
+		return response{}, err
 	}
-	if w.TotalResults.set {
-		if w.TotalResults.n < 0 {
-			return response{}, fmt.Errorf("%w: totalresults %d", errMalformed, w.TotalResults.n)
-		}
-		r.totalResults = w.TotalResults.n
+	if r.numReturned, err = count("numreturned", w.NumReturned); err != nil {
+		return response{}, err
 	}
 	return r, nil
+}
+
+// count is a listing count as read, -1 when absent.
+func count(name string, f flexInt) (int, error) {
+	switch {
+	case !f.set:
+		return -1, nil
+	case f.n < 0:
+		return 0, fmt.Errorf("%w: %s %d", errMalformed, name, f.n)
+	}
+	return f.n, nil
 }
 
 // wireAnswer is the JSON shape; unknown fields are ignored.
 type wireAnswer struct {
 	Result       flexString  `json:"result"`
+	Status       flexString  `json:"status"`
+	Warning      flexString  `json:"warning"`
 	Message      flexString  `json:"message"`
 	LockStatus   flexString  `json:"lockstatus"`
 	TotalResults flexInt     `json:"totalresults"`
+	NumReturned  flexInt     `json:"numreturned"`
 	Domains      wireDomains `json:"domains"`
 }
 
@@ -160,12 +190,22 @@ func (f *flexInt) UnmarshalJSON(b []byte) error {
 			return nil
 		}
 	}
-	n, err := strconv.Atoi(text)
+	n, err := wholeNumber(text)
 	if err != nil {
-		return errors.New("a number field is not a whole number")
+		return err
 	}
 	*f = flexInt{n: n, set: true}
 	return nil
+}
+
+// wholeNumber reads a count or an id. The error quotes nothing of the text:
+// an echoed credential in a number field must not reach an error.
+func wholeNumber(text string) (int, error) {
+	n, err := strconv.Atoi(text)
+	if err != nil {
+		return 0, errors.New("a number field is not a whole number")
+	}
+	return n, nil
 }
 
 // wireDomains is GetClientsDomains' "domains": {"domain": [ ... ]}. WHMCS
@@ -239,4 +279,26 @@ func clip(s string) string {
 		return s
 	}
 	return strings.ToValidUTF8(s[:maxText], "")
+}
+
+// errBrokenListing is a GetClientsDomains answer whose counts disagree with
+// the entries it holds (a WHMCS that cannot render some rows, a proxy that
+// cut the body short and closed the JSON, a hook that rewrote the answer).
+// It says nothing about any domain: the listing is broken, so the error is
+// transient and never "not found".
+var errBrokenListing = errors.New("GetClientsDomains answer disagrees with its own counts")
+
+// checkCounts holds one GetClientsDomains page, asked for from offset
+// start, to its own totalresults and numreturned.
+func (r response) checkCounts(start int) error {
+	n := len(r.domains)
+	switch {
+	case r.numReturned >= 0 && r.numReturned != n:
+		return fmt.Errorf("%w: numreturned %d, %d entries", errBrokenListing, r.numReturned, n)
+	case r.totalResults >= 0 && n == 0 && start < r.totalResults:
+		return fmt.Errorf("%w: totalresults %d, no entries from offset %d", errBrokenListing, r.totalResults, start)
+	case r.totalResults >= 0 && start+n > r.totalResults:
+		return fmt.Errorf("%w: totalresults %d, %d entries from offset %d", errBrokenListing, r.totalResults, n, start)
+	}
+	return nil
 }
