@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -247,113 +246,5 @@ func TestClient_staticTokenNoRelogin(t *testing.T) {
 	providertest.AssertErr(t, err, providers.ErrAuth, true)
 	if n := len(f.Requests()); n != 1 {
 		t.Errorf("%d requests, want 1", n)
-	}
-}
-
-// The UUID cache lists the account at most once a minute for names it does
-// not know, and looks a name up again when its cached UUID answers 404.
-func TestClient_uuidCache(t *testing.T) {
-	clock := &fakeClock{t: fixtureIssued}
-	var lists int
-	var mu sync.Mutex
-	resolve := providertest.ReadFixture(t, "domains_resolve.json")
-	show := providertest.ReadFixture(t, "domain_show_locked.json")
-	moved := strings.ReplaceAll(string(show), shopUUID, "00000000-0000-4000-8000-000000000001")
-	movedResolve := strings.ReplaceAll(string(resolve), shopUUID, "00000000-0000-4000-8000-000000000001")
-	shopMoved := false
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		defer mu.Unlock()
-		switch {
-		case r.URL.Path == "/api/v1/registrant/domains":
-			lists++
-			if shopMoved {
-				w.Write([]byte(movedResolve))
-				return
-			}
-			w.Write(resolve)
-		case shopMoved && strings.HasSuffix(r.URL.Path, shopUUID):
-			w.WriteHeader(404)
-			w.Write([]byte(`{"errors":[{"base":["Domain not found"]}]}`))
-		case shopMoved:
-			w.Write([]byte(moved))
-		default:
-			w.Write(show)
-		}
-	}))
-	t.Cleanup(srv.Close)
-	c, err := New(Config{Endpoint: srv.URL, Token: testToken, Now: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	count := func() int { mu.Lock(); defer mu.Unlock(); return lists }
-	for range 3 {
-		if _, err := c.LockState(ctx, "shop.test"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if count() != 1 {
-		t.Fatalf("%d listings for three reads of one domain, want 1", count())
-	}
-	for range 3 {
-		_, err := c.LockState(ctx, "unknown.test")
-		providertest.AssertErr(t, err, providers.ErrNotFound, true)
-	}
-	if count() != 1 {
-		t.Fatalf("%d listings after misses within a minute, want 1", count())
-	}
-	clock.Advance(61 * time.Second)
-	c.LockState(ctx, "unknown.test")
-	if count() != 2 {
-		t.Fatalf("%d listings after a miss a minute later, want 2", count())
-	}
-	// The domain is re-registered under a new UUID.
-	mu.Lock()
-	shopMoved = true
-	mu.Unlock()
-	st, err := c.LockState(ctx, "shop.test")
-	if err != nil || !st.Locked {
-		t.Fatalf("LockState after the UUID changed = %+v, %v", st, err)
-	}
-	if count() != 3 {
-		t.Errorf("%d listings, want one more after the 404", count())
-	}
-}
-
-// Concurrent misses share one listing.
-func TestClient_uuidCache_singleListing(t *testing.T) {
-	var lists int
-	var mu sync.Mutex
-	release := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/api/v1/registrant/domains" {
-			mu.Lock()
-			lists++
-			mu.Unlock()
-			<-release
-			w.Write(providertest.ReadFixture(t, "domains_resolve.json"))
-			return
-		}
-		w.Write(providertest.ReadFixture(t, "domain_show_locked.json"))
-	}))
-	t.Cleanup(srv.Close)
-	c, err := New(Config{Endpoint: srv.URL, Token: testToken})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	for range 10 {
-		wg.Go(func() {
-			if _, err := c.LockState(context.Background(), "shop.test"); err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	time.Sleep(100 * time.Millisecond)
-	close(release)
-	wg.Wait()
-	if lists != 1 {
-		t.Errorf("%d listings for 10 concurrent misses, want 1", lists)
 	}
 }

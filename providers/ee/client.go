@@ -5,7 +5,10 @@
 //
 // The registry's quirks stay inside this package so that the
 // providers.Registrar contract holds: domains are addressed by UUID, which
-// the client finds in the listing and caches; locking a locked domain and
+// the client finds in the listing and caches (a name is "not found" only
+// on a listing begun after the call did, so that a domain registered a
+// moment before its lock request is not archived as unknown; see
+// uuidCache); locking a locked domain and
 // unlocking an unlocked one are errors (422) that mean success; a domain
 // can be transfer-locked by the registry itself, which reglock reports but
 // never removes; tokens from the eID login expire after two hours and are
@@ -26,9 +29,9 @@ import (
 	"iter"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -49,11 +52,6 @@ const DefaultTimeout = 30 * time.Second
 
 // pageSize is the listing's limit: the most the registry allows.
 const pageSize = 200
-
-// uuidRefreshInterval is how often, at most, a name the cache does not know
-// makes the client list the account again: a million-domain account is
-// listed once a minute at worst, not once per unknown name.
-const uuidRefreshInterval = time.Minute
 
 // EID is an eID identity: the registry's POST auth/eid issues a token for
 // it to callers on its IP allow-list.
@@ -183,7 +181,7 @@ func New(cfg Config) (*Client, error) {
 		endpoint: endpoint, api: api, prefix: prefix, timeout: timeout, http: hc, now: now,
 		pageSize: pageSize, token: cfg.Token, eid: eid, login: make(chan struct{}, 1),
 	}
-	c.uuids = &uuidCache{now: now, list: c.listUUIDs, sem: make(chan struct{}, 1)}
+	c.uuids = newUUIDCache(now, c.listUUIDs)
 	return c, nil
 }
 
@@ -428,45 +426,58 @@ func (c *Client) listPage(ctx context.Context, extra url.Values, full bool, offs
 
 // listUUIDs reads the name -> UUID map of every domain the user is linked
 // to, technical contact included (tech=true), so that such a domain is
-// found and answers ErrNotPermitted rather than ErrNotFound.
-func (c *Client) listUUIDs(ctx context.Context) (map[string]string, error) {
+// found and answers ErrNotPermitted rather than ErrNotFound. It also
+// returns how many pages the listing took.
+func (c *Client) listUUIDs(ctx context.Context) (map[string]string, int, error) {
 	m := make(map[string]string)
 	for obj, err := range c.listing(ctx, url.Values{"simple": {"true"}, "tech": {"true"}}, false) {
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		m[obj.name] = obj.id
 	}
-	return m, nil
+	return m, max(1, (len(m)+c.pageSize-1)/c.pageSize), nil
 }
 
-// withUUID runs fn with the domain's UUID. A UUID from the cache that
-// answers ErrNotFound is dropped and the name looked up once more (the
-// domain may have been re-registered under a new UUID).
+// withUUID runs fn with the domain's UUID: the caller's hint, the cached
+// one, or one from a listing begun after this call did. Only evidence from
+// after the call began makes "not found" final (uuidCache.fresh): a
+// domain registered a moment before the request that asks to lock it is
+// missing from an older listing. A UUID that answers 404 (the domain left
+// the account, or left and came back under a new UUID) makes the client
+// look the name up once more, whatever the listing's age.
 func (c *Client) withUUID(ctx context.Context, name string, fn func(id string) error) error {
+	since := c.uuids.mark(name)
+	var stale []string // UUIDs that answered 404
+	var notFound error
 	if hint, ok := providers.RegistrarID(ctx, name); ok {
 		// The caller knows the UUID (from a listing): try it first.
-		if err := fn(hint); !errors.Is(err, providers.ErrNotFound) {
+		err := fn(hint)
+		if !errors.Is(err, providers.ErrNotFound) {
 			return err
 		}
+		stale, notFound = append(stale, hint), err
 	}
-	id, gen, err := c.uuids.resolve(ctx, name)
-	if err != nil {
-		return err
+	if id, ok := c.uuids.cached(name); ok && !slices.Contains(stale, id) {
+		err := fn(id)
+		if !errors.Is(err, providers.ErrNotFound) {
+			return err
+		}
+		stale, notFound = append(stale, id), err
 	}
-	err = fn(id)
-	if !errors.Is(err, providers.ErrNotFound) {
-		return err
+	for _, id := range stale {
+		c.uuids.drop(name, id)
 	}
-	c.uuids.drop(name, id)
-	id2, err2 := c.uuids.reresolve(ctx, name, gen)
+	id, err := c.uuids.fresh(ctx, name, since, len(stale) > 0)
 	switch {
-	case errors.Is(err2, providers.ErrNotFound), err2 == nil && id2 == id:
+	case err != nil:
 		return err
-	case err2 != nil:
-		return err2
+	case slices.Contains(stale, id):
+		// A listing begun after this call still gives the UUID the
+		// registry has just answered 404 for: both are fresh evidence.
+		return notFound
 	}
-	return fn(id2)
+	return fn(id)
 }
 
 // getDomain reads one domain object.
@@ -620,109 +631,4 @@ func (c *Client) redactor() *providers.Redactor {
 		secrets = append(secrets, ses.token, ses.previous)
 	}
 	return providers.NewRedactor(secrets...)
-}
-
-// uuidCache maps domain names to the registry's UUIDs. A miss lists the
-// account again only when the last complete listing is older than
-// uuidRefreshInterval; one listing runs at a time and the others wait for
-// it.
-type uuidCache struct {
-	now  func() time.Time
-	list func(context.Context) (map[string]string, error)
-	// sem admits one listing at a time.
-	sem chan struct{}
-
-	mu     sync.Mutex
-	byName map[string]string
-	// gen counts complete listings; loaded is when the last one finished.
-	gen    int
-	loaded time.Time
-}
-
-// resolve returns name's UUID and the generation of the listing it came
-// from, listing the account when the cache is older than the interval.
-func (u *uuidCache) resolve(ctx context.Context, name string) (string, int, error) {
-	u.mu.Lock()
-	id, ok := u.byName[name]
-	gen, fresh := u.gen, u.gen > 0 && u.now().Sub(u.loaded) < uuidRefreshInterval
-	u.mu.Unlock()
-	if ok {
-		return id, gen, nil
-	}
-	if !fresh {
-		if err := u.load(ctx, gen); err != nil {
-			return "", 0, err
-		}
-	}
-	return u.lookup(name)
-}
-
-// reresolve looks name up again after its cached UUID answered 404. If the
-// UUID came from the latest listing, that listing is stale for this name:
-// list again whatever its age. Otherwise a later listing has been made
-// since, and the usual rule applies.
-func (u *uuidCache) reresolve(ctx context.Context, name string, gen int) (string, error) {
-	u.mu.Lock()
-	current := u.gen
-	u.mu.Unlock()
-	if gen == current {
-		if err := u.load(ctx, gen); err != nil {
-			return "", err
-		}
-	}
-	id, _, err := u.resolve(ctx, name)
-	return id, err
-}
-
-func (u *uuidCache) lookup(name string) (string, int, error) {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	if id, ok := u.byName[name]; ok {
-		return id, u.gen, nil
-	}
-	return "", 0, fmt.Errorf("not in the account's domain listing: %w", providers.ErrNotFound)
-}
-
-// load replaces the cache with a new listing, unless another caller
-// completed one after generation seen while this one waited for its turn.
-func (u *uuidCache) load(ctx context.Context, seen int) error {
-	select {
-	case u.sem <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	defer func() { <-u.sem }()
-	u.mu.Lock()
-	done := u.gen != seen
-	u.mu.Unlock()
-	if done {
-		return nil
-	}
-	m, err := u.list(ctx)
-	if err != nil {
-		return err
-	}
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	u.byName, u.gen, u.loaded = m, u.gen+1, u.now()
-	return nil
-}
-
-// learn records a UUID seen in another listing.
-func (u *uuidCache) learn(name, id string) {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	if u.byName == nil {
-		u.byName = make(map[string]string)
-	}
-	u.byName[name] = id
-}
-
-// drop forgets name's UUID if it is still id.
-func (u *uuidCache) drop(name, id string) {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	if u.byName[name] == id {
-		delete(u.byName, name)
-	}
 }

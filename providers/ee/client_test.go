@@ -285,15 +285,17 @@ func TestClient_LockState_notInListing(t *testing.T) {
 	assertRequests(t, f, "domains_resolve")
 }
 
-// GET 404 on a UUID fresh from the listing: the client lists once more (the
-// domain may have a new UUID) and, finding the same one, reports ErrNotFound.
+// GET 404 on a UUID from a listing made in the same call: both reads
+// began after the call did, so ErrNotFound is final without another
+// listing. (A cached UUID that answers 404 is looked up again:
+// TestClient_staleUUID.)
 func TestClient_LockState_404(t *testing.T) {
 	for _, fx := range []string{"error_404.json", "error_404_doc.json"} {
 		t.Run(fx, func(t *testing.T) {
-			c, f := setup(t, nil, ok(t, "domains_resolve.json"), status(t, 404, fx), ok(t, "domains_resolve.json"))
+			c, f := setup(t, nil, ok(t, "domains_resolve.json"), status(t, 404, fx))
 			_, err := c.LockState(context.Background(), "shop.test")
 			providertest.AssertErr(t, err, providers.ErrNotFound, true)
-			assertRequests(t, f, "domains_resolve", "domain_show", "domains_resolve")
+			assertRequests(t, f, "domains_resolve", "domain_show")
 		})
 	}
 }
@@ -349,8 +351,8 @@ func TestClient_SetLock(t *testing.T) {
 			wantErr: providers.ErrNotPermitted, wantPermanent: true, wantMsg: "Only administrative contacts", requests: []string{"registry_lock_post"}},
 		{name: "not authorized", locked: true, answers: []string{"401:error_401_not_authorized.json"},
 			wantErr: providers.ErrAuth, wantPermanent: true, requests: []string{"registry_lock_post"}},
-		{name: "not found", answers: []string{"404:error_404.json", "domains_resolve.json"},
-			wantErr: providers.ErrNotFound, wantPermanent: true, requests: []string{"registry_lock_delete", "domains_resolve"}},
+		{name: "not found", answers: []string{"404:error_404.json"},
+			wantErr: providers.ErrNotFound, wantPermanent: true, requests: []string{"registry_lock_delete"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
