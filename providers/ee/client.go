@@ -261,7 +261,8 @@ func (c *Client) refusal(ctx context.Context, id string, locked bool, refused er
 	if err != nil {
 		return fmt.Errorf("%v; reading the domain back: %w", refused, err)
 	}
-	st, mine := obj.state(c.api), obj.lockedByRegistrant(c.api)
+	st := obj.state(c.api)
+	mine, legacy := obj.registrantLock(c.api)
 	switch {
 	case locked && mine:
 		return nil
@@ -273,6 +274,13 @@ func (c *Client) refusal(ctx context.Context, id string, locked bool, refused er
 		return nil
 	case st.ByRegistry:
 		return providers.Permanent(fmt.Errorf("%w: the domain is locked by the registry, not by the registrant (statuses %s), and reglock cannot remove a registry lock", refused, obj.statusList()))
+	case legacy:
+		// The registry's code since 2021 counts only serverObjUpdateProhibited
+		// locks as the registrant's and refuses to remove this one; locking
+		// it again and unlocking would restore these very statuses from the
+		// history the lock saves, without the timestamp: a lock nobody could
+		// remove through the API.
+		return providers.Permanent(fmt.Errorf("%w: the registrant locked the domain before the registry's 2021 status change (statuses %s, locked_by_registrant_at set), and the registry no longer removes such a lock through the registrant API; the registry must convert it (its locked_domains:replace_new_status task) or remove it", refused, obj.statusList()))
 	}
 	// Locked by the registrant, yet the unlock was refused: a race with
 	// another change, most likely; try again.

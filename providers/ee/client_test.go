@@ -906,3 +906,84 @@ func TestNew_errorNeverContainsToken(t *testing.T) {
 		}
 	}
 }
+
+// domainJSON is shop.test's object with statuses and a lock time ("" for
+// null).
+func domainJSON(statuses []string, lockedAt string) []byte {
+	at := any(nil)
+	if lockedAt != "" {
+		at = lockedAt
+	}
+	b, _ := json.Marshal(map[string]any{"id": shopUUID, "name": "shop.test", "statuses": statuses, "locked_by_registrant_at": at})
+	return b
+}
+
+// Case 6 of step 8: who locked the domain decides whether the lock is the
+// registrant's (reglock's to remove) or the registry's, not the status set
+// alone. Registrants who locked before the registry's 2021 change have
+// serverUpdateProhibited where the locks since have
+// serverObjUpdateProhibited; both are theirs when locked_by_registrant_at
+// is set, and either set without it is someone else's.
+func TestClient_LockState_whoLockedIt(t *testing.T) {
+	const at = "2018-11-02T16:33:18.752+02:00"
+	newSet := []string{"serverObjUpdateProhibited", "serverDeleteProhibited", "serverTransferProhibited"}
+	oldSet := []string{"serverUpdateProhibited", "serverDeleteProhibited", "serverTransferProhibited"}
+	tests := []struct {
+		name     string
+		statuses []string
+		lockedAt string
+		want     providers.State
+	}{
+		{"registrant's lock since 2021", newSet, at, providers.State{Locked: true}},
+		{"registrant's lock before 2021", oldSet, at, providers.State{Locked: true}},
+		{"registrant's lock with both update statuses", append(slices.Clone(oldSet), "serverObjUpdateProhibited"), at, providers.State{Locked: true}},
+		{"registrant's lock with extensions prohibited", append(slices.Clone(newSet), "serverExtensionUpdateProhibited"), at, providers.State{Locked: true}},
+		{"registry's statuses since 2021", newSet, "", providers.State{Locked: true, ByRegistry: true}},
+		{"registry's statuses before 2021", oldSet, "", providers.State{Locked: true, ByRegistry: true}},
+		{"an admin removed the update status", []string{"serverDeleteProhibited", "serverTransferProhibited"}, at, providers.State{Locked: true, ByRegistry: true}},
+		{"an admin removed the transfer status", []string{"serverUpdateProhibited", "serverDeleteProhibited"}, at, providers.State{}},
+		{"unlocked", []string{"ok"}, "", providers.State{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, _ := setup(t, nil, ok(t, "domains_resolve.json"), providertest.Answer{Body: domainJSON(tt.statuses, tt.lockedAt)})
+			st, err := c.LockState(context.Background(), "shop.test")
+			if err != nil || st != tt.want {
+				t.Errorf("LockState = %+v, %v; want %+v", st, err, tt.want)
+			}
+		})
+	}
+}
+
+// Unlocking a registrant's lock of before 2021: a registry that still
+// counts serverUpdateProhibited (before commit 700d61988) removes it; the
+// registry since refuses, and the client says why instead of retrying or
+// calling it the registry's lock.
+func TestClient_SetLock_lockOfBefore2021(t *testing.T) {
+	old := domainJSON([]string{"serverUpdateProhibited", "serverDeleteProhibited", "serverTransferProhibited"}, "2018-11-02T16:33:18.752+02:00")
+	t.Run("registry before 2021", func(t *testing.T) {
+		c, f := setup(t, nil, ok(t, "domains_resolve.json"), providertest.Answer{Body: domainJSON([]string{"ok"}, "")})
+		if err := c.SetLock(context.Background(), "shop.test", false); err != nil {
+			t.Fatal(err)
+		}
+		assertRequests(t, f, "domains_resolve", "registry_lock_delete")
+	})
+	t.Run("registry since 2021", func(t *testing.T) {
+		c, f := setup(t, nil, ok(t, "domains_resolve.json"), status(t, 422, "error_422_not_locked.json"), providertest.Answer{Body: old})
+		err := c.SetLock(context.Background(), "shop.test", false)
+		providertest.AssertErr(t, err, errNotLocked, true)
+		for _, want := range []string{"before the registry's 2021 status change", "serverUpdateProhibited", "must convert it"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("err = %q, want it to say %q", err, want)
+			}
+		}
+		assertRequests(t, f, "domains_resolve", "registry_lock_delete", "domain_show")
+	})
+	t.Run("locking it again", func(t *testing.T) {
+		c, f := setup(t, nil, ok(t, "domains_resolve.json"), status(t, 422, "error_422_cannot_lock.json"), providertest.Answer{Body: old})
+		if err := c.SetLock(context.Background(), "shop.test", true); err != nil {
+			t.Errorf("SetLock(true) of a domain its registrant locked before 2021 = %v, want nil", err)
+		}
+		assertRequests(t, f, "domains_resolve", "registry_lock_post", "domain_show")
+	})
+}

@@ -46,7 +46,8 @@ func FuzzParseDomain(f *testing.F) {
 				if st.ByRegistry && !st.Locked {
 					t.Fatalf("ByRegistry without Locked: %+v", st)
 				}
-				if o.lockedByRegistrant(api) && (!st.Locked || st.ByRegistry) {
+				mine, legacy := o.registrantLock(api)
+				if mine && (!st.Locked || st.ByRegistry) || legacy && !mine {
 					t.Fatalf("locked by registrant reads %+v", st)
 				}
 			}

@@ -30,8 +30,12 @@ var (
 	errMalformed = errors.New("malformed answer")
 )
 
-// The statuses that make up a registry lock (Domain::RegistryLockable
-// ::LOCK_STATUSES since 2021), and the 2018 draft's name for the first.
+// The statuses that make up a registry lock: Domain::RegistryLockable
+// ::LOCK_STATUSES since the registry's 2021 change (commit 700d61988, which
+// dropped the enable_lock_domain_with_new_statuses switch) has
+// serverObjUpdateProhibited where the locks set before it have
+// serverUpdateProhibited (as the 2018 draft and the registrant portal's
+// 2018 recording show).
 const (
 	statusObjUpdateProhibited = "serverObjUpdateProhibited"
 	statusUpdateProhibited    = "serverUpdateProhibited"
@@ -61,32 +65,50 @@ type domainObject struct {
 
 func (o domainObject) has(status string) bool { return slices.Contains(o.statuses, status) }
 
-// lockedByRegistrant is the registry's Domain#locked_by_registrant?:
-// locked_by_registrant_at set and all three lock statuses present. The
-// draft's raw model has no timestamp, so in repp its three statuses alone
-// count [decision: repp cannot tell a registrant lock from the same
-// statuses set by an admin; either name of the update status counts].
-func (o domainObject) lockedByRegistrant(api string) bool {
+// registrantLock reports whether the registrant locked the domain through
+// this API (mine), and whether that lock has the statuses of before the
+// registry's 2021 change (legacy). Who locked it decides, not the status
+// set alone [decision, from Domain::RegistryLockable and its history]:
+//
+//   - locked_by_registrant_at is set only by the registrant's registry
+//     lock (apply_statuses_locked_statuses) and cleared by its removal;
+//     an admin or the registry setting the same statuses leaves it null;
+//   - with it set, serverDeleteProhibited, serverTransferProhibited and
+//     either serverObjUpdateProhibited (since 2021) or
+//     serverUpdateProhibited (before) make the lock the registrant's.
+//     The registry's own predicate (locked_by_registrant?) knows only the
+//     set of its version: HEAD does not count a pre-2021 lock as the
+//     registrant's and refuses to remove it (SetLock says so);
+//   - a lock status missing (an admin removed it) means the lock is no
+//     longer the registrant's, as the registry reads it too.
+//
+// The draft's raw model (repp) has no timestamp, so there the three
+// statuses alone count: repp cannot tell a registrant lock from the same
+// statuses set by an admin.
+func (o domainObject) registrantLock(api string) (mine, legacy bool) {
 	if !o.has(statusDeleteProhibited) || !o.has(statusTransferProhibited) {
-		return false
+		return false, false
 	}
-	if api == APIRepp {
-		return o.has(statusUpdateProhibited) || o.has(statusObjUpdateProhibited)
+	newSet, oldSet := o.has(statusObjUpdateProhibited), o.has(statusUpdateProhibited)
+	if api != APIRepp && !o.lockedAt {
+		return false, false
 	}
-	return o.lockedAt && o.has(statusObjUpdateProhibited)
+	// The draft's locks are serverUpdateProhibited ones: nothing legacy.
+	return newSet || oldSet, api != APIRepp && oldSet && !newSet
 }
 
 // state reads providers.State from the object [decision]:
 //
-//   - Locked: locked by the registrant, or transfers blocked by a status
-//     someone else set (serverTransferProhibited: the registry, an admin,
-//     force delete; clientTransferProhibited: the registrar);
+//   - Locked: locked by the registrant (registrantLock), or transfers
+//     blocked by a status someone else set (serverTransferProhibited: the
+//     registry, an admin, force delete; clientTransferProhibited: the
+//     registrar);
 //   - ByRegistry: transfers blocked, but not by the registrant's registry
 //     lock. reglock never tries to remove it; DELETE registry_lock would be
 //     refused anyway;
 //   - Pending: any status in which the registry refuses to lock.
 func (o domainObject) state(api string) providers.State {
-	mine := o.lockedByRegistrant(api)
+	mine, _ := o.registrantLock(api)
 	blocked := o.has(statusTransferProhibited) || o.has(statusClientTransferProh)
 	return providers.State{
 		Locked:     mine || blocked,
