@@ -13,7 +13,7 @@ import (
 //	GET  /_sim/domains/{name}                   a domain's state and counters
 //	PUT  /_sim/domains/{name}/lock              {"locked": bool}: drift behind reglock's back
 //	PUT  /_sim/domains/{name}/pending           {"pending": bool}
-//	POST /_sim/accounts/{kind}/{user}/faults    {"fail_next": 3, "fault": "unavailable", "latency": "100ms"}
+//	POST /_sim/accounts/{kind}/{user}/faults    {"fail_next": 3, "fault": "unavailable", "latency": "100ms"}; 0 clears
 //	GET  /_sim/log?since=SEQ&limit=N            the request log
 //	GET  /_sim/stats                            calls per registrar and command, busiest second per account
 //	POST /_sim/stats/reset                      start counting afresh
@@ -81,7 +81,7 @@ func (s *Simulator) adminSetLock(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		Locked *bool `json:"locked"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.Locked == nil {
+	if err := adminDecode(r, &body); err != nil || body.Locked == nil {
 		adminJSON(w, 400, map[string]string{"error": `want {"locked": true|false}`})
 		return
 	}
@@ -96,7 +96,7 @@ func (s *Simulator) adminSetPending(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		Pending *bool `json:"pending"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&body); err != nil || body.Pending == nil {
+	if err := adminDecode(r, &body); err != nil || body.Pending == nil {
 		adminJSON(w, 400, map[string]string{"error": `want {"pending": true|false}`})
 		return
 	}
@@ -112,36 +112,60 @@ func (s *Simulator) adminFaults(w http.ResponseWriter, r *http.Request) {
 	a := s.accounts[accountKey{Kind(r.PathValue("kind")), r.PathValue("user")}]
 	s.mu.RUnlock()
 	if a == nil {
-		adminJSON(w, 404, map[string]string{"error": "no such account"})
+		adminError(w, 404, "no such account")
 		return
 	}
 	var body struct {
-		FailNext int    `json:"fail_next"`
+		// FailNext is a pointer: 0, which clears the faults still to come,
+		// is not the same as leaving them alone.
+		FailNext *int   `json:"fail_next"`
 		Fault    Fault  `json:"fault"`
 		Latency  string `json:"latency"`
 	}
-	if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
-		adminJSON(w, 400, map[string]string{"error": "bad JSON: " + err.Error()})
+	if err := adminDecode(r, &body); err != nil {
+		adminError(w, 400, "bad JSON: "+err.Error())
 		return
 	}
+	// Everything is checked before anything changes.
+	var latency time.Duration
 	if body.Latency != "" {
 		d, err := time.ParseDuration(body.Latency)
 		if err != nil || d < 0 {
-			adminJSON(w, 400, map[string]string{"error": "latency: want a duration such as 100ms"})
+			adminError(w, 400, "latency: want a duration such as 100ms")
 			return
 		}
-		a.SetLatency(d)
+		latency = d
 	}
-	if body.FailNext > 0 || body.Fault != "" {
-		switch body.Fault {
-		case FaultUnavailable, FaultBusy, FaultError, FaultMalformed, FaultDrop, FaultRateLimited, FaultHuge, FaultFalseUnlocked:
-		default:
-			adminJSON(w, 400, map[string]string{"error": "fault: want unavailable, busy, error, malformed, drop, rate_limited, huge or false_unlocked"})
-			return
+	switch body.Fault {
+	case "", FaultUnavailable, FaultBusy, FaultError, FaultMalformed, FaultDrop, FaultRateLimited, FaultHuge, FaultFalseUnlocked:
+	default:
+		adminError(w, 400, "fault: want unavailable, busy, error, malformed, drop, rate_limited, huge or false_unlocked")
+		return
+	}
+	switch {
+	case body.FailNext == nil && body.Fault != "":
+		adminError(w, 400, `fault: say how many calls fail with "fail_next"`)
+		return
+	case body.FailNext != nil && *body.FailNext < 0:
+		adminError(w, 400, `fail_next: want 0 (clear) or more`)
+		return
+	case body.FailNext != nil && *body.FailNext > 0 && body.Fault == "":
+		adminError(w, 400, "fault: name the fault the calls fail with")
+		return
+	}
+	if body.Latency != "" {
+		a.SetLatency(latency)
+	}
+	if body.FailNext != nil {
+		f := body.Fault
+		if *body.FailNext == 0 {
+			f = ""
 		}
-		a.FailNext(body.FailNext, body.Fault)
+		a.FailNext(*body.FailNext, f)
 	}
-	adminJSON(w, 200, map[string]any{"account": a.user, "kind": a.kind, "calls": a.Calls()})
+	n, f, lat := a.faults()
+	adminJSON(w, 200, map[string]any{"account": a.user, "kind": a.kind, "calls": a.Calls(),
+		"fail_next": n, "fault": f, "latency": lat.String()})
 }
 
 func (s *Simulator) adminLog(w http.ResponseWriter, r *http.Request) {
@@ -160,6 +184,18 @@ func (s *Simulator) adminLog(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	adminJSON(w, 200, map[string]any{"requests": out})
+}
+
+// adminDecode reads a JSON body, refusing fields it does not know: a
+// misspelt control must not pass for an empty one.
+func adminDecode(r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
+}
+
+func adminError(w http.ResponseWriter, status int, msg string) {
+	adminJSON(w, status, map[string]string{"error": msg})
 }
 
 func adminJSON(w http.ResponseWriter, status int, v any) {

@@ -295,6 +295,16 @@ func (a *Account) FailNext(n int, f Fault) {
 	a.failNext, a.fault = n, f
 }
 
+// faults returns the calls still to fail, their fault, and the latency.
+func (a *Account) faults() (n int, f Fault, latency time.Duration) {
+	a.faultMu.Lock()
+	defer a.faultMu.Unlock()
+	if a.failNext > 0 {
+		f = a.fault
+	}
+	return a.failNext, f, a.latency
+}
+
 // SetLatency delays every answer of this account by d.
 func (a *Account) SetLatency(d time.Duration) {
 	a.faultMu.Lock()
