@@ -267,6 +267,8 @@ func TestClient_SetLock(t *testing.T) {
 		{name: "already unlocked", locked: false, answer: "error_alreadyunlocked.json"},
 		// The "already" answers only mean success for their own direction.
 		{name: "lock answered already unlocked", locked: true, answer: "error_alreadyunlocked.json", wantErr: errAlreadyUnlocked},
+		{name: "already locked", locked: true, answer: "error_alreadylocked.json"},
+		{name: "unlock answered already locked", locked: false, answer: "error_alreadylocked.json", wantErr: errAlreadyLocked},
 		{name: "registrar error", locked: true, answer: "error_registrar.json"},
 		{name: "module configuration", locked: true, answer: "error_registrarconfig.json", wantPermanent: true},
 		{name: "auth failed", locked: false, answer: "error_authfailed.json", status: http.StatusForbidden, wantErr: providers.ErrAuth, wantPermanent: true},
@@ -333,7 +335,7 @@ func TestClient_staleID(t *testing.T) {
 	tests := []struct {
 		name    string
 		answers func(t *testing.T) []providertest.Answer // after the first, successful read of id 1
-		want    []url.Values               // after the first lookup and read
+		want    []url.Values                             // after the first lookup and read
 		wantErr error
 		cached  bool // whether docDomain is cached afterwards
 	}{
@@ -546,7 +548,9 @@ func TestClient_Domains_ends(t *testing.T) {
 		wantNames int
 		wantReqs  int
 	}{
-		{"empty", func(t *testing.T) []providertest.Answer { return []providertest.Answer{ok(t, "getclientsdomains_empty.json")} }, 0, 1},
+		{"empty", func(t *testing.T) []providertest.Answer {
+			return []providertest.Answer{ok(t, "getclientsdomains_empty.json")}
+		}, 0, 1},
 		// Domains deleted while the listing is read: the next page is empty
 		// and totalresults says so.
 		{"the listing shrank", func(t *testing.T) []providertest.Answer {

@@ -80,7 +80,10 @@ func parseXMLResponse(body []byte) (response, error) {
 		}
 		if err != nil {
 			var se *xml.SyntaxError
-			if errors.As(err, &se) {
+			switch {
+			case errors.Is(err, io.ErrUnexpectedEOF), errors.As(err, &se) && se.Msg == "unexpected EOF":
+				return response{}, fmt.Errorf("%w: XML answer cut off", errMalformed)
+			case errors.As(err, &se):
 				// Msg may quote element names from the body: left out.
 				return response{}, fmt.Errorf("%w: XML syntax error on line %d", errMalformed, se.Line)
 			}
