@@ -327,16 +327,25 @@ func (c *Client) LockStates(ctx context.Context) iter.Seq2[providers.DomainState
 // next pages download while the caller works through the current one.
 const listingWindow = 4
 
-// listing pages through GET domains with extra parameters until a page
-// comes back short, empty, or the offset reaches count; full requires the
-// objects to carry their lock. Once the first page has told the count, the
-// next pages are fetched a few at a time, and yielded in order. Each page
-// waits for the context's pacer (the account's rate limit). Domains added
-// or removed while it pages can shift the pages: offsets are all the
-// registry offers.
+// listing pages through GET domains with extra parameters until the
+// offset reaches count (or, for the registry's answers before 2020 that
+// give no count, until a page comes back short); full requires the objects
+// to carry their lock. Once the first page has told the count, the next
+// pages are fetched a few at a time, and yielded in order. Each page waits
+// for the context's pacer (the account's rate limit).
+//
+// count is the size of the listed set before paging, on every page, so a
+// listing whose pages do not add up to it is an error (errInconsistent),
+// never a short listing taken as whole: a page holding other than
+// min(limit, count-offset) domains, or a count that changes between pages
+// (domains added or removed while it pages shift the offsets, which are
+// all the registry offers, so one may have been skipped).
 func (c *Client) listing(ctx context.Context, extra url.Values, full bool) iter.Seq2[domainObject, error] {
 	return func(yield func(domainObject, error) bool) {
 		first, err := c.listPage(ctx, extra, full, 0)
+		if err == nil {
+			err = c.checkPage(first, first.count, 0)
+		}
 		if err != nil {
 			yield(domainObject{}, err)
 			return
@@ -346,8 +355,8 @@ func (c *Client) listing(ctx context.Context, extra url.Values, full bool) iter.
 				return
 			}
 		}
-		if len(first.domains) < c.pageSize || first.count < 0 {
-			if first.count < 0 && len(first.domains) == c.pageSize {
+		if first.count < 0 {
+			if len(first.domains) >= c.pageSize {
 				c.listSequential(ctx, extra, full, len(first.domains), yield)
 			}
 			return
@@ -378,6 +387,9 @@ func (c *Client) listing(ctx context.Context, extra url.Values, full bool) iter.
 				launch(next)
 			}
 			r := <-results[i]
+			if r.err == nil {
+				r.err = c.checkPage(r.page, first.count, offsets[i])
+			}
 			if r.err != nil {
 				yield(domainObject{}, r.err)
 				return
@@ -387,11 +399,22 @@ func (c *Client) listing(ctx context.Context, extra url.Values, full bool) iter.
 					return
 				}
 			}
-			if len(r.page.domains) == 0 {
-				return // the account shrank while we paged
-			}
 		}
 	}
+}
+
+// checkPage checks a page at offset of a listing whose first page said
+// count (-1: no count, nothing to check).
+func (c *Client) checkPage(p listPage, count, offset int) error {
+	switch want := min(c.pageSize, max(count-offset, 0)); {
+	case count < 0:
+		return nil
+	case p.count != count:
+		return fmt.Errorf("%w: the account changed while it was listed (count %d on the first page, %d at offset %d), so the pages may have skipped a domain; list again", errInconsistent, count, p.count, offset)
+	case len(p.domains) != want:
+		return fmt.Errorf("%w: the page at offset %d holds %d domains; with count %d and limit %d it should hold %d", errInconsistent, offset, len(p.domains), count, c.pageSize, want)
+	}
+	return nil
 }
 
 // listSequential pages on one page at a time from offset, for answers that
@@ -441,6 +464,12 @@ func (c *Client) listUUIDs(ctx context.Context) (map[string]string, int, error) 
 	for obj, err := range c.listing(ctx, url.Values{"simple": {"true"}, "tech": {"true"}}, false) {
 		if err != nil {
 			return nil, 0, err
+		}
+		if _, dup := m[obj.name]; dup {
+			// The pages overlap (the registry's query has no ORDER BY), so
+			// as many domains are missing as appear twice: a listing that
+			// cannot say "not found".
+			return nil, 0, fmt.Errorf("%w: %s appears twice in one listing, so the pages may have skipped a domain; list again", errInconsistent, obj.name)
 		}
 		m[obj.name] = obj.id
 	}

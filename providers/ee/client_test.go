@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"html"
+	"strconv"
 
 	"net/http"
 	"net/http/httptest"
@@ -512,13 +513,82 @@ func TestClient_LockStates_paging(t *testing.T) {
 	}
 }
 
-func TestClient_LockStates_fullPage(t *testing.T) {
-	c, f := setup(t, nil, ok(t, "domains_page1.json"))
-	got, errs := collect(c.LockStates(context.Background()))
-	if len(got) != 2 || len(errs) != 0 {
-		t.Fatalf("LockStates = %v, %v", got, errs)
+// listingJSON is a listing page of count with the named domains.
+func listingJSON(count int, names ...string) providertest.Answer {
+	var objs []string
+	for i, n := range names {
+		objs = append(objs, fmt.Sprintf(`{"id":"00000000-0000-4000-8000-%012d","name":%q,"statuses":["ok"],"locked_by_registrant_at":null}`, i+1, n))
 	}
-	assertRequests(t, f, "domains_full")
+	return providertest.Answer{Body: fmt.Appendf(nil, `{"total":%d,"count":%d,"domains":[%s]}`, count, count, strings.Join(objs, ","))}
+}
+
+// Case 5 of step 8: count is the size of the listed set before paging, on
+// every page. A listing whose pages do not add up to it is an error, never
+// a short listing taken as the whole account (for the UUID lookups, a
+// domain missing from it would read as not found).
+func TestClient_listingCountDisagrees(t *testing.T) {
+	tests := []struct {
+		name      string
+		pageSize  int
+		pages     []providertest.Answer
+		wantNames int    // yielded before the error
+		wantMsg   string // "" means no error
+	}{
+		{name: "a page claims more than it holds", pageSize: 200, pages: []providertest.Answer{ok(t, "domains_page1.json")},
+			wantMsg: "the page at offset 0 holds 2 domains; with count 3 and limit 200 it should hold 3"},
+		{name: "a page holds more than it claims", pageSize: 200, pages: []providertest.Answer{listingJSON(1, "a.test", "b.test")},
+			wantMsg: "holds 2 domains; with count 1"},
+		{name: "a page holds more than the limit", pageSize: 2, pages: []providertest.Answer{listingJSON(5, "a.test", "b.test", "c.test")},
+			wantMsg: "holds 3 domains; with count 5 and limit 2 it should hold 2"},
+		{name: "the paging ends early", pageSize: 2, pages: []providertest.Answer{ok(t, "domains_page1.json"), listingJSON(3)},
+			wantNames: 2, wantMsg: "the page at offset 2 holds 0 domains"},
+		{name: "the last page is short", pageSize: 2, pages: []providertest.Answer{listingJSON(5, "a.test", "b.test"), listingJSON(5, "c.test", "d.test"), listingJSON(5)},
+			wantNames: 4, wantMsg: "the page at offset 4 holds 0 domains; with count 5 and limit 2 it should hold 1"},
+		{name: "the count changes between pages", pageSize: 2, pages: []providertest.Answer{ok(t, "domains_page1.json"), listingJSON(4, "c.test", "d.test")},
+			wantNames: 2, wantMsg: "count 3 on the first page, 4 at offset 2"},
+		{name: "pages that add up", pageSize: 2, pages: []providertest.Answer{ok(t, "domains_page1.json"), ok(t, "domains_page2.json")}, wantNames: 3},
+		{name: "no count (2018): a short page ends it", pageSize: 2, pages: []providertest.Answer{{Body: []byte(`[{"id":"` + shopUUID + `","name":"shop.test","statuses":["ok"],"locked_by_registrant_at":null}]`)}}, wantNames: 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, f := setup(t, nil)
+			c.pageSize = tt.pageSize
+			// Pages are fetched a few at once: answer by offset.
+			f.Route(func(r providertest.Request) providertest.Answer {
+				q, _ := url.ParseQuery(r.RawQuery)
+				off, _ := strconv.Atoi(q.Get("offset"))
+				if i := off / tt.pageSize; off%tt.pageSize == 0 && i < len(tt.pages) {
+					return tt.pages[i]
+				}
+				return providertest.Answer{Status: http.StatusTeapot}
+			})
+			got, errs := collect(c.LockStates(context.Background()))
+			if len(got) != tt.wantNames {
+				t.Errorf("%d domains yielded, want %d", len(got), tt.wantNames)
+			}
+			if n := len(f.Requests()); n != len(tt.pages) {
+				t.Errorf("%d requests, want %d", n, len(tt.pages))
+			}
+			if tt.wantMsg == "" {
+				if len(errs) != 0 {
+					t.Errorf("errors %v, want none", errs)
+				}
+				return
+			}
+			if len(errs) != 1 || !errors.Is(errs[0], errInconsistent) || providers.IsPermanent(errs[0]) || !strings.Contains(errs[0].Error(), tt.wantMsg) {
+				t.Errorf("errors %v, want one transient errInconsistent saying %q", errs, tt.wantMsg)
+			}
+		})
+	}
+	// The UUID lookup of the lock path: such a listing is no evidence that
+	// the account does not hold a domain.
+	for _, page := range []providertest.Answer{ok(t, "domains_page1.json"), listingJSON(3, "a.test", "b.test", "a.test")} {
+		c, _ := setup(t, nil, page)
+		_, err := c.LockState(context.Background(), "nowhere.test")
+		if !errors.Is(err, errInconsistent) || errors.Is(err, providers.ErrNotFound) || providers.IsPermanent(err) {
+			t.Errorf("LockState over an inconsistent listing = %v, want a transient errInconsistent", err)
+		}
+	}
 }
 
 // A full page whose offset reaches count ends the listing.

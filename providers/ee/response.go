@@ -28,6 +28,8 @@ var (
 	errTruncated = errors.New("truncated answer")
 	// errMalformed is an answer that is not the JSON the registry sends.
 	errMalformed = errors.New("malformed answer")
+	// errInconsistent is a listing whose pages do not add up to its count.
+	errInconsistent = errors.New("inconsistent listing")
 )
 
 // The statuses that make up a registry lock: Domain::RegistryLockable
