@@ -227,7 +227,10 @@ func TestSimulator_WHMCS_fixtures(t *testing.T) {
 		{name: "GetClientsDomains by name, not found", setup: whmcsAdd(docDomain, true), request: "getclientsdomains_notfound", fixture: "getclientsdomains_notfound.json"},
 		{name: "GetClientsDomains page 1", setup: addFixtureListing, request: "getclientsdomains_page1", fixture: "getclientsdomains_page1.json"},
 		{name: "GetClientsDomains page 2", setup: addFixtureListing, request: "getclientsdomains_page2", fixture: "getclientsdomains_page2.json"},
-		{name: "GetClientsDomains past the end", setup: addFixtureListing, request: "getclientsdomains_pastend", fixture: "getclientsdomains_pastend.json"},
+		// Its request fixture left the adapter's testdata: the second
+		// page's request, one page further.
+		{name: "GetClientsDomains past the end", setup: addFixtureListing, request: "getclientsdomains_page2",
+			edit: func(v url.Values) { v.Set("limitstart", "6") }, fixture: "getclientsdomains_pastend.json"},
 		{name: "GetClientsDomains empty", request: "getclientsdomains_page1", fixture: "getclientsdomains_empty.json"},
 		{name: "wrong secret", setup: whmcsAdd(docDomain, true), request: "domainupdatelockingstatus_unlock", edit: func(v url.Values) { v.Set("secret", "wrong") },
 			fixture: "error_authfailed.json", wantStatus: http.StatusForbidden, wantLock: ptr(true)},
