@@ -87,6 +87,11 @@ func (c *Client) logIn(ctx context.Context) (*session, error) {
 	}
 	a, err := parseAuth(resp.body)
 	if err != nil {
+		// The registry answers 200 with an error body when it cannot create
+		// the token (AuthController#eid): say what it said, transient.
+		if msgs := parseErrors(resp.body); len(msgs) > 0 {
+			return nil, fmt.Errorf("eID login: the registry answered without a token: %s", c.redactor().Redact(messagesText(msgs)))
+		}
 		// The body holds a token, perhaps half of one: show none of it.
 		return nil, fmt.Errorf("eID login: %w", err)
 	}

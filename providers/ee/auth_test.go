@@ -89,7 +89,10 @@ func TestClient_eidLoginRefused(t *testing.T) {
 		{"parameter missing", providertest.Answer{Status: 422, Body: []byte(`{"errors":[{"ident":["parameter is required"]}]}`)}, providers.ErrAuth, true, "ident: parameter is required"},
 		{"busy", providertest.Answer{Status: 503, Header: http.Header{"Retry-After": {"2"}}}, nil, false, "retry after 2s"},
 		{"server error", providertest.Answer{Status: 500, Body: []byte(`{"status":500,"error":"Internal Server Error"}`)}, nil, false, "Internal Server Error"},
-		{"no token", providertest.Answer{Body: []byte(`{"error":"Cannot create generate session token"}`)}, errMalformed, false, "no access_token"},
+		// AuthController#eid renders this with status 200 when the token
+		// cannot be created.
+		{"200 without a token", providertest.Answer{Body: []byte(`{"errors":[{"base":["Cannot create generate session token"]}]}`)}, nil, false, "answered without a token: Cannot create generate session token"},
+		{"no token", providertest.Answer{Body: []byte(`{"expires_at":"2018-07-13 11:30:51 UTC","type":"Bearer"}`)}, errMalformed, false, "no access_token"},
 		{"truncated", providertest.Answer{Body: []byte(`{"access_token":"`)}, errTruncated, false, "eID login"},
 		{"wrong endpoint", providertest.Answer{Status: 404, Body: []byte(`{"status":404,"error":"Not Found"}`)}, nil, true, "check Endpoint"},
 	}

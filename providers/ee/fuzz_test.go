@@ -2,27 +2,25 @@ package ee
 
 import (
 	"net/http"
-	"os"
-	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/net/http/httpguts"
+
+	"github.com/reglock/reglock/providers/providertest"
 )
 
-// seed adds every JSON fixture and some edge cases to a fuzz target.
+// seed adds every JSON fixture, the recorded answers and some edge cases
+// to a fuzz target.
 func seed(f *testing.F, extra ...string) {
-	files, err := filepath.Glob(filepath.Join("testdata", "*.json"))
-	if err != nil || len(files) == 0 {
-		f.Fatalf("no seed fixtures: %v", err)
+	names := append(providertest.Fixtures(f, "*.json"), providertest.Fixtures(f, "recorded/*.json")...)
+	if len(names) == 0 || !slices.ContainsFunc(names, func(n string) bool { return strings.HasPrefix(n, "recorded/") }) {
+		f.Fatalf("no seed fixtures: %v", names)
 	}
-	for _, name := range files {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
+	for _, name := range names {
+		f.Add(providertest.ReadFixture(f, name))
 	}
 	for _, s := range append(extra, "", "null", "{}", "[]", `{"`, "\xff") {
 		f.Add([]byte(s))
