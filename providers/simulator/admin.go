@@ -2,32 +2,111 @@ package simulator
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
+	"text/tabwriter"
 	"time"
 )
 
 // The simulator's own controls, for operators and tests that run it as a
-// separate process (`reglock simulate`):
+// separate process (`reglock simulate`). Bodies and answers are JSON;
+// GET /_sim/ lists these routes from adminTable, which registers them:
 //
-//	GET  /_sim/domains/{name}                   a domain's state and counters
-//	PUT  /_sim/domains/{name}/lock              {"locked": bool}: drift behind reglock's back
-//	PUT  /_sim/domains/{name}/pending           {"pending": bool}
-//	POST /_sim/accounts/{kind}/{user}/faults    {"fail_next": 3, "fault": "unavailable", "latency": "100ms"}; 0 clears
-//	GET  /_sim/log?since=SEQ&limit=N            the request log
-//	GET  /_sim/stats                            calls per registrar and command, busiest second per account
-//	POST /_sim/stats/reset                      start counting afresh
+//	GET  /_sim/                                         this list (?format=text: a table)
+//	GET  /_sim/domains/{name}                           a domain's state and counters
+//	PUT  /_sim/domains/{name}/lock                      {"locked": bool}: drift behind reglock's back
+//	PUT  /_sim/domains/{name}/pending                   {"pending": bool}
+//	POST /_sim/accounts/{kind}/{user}/faults            {"fail_next": 3, "fault": "unavailable", "latency": "100ms"}
+//	GET  /_sim/log?since=SEQ&limit=N                    the request log
+//	GET  /_sim/stats                                    calls per registrar and command, busiest second per account
+//	POST /_sim/stats/reset                              start counting afresh
 func (s *Simulator) adminRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /_sim/domains/{name}", s.adminDomain)
-	mux.HandleFunc("PUT /_sim/domains/{name}/lock", s.adminSetLock)
-	mux.HandleFunc("PUT /_sim/domains/{name}/pending", s.adminSetPending)
-	mux.HandleFunc("POST /_sim/accounts/{kind}/{user}/faults", s.adminFaults)
-	mux.HandleFunc("GET /_sim/log", s.adminLog)
-	mux.HandleFunc("GET /_sim/stats", func(w http.ResponseWriter, r *http.Request) { adminJSON(w, 200, s.Stats()) })
-	mux.HandleFunc("POST /_sim/stats/reset", func(w http.ResponseWriter, r *http.Request) {
-		s.ResetStats()
-		adminJSON(w, 200, map[string]bool{"reset": true})
-	})
+	for _, rt := range adminTable() {
+		pattern := rt.path
+		if strings.HasSuffix(pattern, "/") {
+			pattern += "{$}" // the path itself, not everything below it
+		}
+		handle := rt.handle
+		mux.HandleFunc(rt.method+" "+pattern, func(w http.ResponseWriter, r *http.Request) { handle(s, w, r) })
+	}
+}
+
+// adminRoute is one control under /_sim.
+type adminRoute struct {
+	method string
+	// path is as http.ServeMux reads it; one that ends in "/" means that
+	// path only.
+	path string
+	// body is an example of the JSON body it takes, "" for none.
+	body string
+	doc  string
+	// handle takes the Simulator as an argument, so that the table is
+	// built without one.
+	handle func(s *Simulator, w http.ResponseWriter, r *http.Request)
+}
+
+// adminTable is every /_sim route: it registers them and GET /_sim/ lists
+// them, so the list cannot miss one.
+func adminTable() []adminRoute {
+	return []adminRoute{
+		{"GET", "/_sim/", "", "this list of the simulator's controls (?format=text: a table)", (*Simulator).adminIndex},
+		{"GET", "/_sim/domains/{name}", "", "a domain's state and counters", (*Simulator).adminDomain},
+		{"PUT", "/_sim/domains/{name}/lock", `{"locked": false}`, "drift: change the registrar lock behind reglock's back", (*Simulator).adminSetLock},
+		{"PUT", "/_sim/domains/{name}/pending", `{"pending": true}`, "put the domain in or out of a pending state in which the registry refuses changes", (*Simulator).adminSetPending},
+		{"POST", "/_sim/accounts/{kind}/{user}/faults", `{"fail_next": 3, "fault": "unavailable", "latency": "100ms"}`, `make the account's next calls fail ("fail_next": 0 clears) and set its latency`, (*Simulator).adminFaults},
+		{"GET", "/_sim/log", "", "the request log (?since=SEQ&limit=N)", (*Simulator).adminLog},
+		{"GET", "/_sim/stats", "", "calls per registrar and command, busiest second per account", func(s *Simulator, w http.ResponseWriter, _ *http.Request) { adminJSON(w, 200, s.Stats()) }},
+		{"POST", "/_sim/stats/reset", "", "start counting afresh", func(s *Simulator, w http.ResponseWriter, _ *http.Request) {
+			s.ResetStats()
+			adminJSON(w, 200, map[string]bool{"reset": true})
+		}},
+	}
+}
+
+// AdminRoute is one /_sim control as GET /_sim/ lists it.
+type AdminRoute struct {
+	Method string `json:"method"`
+	Path   string `json:"path"`
+	// Body is an example of the JSON body the route takes.
+	Body        string `json:"body,omitempty"`
+	Description string `json:"description"`
+}
+
+// AdminRoutes lists the simulator's controls under /_sim.
+func AdminRoutes() []AdminRoute {
+	table := adminTable()
+	out := make([]AdminRoute, len(table))
+	for i, rt := range table {
+		out[i] = AdminRoute{Method: rt.method, Path: rt.path, Body: rt.body, Description: rt.doc}
+	}
+	return out
+}
+
+// adminIndex answers GET /_sim/: JSON, or a plain-text table for ?format=text
+// and for browsers.
+func (s *Simulator) adminIndex(w http.ResponseWriter, r *http.Request) {
+	routes := AdminRoutes()
+	if r.URL.Query().Get("format") != "text" && !strings.Contains(r.Header.Get("Accept"), "text/html") {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(map[string]any{"routes": routes})
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "reglock registrar simulator: controls")
+	for _, rt := range routes {
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", rt.Method, rt.Path, rt.Description)
+		if rt.Body != "" {
+			fmt.Fprintf(tw, "\t\tbody: %s\n", rt.Body)
+		}
+	}
+	tw.Flush()
 }
 
 // DomainInfo is a domain as the simulator holds it.
@@ -71,7 +150,7 @@ func (s *Simulator) Domain(name string) (DomainInfo, bool) {
 func (s *Simulator) adminDomain(w http.ResponseWriter, r *http.Request) {
 	info, ok := s.Domain(r.PathValue("name"))
 	if !ok {
-		adminJSON(w, 404, map[string]string{"error": "no such domain"})
+		adminError(w, 404, "no such domain")
 		return
 	}
 	adminJSON(w, 200, info)
@@ -82,11 +161,11 @@ func (s *Simulator) adminSetLock(w http.ResponseWriter, r *http.Request) {
 		Locked *bool `json:"locked"`
 	}
 	if err := adminDecode(r, &body); err != nil || body.Locked == nil {
-		adminJSON(w, 400, map[string]string{"error": `want {"locked": true|false}`})
+		adminError(w, 400, `want {"locked": true|false}`)
 		return
 	}
 	if !s.SetLocked(r.PathValue("name"), *body.Locked) {
-		adminJSON(w, 404, map[string]string{"error": "no such domain"})
+		adminError(w, 404, "no such domain")
 		return
 	}
 	s.adminDomain(w, r)
@@ -97,22 +176,30 @@ func (s *Simulator) adminSetPending(w http.ResponseWriter, r *http.Request) {
 		Pending *bool `json:"pending"`
 	}
 	if err := adminDecode(r, &body); err != nil || body.Pending == nil {
-		adminJSON(w, 400, map[string]string{"error": `want {"pending": true|false}`})
+		adminError(w, 400, `want {"pending": true|false}`)
 		return
 	}
 	if !s.SetPending(r.PathValue("name"), *body.Pending) {
-		adminJSON(w, 404, map[string]string{"error": "no such domain"})
+		adminError(w, 404, "no such domain")
 		return
 	}
 	s.adminDomain(w, r)
 }
 
-func (s *Simulator) adminFaults(w http.ResponseWriter, r *http.Request) {
+// adminAccount returns the account the path names, or answers 404.
+func (s *Simulator) adminAccount(w http.ResponseWriter, r *http.Request) *Account {
 	s.mu.RLock()
 	a := s.accounts[accountKey{Kind(r.PathValue("kind")), r.PathValue("user")}]
 	s.mu.RUnlock()
 	if a == nil {
 		adminError(w, 404, "no such account")
+	}
+	return a
+}
+
+func (s *Simulator) adminFaults(w http.ResponseWriter, r *http.Request) {
+	a := s.adminAccount(w, r)
+	if a == nil {
 		return
 	}
 	var body struct {
