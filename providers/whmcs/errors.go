@@ -99,12 +99,13 @@ func classify(a answer, redact func(string) string, now time.Time) error {
 		}
 	}
 	if a.parseErr != nil {
+		if s := a.snippet(); strings.Contains(strings.ToLower(s), textJSONEncoding) {
+			// The encoder's complaint as bare text rather than JSON (no
+			// public report shows its envelope or status).
+			return fmt.Errorf("%w: %s", errJSONEncoding, s)
+		}
 		if a.status < 200 || a.status > 299 {
 			return statusError(a.status, a.header, a.snippet())
-		}
-		if s := strings.ToLower(a.snippet()); strings.Contains(s, textJSONEncoding) {
-			// The encoder's complaint as bare text rather than JSON.
-			return fmt.Errorf("%w: %s", errJSONEncoding, a.snippet())
 		}
 		return fmt.Errorf("%w: %s", a.parseErr, a.snippet())
 	}

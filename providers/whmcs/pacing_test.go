@@ -35,16 +35,20 @@ func TestClient_everyRequestTakesASlot_coldCache(t *testing.T) {
 		want     int // requests, and so slots
 	}{
 		{
-			name:    "LockState",
-			answers: func(t *testing.T) []providertest.Answer { return lookupThen(t, ok(t, "domaingetlockingstatus_locked.json")) },
-			call:    lockState,
-			want:    2,
+			name: "LockState",
+			answers: func(t *testing.T) []providertest.Answer {
+				return lookupThen(t, ok(t, "domaingetlockingstatus_locked.json"))
+			},
+			call: lockState,
+			want: 2,
 		},
 		{
-			name:    "SetLock",
-			answers: func(t *testing.T) []providertest.Answer { return lookupThen(t, ok(t, "domainupdatelockingstatus_success.json")) },
-			call:    func(ctx context.Context, c *Client) error { return c.SetLock(ctx, docDomain, true) },
-			want:    2,
+			name: "SetLock",
+			answers: func(t *testing.T) []providertest.Answer {
+				return lookupThen(t, ok(t, "domainupdatelockingstatus_success.json"))
+			},
+			call: func(ctx context.Context, c *Client) error { return c.SetLock(ctx, docDomain, true) },
+			want: 2,
 		},
 		{
 			name: "multi-page lookup",
