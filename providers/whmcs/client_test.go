@@ -661,24 +661,15 @@ func TestClient_HTTPStatus(t *testing.T) {
 // A redirect is not followed: a 307 would send the credentials again,
 // wherever it points.
 func TestClient_noRedirect(t *testing.T) {
-	var elsewhere sync.Mutex
-	reached := false
-	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		elsewhere.Lock()
-		reached = true
-		elsewhere.Unlock()
-	}))
-	t.Cleanup(other.Close)
+	other := providertest.NewWire(t)
 	c, _ := setup(t, providertest.Answer{Status: http.StatusTemporaryRedirect, Header: http.Header{"Location": {other.URL + "/includes/api.php"}}})
 	_, err := c.LockState(context.Background(), docDomain)
 	var se *providers.StatusError
 	if !errors.As(err, &se) || se.Code != http.StatusTemporaryRedirect {
 		t.Errorf("err = %v, want a *StatusError 307", err)
 	}
-	elsewhere.Lock()
-	defer elsewhere.Unlock()
-	if reached {
-		t.Error("the client followed the redirect")
+	if n := len(other.Requests()); n != 0 {
+		t.Errorf("the client followed the redirect: %d requests reached its target", n)
 	}
 }
 
