@@ -413,6 +413,28 @@ func TestClient_responseCodes(t *testing.T) {
 			t.Errorf("err = %v, want an unrecognized answer quoting the text", err)
 		}
 	})
+	// OpenSRS's test service answers 701 with is_success 1 (E-NOISE's
+	// live tests): not a success, and a code without a rule.
+	t.Run("is_success 1 with 701", func(t *testing.T) {
+		c, w := setup(t, edited(t, "modify_status_lock.xml", `"response_code">200<`, `"response_code">701<`))
+		err := c.SetLock(context.Background(), docDomain, true)
+		if err == nil || !providers.IsUnrecognized(err) || !strings.Contains(err.Error(), "response code 701") {
+			t.Errorf("SetLock = %v, want an unrecognized answer naming 701", err)
+		}
+		// It could mean "already": the lock is read back, which (answered
+		// alike) does not show it locked, so the error stands.
+		if n := len(w.Requests()); n != 2 {
+			t.Errorf("%d requests, want the modify and a read back", n)
+		}
+	})
+	for _, code := range []string{"200", "250"} {
+		t.Run("is_success 1 with "+code, func(t *testing.T) {
+			c, _ := setup(t, edited(t, "modify_status_lock.xml", `"response_code">200<`, `"response_code">`+code+`<`))
+			if err := c.SetLock(context.Background(), docDomain, true); err != nil {
+				t.Errorf("SetLock = %v, want nil", err)
+			}
+		})
+	}
 	t.Run("text over several lines", func(t *testing.T) {
 		c, _ := setup(t, codeReply(t, 465, "Request failed\n      validation:\n\t  try again."))
 		_, err := c.LockState(context.Background(), docDomain)

@@ -82,8 +82,12 @@ func (e *replyError) Error() string {
 //	486            exists in a processing state              domain   retry after 5 s
 //	487            domain not transferable                   domain   permanent
 //	anything else, or no code                                         providers.Unrecognized
+//
+// is_success 1 is success only with a 2xx code or none: OpenSRS's test
+// service answers 701 with is_success 1 (E-NOISE/opensrs's live tests), so
+// such a reply is classified by its code like a failure.
 func classify(r reply, redact func(string) string, domain string) error {
-	if r.success {
+	if succeeded(r) {
 		return nil
 	}
 	e := &replyError{code: r.code, text: cleanText(r.text, redact)}
@@ -112,6 +116,9 @@ func classify(r reply, redact func(string) string, domain string) error {
 	}
 	return providers.Unrecognized(e)
 }
+
+// succeeded reports whether a reply says the command was carried out.
+func succeeded(r reply) bool { return r.success && (r.code == 0 || r.code/100 == 2) }
 
 // cleanText makes a response_text fit for an error: without the key, on
 // one line (recorded replies wrap their texts over indented lines), and

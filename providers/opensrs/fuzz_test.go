@@ -36,8 +36,8 @@ func FuzzParse(f *testing.F) {
 			domain = docDomain
 		}
 		cerr := classify(r, func(s string) string { return s }, domain)
-		if r.success != (cerr == nil) {
-			t.Fatalf("success %v, classify = %v", r.success, cerr)
+		if (r.success && (r.code == 0 || r.code >= 200 && r.code < 300)) != (cerr == nil) {
+			t.Fatalf("is_success %v, code %d: classify = %v", r.success, r.code, cerr)
 		}
 		if cerr != nil {
 			var re *replyError
