@@ -125,7 +125,7 @@ func (u *uuidCache) fresh(ctx context.Context, name string, since int, force boo
 	delete(u.waiting, name)
 	u.mu.Unlock()
 	if !ok {
-		return "", fmt.Errorf("not in the account's domain listing: %w", providers.ErrNotFound)
+		return "", fmt.Errorf("not in the account's domain listing (one begun after this request): %w", providers.ErrNotFound)
 	}
 	return id, nil
 }
