@@ -47,6 +47,7 @@ type Wire struct {
 
 	mu      sync.Mutex
 	answers []Answer
+	next    int // the answer the next request gets
 	route   func(Request) Answer
 	reqs    []Request
 }
@@ -66,7 +67,7 @@ func NewWire(t testing.TB, answers ...Answer) *Wire {
 // Script replaces the answers still to come.
 func (w *Wire) Script(answers ...Answer) {
 	w.mu.Lock()
-	w.answers, w.route = answers, nil
+	w.answers, w.next, w.route = answers, 0, nil
 	w.mu.Unlock()
 }
 
@@ -108,7 +109,8 @@ func (w *Wire) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		a = route(req)
 		w.mu.Lock()
 	case len(w.answers) > 0:
-		a = w.answers[min(len(w.reqs), len(w.answers))-1]
+		a = w.answers[min(w.next, len(w.answers)-1)]
+		w.next++
 	}
 	w.mu.Unlock()
 	for k, v := range a.Header {

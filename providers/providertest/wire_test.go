@@ -31,6 +31,14 @@ func TestWire(t *testing.T) {
 		reqs[0].Form().Get("sld") != "example" || reqs[0].Header.Get("Content-Type") != "application/x-www-form-urlencoded" {
 		t.Fatalf("recorded: %+v", reqs)
 	}
+	// A new script starts from its first answer, whatever came before.
+	w.Script(Answer{Status: 202, Body: []byte("a")}, Answer{Body: []byte("b")})
+	if code, body := post("x"); code != 202 || body != "a" {
+		t.Fatalf("first answer of a new script: %d %q", code, body)
+	}
+	if code, body := post("x"); code != 200 || body != "b" {
+		t.Fatalf("second answer of a new script: %d %q", code, body)
+	}
 	w.Route(func(r Request) Answer { return Answer{Status: 201, Body: []byte(r.Form().Get("command"))} })
 	if code, body := post("command=GetDomains"); code != 201 || body != "GetDomains" {
 		t.Fatalf("routed answer: %d %q", code, body)
