@@ -131,7 +131,8 @@ registrar's documents, with generated domains (sim0000000.com, sim0000001.net, .
 eNom, .net at OpenSRS, .org at WHMCS, .ee at the .ee registry; --registrars limits which
 accounts get them). It prints the providers
 section of a reglock configuration that points at it. Its controls live under /_sim/
-(drift, faults, latency, request log, stats).`,
+(drift, faults, latency, registrations, transfers, registry locks, request log, stats);
+GET /_sim/ lists them.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runSimulate(cmd, g, f) },
 	}
@@ -184,7 +185,7 @@ func runSimulate(cmd *cobra.Command, g *globals, f simulateFlags) error {
 		<-cmd.Context().Done()
 		srv.Close()
 	}()
-	log.Info().Str("listen", base).Int("domains", f.domains).Msg("simulator serving eNom, OpenSRS, WHMCS and .ee")
+	log.Info().Str("listen", base).Str("controls", base+"/_sim/").Int("domains", f.domains).Msg("simulator serving eNom, OpenSRS, WHMCS and .ee")
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}

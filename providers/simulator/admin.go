@@ -2,12 +2,15 @@ package simulator
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"golang.org/x/net/idna"
 )
 
 // The simulator's own controls, for operators and tests that run it as a
@@ -18,10 +21,24 @@ import (
 //	GET  /_sim/domains/{name}                           a domain's state and counters
 //	PUT  /_sim/domains/{name}/lock                      {"locked": bool}: drift behind reglock's back
 //	PUT  /_sim/domains/{name}/pending                   {"pending": bool}
+//	PUT  /_sim/domains/{name}/registry-lock             {"locked": bool}: the registry's own lock set or lifted
+//	POST /_sim/domains/{name}/transfer-away             the domain leaves its account now
+//	POST /_sim/domains/{name}/transfer-away/start       a transfer away begins and stays pending
+//	POST /_sim/domains/{name}/transfer-away/complete    the pending transfer completes: the domain leaves
+//	POST /_sim/domains/{name}/transfer-away/cancel      the pending transfer is cancelled
+//	POST /_sim/accounts/{kind}/{user}/domains           {"name": "example.com", "locked": false}: register
+//	POST /_sim/accounts/{kind}/{user}/transfer-in       {"name": "example.com", "locked": false}: transfer in
 //	POST /_sim/accounts/{kind}/{user}/faults            {"fail_next": 3, "fault": "unavailable", "latency": "100ms"}
 //	GET  /_sim/log?since=SEQ&limit=N                    the request log
 //	GET  /_sim/stats                                    calls per registrar and command, busiest second per account
 //	POST /_sim/stats/reset                              start counting afresh
+//
+// The domain routes and the account routes that add a domain answer the
+// domain (DomainInfo; a transfer away answers it as it left, with
+// "transferred_away": true); errors are {"error": "..."} with 400 for a
+// bad body, 404 for an unknown domain or account, 409 for an event the
+// domain's state refuses (ErrRegistered, ErrHeld, ErrTransferLocked,
+// ErrNoTransfer).
 func (s *Simulator) adminRoutes(mux *http.ServeMux) {
 	for _, rt := range adminTable() {
 		pattern := rt.path
@@ -55,6 +72,13 @@ func adminTable() []adminRoute {
 		{"GET", "/_sim/domains/{name}", "", "a domain's state and counters", (*Simulator).adminDomain},
 		{"PUT", "/_sim/domains/{name}/lock", `{"locked": false}`, "drift: change the registrar lock behind reglock's back", (*Simulator).adminSetLock},
 		{"PUT", "/_sim/domains/{name}/pending", `{"pending": true}`, "put the domain in or out of a pending state in which the registry refuses changes", (*Simulator).adminSetPending},
+		{"PUT", "/_sim/domains/{name}/registry-lock", `{"locked": true}`, "set or lift the registry's own lock, which the account cannot lift", (*Simulator).adminRegistryLock},
+		{"POST", "/_sim/domains/{name}/transfer-away", "", "transfer the domain away now: it leaves its account (it must be unlocked unless a transfer is pending)", adminEvent((*Simulator).TransferAway)},
+		{"POST", "/_sim/domains/{name}/transfer-away/start", "", "start a transfer away that stays pending (the domain must be unlocked)", adminEvent((*Simulator).StartTransferAway)},
+		{"POST", "/_sim/domains/{name}/transfer-away/complete", "", "complete the pending transfer away: the domain leaves its account", adminEvent((*Simulator).CompleteTransferAway)},
+		{"POST", "/_sim/domains/{name}/transfer-away/cancel", "", "cancel the pending transfer away", adminEvent((*Simulator).CancelTransferAway)},
+		{"POST", "/_sim/accounts/{kind}/{user}/domains", `{"name": "example.com", "locked": false}`, "register a new domain in the account (unlocked unless locked is true)", adminArrival((*Account).Register)},
+		{"POST", "/_sim/accounts/{kind}/{user}/transfer-in", `{"name": "example.com", "locked": false}`, "transfer a domain in to the account, with a new WHMCS domainid or .ee UUID", adminArrival((*Account).TransferIn)},
 		{"POST", "/_sim/accounts/{kind}/{user}/faults", `{"fail_next": 3, "fault": "unavailable", "latency": "100ms"}`, `make the account's next calls fail ("fail_next": 0 clears) and set its latency`, (*Simulator).adminFaults},
 		{"GET", "/_sim/log", "", "the request log (?since=SEQ&limit=N)", (*Simulator).adminLog},
 		{"GET", "/_sim/stats", "", "calls per registrar and command, busiest second per account", func(s *Simulator, w http.ResponseWriter, _ *http.Request) { adminJSON(w, 200, s.Stats()) }},
@@ -114,10 +138,23 @@ type DomainInfo struct {
 	Name    string `json:"name"`
 	Kind    Kind   `json:"kind"`
 	Account string `json:"account"`
-	Locked  bool   `json:"locked"`
-	Pending bool   `json:"pending"`
-	Reads   int    `json:"reads"`
-	Writes  int    `json:"writes"`
+	// RegistrarID is the registrar's own identifier of the domain where
+	// its protocol has one: WHMCS's domainid, the .ee UUID.
+	RegistrarID string `json:"registrar_id,omitempty"`
+	Locked      bool   `json:"locked"`
+	// Pending is a pending state in which the registry refuses changes:
+	// SetPending's, or a transfer away in progress.
+	Pending bool `json:"pending"`
+	// TransferPending is a transfer away started and neither completed nor
+	// cancelled.
+	TransferPending bool `json:"transfer_pending"`
+	// RegistryLocked is the registry's own lock (SetRegistryLock).
+	RegistryLocked bool `json:"registry_locked"`
+	// TransferredAway is set only in the answer of a transfer away: the
+	// domain as it left.
+	TransferredAway bool `json:"transferred_away,omitempty"`
+	Reads           int  `json:"reads"`
+	Writes          int  `json:"writes"`
 	// TradeLock is the last trade lock setting received (OpenSRS).
 	TradeLock *TradeInfo `json:"trade_lock,omitempty"`
 }
@@ -136,15 +173,21 @@ func (s *Simulator) Domain(name string) (DomainInfo, bool) {
 	if !ok {
 		return DomainInfo{}, false
 	}
-	info := DomainInfo{Name: d.name, Kind: d.account.kind, Account: d.account.user, Locked: d.locked,
-		Pending: d.pending, Reads: d.reads, Writes: d.writes}
+	return s.info(d), true
+}
+
+// info is d's DomainInfo. The caller holds s.mu.
+func (s *Simulator) info(d *domain) DomainInfo {
+	info := DomainInfo{Name: d.name, Kind: d.account.kind, Account: d.account.user, RegistrarID: d.registrarID(),
+		Locked: d.locked, Pending: d.busy(), TransferPending: d.transferPending, RegistryLocked: d.registryLocked,
+		Reads: d.reads, Writes: d.writes}
 	if d.ee != nil {
 		info.Locked = s.eeLocked(d)
 	}
 	if d.trade.set {
 		info.TradeLock = &TradeInfo{Enable: d.trade.enable, ConsentIP: d.trade.ip}
 	}
-	return info, true
+	return info
 }
 
 func (s *Simulator) adminDomain(w http.ResponseWriter, r *http.Request) {
@@ -186,6 +229,66 @@ func (s *Simulator) adminSetPending(w http.ResponseWriter, r *http.Request) {
 	s.adminDomain(w, r)
 }
 
+func (s *Simulator) adminRegistryLock(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Locked *bool `json:"locked"`
+	}
+	if err := adminDecode(r, &body); err != nil || body.Locked == nil {
+		adminError(w, 400, `want {"locked": true|false}`)
+		return
+	}
+	info, err := s.SetRegistryLock(r.PathValue("name"), *body.Locked)
+	adminAnswer(w, 200, info, err)
+}
+
+// adminEvent serves a life event of the domain the path names.
+func adminEvent(event func(s *Simulator, name string) (DomainInfo, error)) func(*Simulator, http.ResponseWriter, *http.Request) {
+	return func(s *Simulator, w http.ResponseWriter, r *http.Request) {
+		info, err := event(s, r.PathValue("name"))
+		adminAnswer(w, 200, info, err)
+	}
+}
+
+// adminArrival serves a domain's arrival in the account the path names:
+// {"name": "...", "locked": bool}, the name in any case, as a U-label or
+// A-label.
+func adminArrival(event func(a *Account, name string, locked bool) (DomainInfo, error)) func(*Simulator, http.ResponseWriter, *http.Request) {
+	return func(s *Simulator, w http.ResponseWriter, r *http.Request) {
+		a := s.adminAccount(w, r)
+		if a == nil {
+			return
+		}
+		var body struct {
+			Name   string `json:"name"`
+			Locked bool   `json:"locked"`
+		}
+		if err := adminDecode(r, &body); err != nil {
+			adminError(w, 400, `want {"name": "example.com", "locked": false}: `+err.Error())
+			return
+		}
+		name, err := adminDomainName(body.Name)
+		if err != nil {
+			adminError(w, 400, "name: "+err.Error())
+			return
+		}
+		info, err := event(a, name, body.Locked)
+		adminAnswer(w, http.StatusCreated, info, err)
+	}
+}
+
+// adminDomainName is a domain as the inventory keys it: the lowercase
+// A-label without a trailing dot.
+func adminDomainName(raw string) (string, error) {
+	name, err := idna.Lookup.ToASCII(strings.TrimSuffix(strings.TrimSpace(raw), "."))
+	switch {
+	case err != nil:
+		return "", err
+	case !strings.Contains(name, "."):
+		return "", fmt.Errorf("%q is not a domain name", raw)
+	}
+	return name, nil
+}
+
 // adminAccount returns the account the path names, or answers 404.
 func (s *Simulator) adminAccount(w http.ResponseWriter, r *http.Request) *Account {
 	s.mu.RLock()
@@ -195,6 +298,18 @@ func (s *Simulator) adminAccount(w http.ResponseWriter, r *http.Request) *Accoun
 		adminError(w, 404, "no such account")
 	}
 	return a
+}
+
+// adminAnswer answers a life event: the domain with status, or its error.
+func adminAnswer(w http.ResponseWriter, status int, info DomainInfo, err error) {
+	switch {
+	case errors.Is(err, ErrNoDomain):
+		adminError(w, 404, "no such domain")
+	case err != nil:
+		adminError(w, 409, err.Error())
+	default:
+		adminJSON(w, status, info)
+	}
 }
 
 func (s *Simulator) adminFaults(w http.ResponseWriter, r *http.Request) {

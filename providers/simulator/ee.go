@@ -65,7 +65,9 @@ const (
 	eeServerExtensionUpdateProhib = "serverExtensionUpdateProhibited"
 	eeServerForceDelete           = "serverForceDelete"
 	eeServerRenewProhibited       = "serverRenewProhibited"
+	eeClientTransferProhibited    = "clientTransferProhibited"
 	eePendingUpdate               = "pendingUpdate"
+	eePendingTransfer             = "pendingTransfer"
 )
 
 // Status sets of the model. They are shared: status slices are never
@@ -76,7 +78,7 @@ var (
 	eeLockStatuses = []string{eeServerObjUpdateProhibited, eeServerDeleteProhibited, eeServerTransferProhibited}
 	// eePendingStatuses block a registry lock (registry_lockable?).
 	eePendingStatuses = []string{"pendingDeleteConfirmation", "pendingCreate", eePendingUpdate,
-		"pendingDelete", "pendingRenew", "pendingTransfer"}
+		"pendingDelete", "pendingRenew", eePendingTransfer}
 	// eeForceDeleteStatuses is Domain::FORCE_DELETE_STATUSES.
 	eeForceDeleteStatuses = []string{eeServerForceDelete, eeServerRenewProhibited, eeServerTransferProhibited}
 )
@@ -191,11 +193,55 @@ type eeDomain struct {
 // lockedByRegistrant is Domain#locked_by_registrant?: the timestamp and all
 // three lock statuses.
 func (e *eeDomain) lockedByRegistrant() bool {
-	if e.lockedAt.IsZero() {
-		return false
+	return !e.lockedAt.IsZero() && eeHasAll(e.statuses, eeLockStatuses...)
+}
+
+// lockedByRegistry reports the registry's own lock: the three lock
+// statuses without a registrant's lock (what an admin sets), or, under a
+// registrant's lock, among the saved statuses its unlock restores.
+func (e *eeDomain) lockedByRegistry() bool {
+	if e.lockedByRegistrant() {
+		return eeHasAll(e.history, eeLockStatuses...)
 	}
-	for _, st := range eeLockStatuses {
-		if !slices.Contains(e.statuses, st) {
+	return eeHasAll(e.statuses, eeLockStatuses...)
+}
+
+// registryLock sets or lifts the registry's own lock [sim: the registry
+// has no such call; this is an admin adding or removing the three lock
+// statuses]. Under a registrant's lock the statuses are already there and
+// stay; the registry's lock is then added to, or removed from, the saved
+// statuses, so that the registrant's unlock leaves the registry's lock as
+// it is. Lifting keeps serverTransferProhibited while force delete holds
+// it.
+func (e *eeDomain) registryLock(on bool) {
+	mine := e.lockedByRegistrant()
+	switch {
+	case on && mine:
+		e.history = eeUnion(e.history, eeLockStatuses)
+	case on:
+		e.statuses = eeAutomatic(eeUnion(e.statuses, eeLockStatuses))
+	case mine:
+		e.history = eeWithout(e.history, eeLockStatuses...)
+	default:
+		drop := eeLockStatuses
+		if e.forceDelete {
+			drop = eeWithout(drop, eeForceDeleteStatuses...)
+		}
+		e.statuses = eeAutomatic(eeWithout(e.statuses, drop...))
+	}
+}
+
+// transferBlocked reports a status that makes the registry refuse a
+// transfer: serverTransferProhibited (a registrant's or the registry's
+// lock, force delete) or the registrar's clientTransferProhibited.
+func (e *eeDomain) transferBlocked() bool {
+	return slices.Contains(e.statuses, eeServerTransferProhibited) || slices.Contains(e.statuses, eeClientTransferProhibited)
+}
+
+// eeHasAll reports whether st holds every status of want.
+func eeHasAll(st []string, want ...string) bool {
+	for _, w := range want {
+		if !slices.Contains(st, w) {
 			return false
 		}
 	}
@@ -257,13 +303,13 @@ func eeAutomatic(st []string) []string {
 	return st
 }
 
-// eeAdd gives a new .ee domain its registry view: the lock statuses and a
-// lock time when it is added locked (as if its registrant had locked an
-// "ok" domain), else ["ok"].
-func (s *Simulator) eeAdd(d *domain) {
+// eeAdd gives a new .ee domain its registry view under uuid: the lock
+// statuses and a lock time when it is added locked (as if its registrant
+// had locked an "ok" domain), else ["ok"].
+func (s *Simulator) eeAdd(d *domain, uuid [16]byte) {
 	s.ee.init()
 	now := s.now()
-	e := &eeDomain{uuid: eeNameUUID(d.name), statuses: eeStatusesOK, created: now, updated: now}
+	e := &eeDomain{uuid: uuid, statuses: eeStatusesOK, created: now, updated: now}
 	if d.locked {
 		e.lock(now, false)
 	}
@@ -330,6 +376,27 @@ func (s *Simulator) eeSetPending(d *domain, pending bool) {
 func (s *Simulator) eeSync(d *domain) {
 	d.locked = d.ee.lockedByRegistrant()
 	d.pending = d.ee.pending()
+	d.transferPending = slices.Contains(d.ee.statuses, eePendingTransfer)
+	d.registryLocked = d.ee.lockedByRegistry()
+}
+
+// eeSetTransferPending adds or removes pendingTransfer.
+func (s *Simulator) eeSetTransferPending(d *domain, pending bool) {
+	e := d.ee
+	if pending {
+		e.statuses = eeAutomatic(eeUnion(e.statuses, []string{eePendingTransfer}))
+	} else {
+		e.statuses = eeAutomatic(eeWithout(e.statuses, eePendingTransfer))
+	}
+	e.updated = s.now()
+	s.eeSync(d)
+}
+
+// eeSetRegistryLock sets or lifts the registry's own lock.
+func (s *Simulator) eeSetRegistryLock(d *domain, locked bool) {
+	d.ee.registryLock(locked)
+	d.ee.updated = s.now()
+	s.eeSync(d)
 }
 
 func (s *Simulator) eeList(a *Account) *eeList {

@@ -225,15 +225,6 @@ func eeFixtureKeys(t *testing.T, fixture string, item bool) []string {
 	return eeKeys(t, b)
 }
 
-func eeHasAll(st []string, want ...string) bool {
-	for _, w := range want {
-		if !slices.Contains(st, w) {
-			return false
-		}
-	}
-	return true
-}
-
 // TestSimulator_EE_acceptance is registrant_api_registry_locks_test.rb.
 func TestSimulator_EE_acceptance(t *testing.T) {
 	t.Run("1 can lock a not locked domain", func(t *testing.T) {

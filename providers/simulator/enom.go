@@ -34,6 +34,10 @@ const (
 	enomUnexpected      = "An unexpected error has occurred. Please try again later."
 	enomCompleted       = "Command completed successfully"
 	enomMachine         = "SIM-ENOM01"
+
+	// enomRegistryLocked passes on the registry's refusal of an update
+	// under its own lock: EPP 2304's text [sim].
+	enomRegistryLocked = "Object status prohibits operation"
 )
 
 // The commands this simulator implements, spelled as their documents do.
@@ -284,6 +288,8 @@ func (s *Simulator) enomSetRegLock(a *Account, form url.Values, name, problem st
 			refusal = enomAlreadyUnlocked
 		case lock && d.locked && s.opts.ENomLockWhenLockedFails:
 			refusal = enomAlreadyLocked
+		case lock != d.locked && d.registryLocked:
+			refusal = enomRegistryLocked
 		default:
 			d.locked = lock
 		}

@@ -46,6 +46,11 @@ const (
 	// osrsTradeLockMiddle + the address + ")".
 	osrsTradeLockHead   = "Command successful: The 60-day trade hold has been "
 	osrsTradeLockMiddle = " (by reseller (via API); Supplied IP address: "
+
+	// osrsRegistryLocked passes on the registry's refusal of an update
+	// under its own lock with EPP 2304's text, as code 435 and in the
+	// words of a recorded 435 for a registry's refusal [sim].
+	osrsRegistryLocked = "Request failed validation: Object status prohibits operation"
 )
 
 // The request log's Outcome for a signature that does not match, in the
@@ -81,6 +86,7 @@ const (
 	osrsCodeInternal    = 400
 	osrsCodeAuth        = 415
 	osrsCodeInvalidCmd  = 430
+	osrsCodeDenied      = 435
 	osrsCodeBusy        = 437
 	osrsCodeMissing     = 460
 	osrsCodeInvalidData = 465
@@ -337,14 +343,14 @@ func (s *Simulator) osrsGetStatus(a *Account, call *osrsCall, falseUnlocked bool
 	}
 	s.mu.Lock()
 	d, ok := s.lookup(a, call.domain)
-	var locked, pending bool
+	var locked, pending, registryLocked bool
 	if ok {
 		d.reads++
-		locked, pending = d.locked, d.pending
+		locked, pending, registryLocked = d.locked, d.busy(), d.registryLocked
 	}
 	s.mu.Unlock()
 	if !ok {
-		return osrsFail(osrsCodeNotFound, osrsNotFound)
+		return s.osrsNotHeld()
 	}
 	res := &osrsResult{code: osrsOK, text: osrsQueryOK}
 	if falseUnlocked {
@@ -352,10 +358,11 @@ func (s *Simulator) osrsGetStatus(a *Account, call *osrsCall, falseUnlocked bool
 	}
 	// What domain_supports holds is not documented; here it says whether
 	// the TLD offers a registrar lock. A pending domain is shown as a
-	// transfer away in progress, which the registry does not let change.
+	// transfer away in progress, which the registry does not let change;
+	// nor does it change a domain under its own lock.
 	res.attrs = ops.Assoc{
 		ops.Field("lock_state", osrsFlag(locked)),
-		ops.Field("can_modify", osrsFlag(!pending)),
+		ops.Field("can_modify", osrsFlag(!pending && !registryLocked)),
 		{Key: "domain_supports", Value: ops.Assoc{ops.Field("lock", osrsFlag(s.lockable(call.domain)))}.Value()},
 		ops.Field("transfer_away_in_progress", osrsFlag(pending)),
 		ops.Field("parkp_status", "disabled"),
@@ -394,10 +401,12 @@ func (s *Simulator) osrsModifyStatus(a *Account, call *osrsCall) *osrsResult {
 	if ok {
 		d.writes++
 		switch {
-		case d.pending:
+		case d.busy():
 			refusal = osrsFail(osrsCodeProcessing, osrsProcessing)
 		case lock && !lockable:
 			refusal = osrsFail(osrsCodeInvalidData, osrsNotLockable)
+		case lock != d.locked && d.registryLocked:
+			refusal = osrsFail(osrsCodeDenied, osrsRegistryLocked)
 		default:
 			// Setting the state the domain already has succeeds: what
 			// OpenSRS does is not documented.
@@ -407,11 +416,21 @@ func (s *Simulator) osrsModifyStatus(a *Account, call *osrsCall) *osrsResult {
 	s.mu.Unlock()
 	switch {
 	case !ok:
-		return osrsFail(osrsCodeNotFound, osrsNotFound)
+		return s.osrsNotHeld()
 	case refusal != nil:
 		return refusal
 	}
 	return &osrsResult{code: osrsOK, text: osrsCommandOK}
+}
+
+// osrsNotHeld answers a call about a domain the account does not hold:
+// 480, the documented "item not found", or 415 with
+// Options.OpenSRSNotHeldAuthError.
+func (s *Simulator) osrsNotHeld() *osrsResult {
+	if s.opts.OpenSRSNotHeldAuthError {
+		return osrsFail(osrsCodeAuth, osrsAuthError)
+	}
+	return osrsFail(osrsCodeNotFound, osrsNotFound)
 }
 
 // osrsTradeLock is modify_trade_lock_setting: domain, enable and ip_address
@@ -441,7 +460,7 @@ func (s *Simulator) osrsTradeLock(a *Account, call *osrsCall) *osrsResult {
 	}
 	s.mu.Unlock()
 	if !ok {
-		return osrsFail(osrsCodeNotFound, osrsNotFound)
+		return s.osrsNotHeld()
 	}
 	state := "disabled"
 	if enable {

@@ -5,7 +5,13 @@
 //
 // All registrars share one inventory of domains. Tests and operators steer
 // it with fault switches (next N calls fail, latency), drift (flip a lock
-// behind reglock's back) and read its request log.
+// behind reglock's back) and a registrar's life (life.go): a domain is
+// registered, transferred away (at once, or pending and then completed or
+// cancelled) or in, and the registry sets or lifts its own lock. Each
+// protocol then answers as its registrar would: a domain that left is
+// unknown everywhere, a transfer in brings a new registrar-side ID. Every
+// control is a Go method and an HTTP route under /_sim (admin.go); GET
+// /_sim/ lists the routes. The request log records every protocol call.
 package simulator
 
 import (
@@ -15,6 +21,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -75,6 +82,13 @@ type Options struct {
 	// user with an XCP error (code 415) instead of dropping the connection,
 	// which is what a caller outside the IP allow-list sees.
 	OpenSRSBadAuthReply bool
+	// OpenSRSNotHeldAuthError makes OpenSRS answer get, modify and
+	// modify_trade_lock_setting of a domain the account does not hold (never had, another reseller's,
+	// transferred away) with 415 "Authentication Error." instead of 480
+	// "Domain not found". protocols.md documents 480 for "item not found"
+	// and leaves open which of the two OpenSRS sends for a domain outside
+	// the reseller's profile; 415 is what it was reported to answer live.
+	OpenSRSNotHeldAuthError bool
 	// WHMCSAllowedIPs, when set, is WHMCS's API IP allow-list; WHMCSAccessKey
 	// bypasses it.
 	WHMCSAllowedIPs []string
@@ -94,6 +108,9 @@ type Simulator struct {
 	accounts map[accountKey]*Account
 	domains  map[string]*domain
 	nextID   int
+	// version counts changes of names or owners (a domain added, moved or
+	// gone): the listings' caches are valid while it stands still.
+	version int
 	// byID indexes domains by id (byID[id-1]); a moved domain's old entry
 	// stays, replaced by nothing: readers check it against domains.
 	byID []*domain
@@ -120,10 +137,18 @@ type domain struct {
 	// locked is the registrar lock; for .ee domains it mirrors ee (see
 	// eeLocked), which is the truth there.
 	locked bool
-	// pending marks a pending state in which the registry refuses changes.
+	// pending marks a pending state in which the registry refuses changes
+	// (SetPending).
 	pending bool
-	reads   int
-	writes  int
+	// transferPending marks a transfer away that was requested and is
+	// neither complete nor cancelled (StartTransferAway); for .ee domains it
+	// mirrors the pendingTransfer status.
+	transferPending bool
+	// registryLocked is the registry's own lock (SetRegistryLock), which the
+	// account cannot lift; for .ee domains it mirrors the statuses.
+	registryLocked bool
+	reads          int
+	writes         int
 	// id is the domain's number in the simulator: WHMCS's domainid.
 	id int
 	// trade is OpenSRS's trade lock setting (modify_trade_lock_setting).
@@ -182,7 +207,7 @@ func New(opts Options) *Simulator {
 //	/whmcs/includes/api.php             WHMCS API (POST form)
 //	/ee/api/v1/registrant/...           .ee registrant API, as the registry serves it
 //	/ee/repp/v1/registrant/...          .ee registrant API, the 2018 draft
-//	/_sim/...                           the simulator's own controls (see admin.go)
+//	/_sim/...                           the simulator's own controls (admin.go; GET /_sim/ lists them)
 func (s *Simulator) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/enom/interface.asp", http.HandlerFunc(s.serveENom))
@@ -251,23 +276,55 @@ func (s *Simulator) account(kind Kind, user, password string) *Account {
 func (a *Account) User() string { return a.user }
 
 // AddDomain registers name in this account with the given lock state,
-// moving it from any other account.
+// moving it from any other account. Unlike Register and TransferIn it
+// never refuses: it sets up a test's or a demo's inventory.
 func (a *Account) AddDomain(name string, locked bool) {
 	s := a.sim
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.add(a, name, locked, false)
+}
+
+// add puts a new record of name into account a, replacing any other
+// record of it. Every record gets the next id (WHMCS's domainid); a .ee
+// record gets the name-based UUID, or with freshUUID one of its own. The
+// caller holds s.mu.
+func (s *Simulator) add(a *Account, name string, locked, freshUUID bool) *domain {
 	if old, ok := s.domains[name]; ok && old.ee != nil {
 		s.eeForget(old)
 	}
 	s.nextID++
+	s.version++
 	d := &domain{name: name, account: a, locked: locked, id: s.nextID}
 	s.domains[name] = d
 	s.byID = append(s.byID, d)
 	a.doms = append(a.doms, d)
 	if a.kind == EE {
-		s.eeAdd(d)
+		uuid := eeNameUUID(name)
+		if freshUUID {
+			// Another name-based UUID, of the name and this record's id:
+			// new, and still the same for the same sequence of events.
+			uuid = eeNameUUID(name + "#" + strconv.Itoa(d.id))
+		}
+		s.eeAdd(d, uuid)
 	}
+	return d
 }
+
+// remove takes d out of the inventory: its name, its WHMCS id and its .ee
+// UUID are unknown from now on, and it drops out of its account's
+// listings. The caller holds s.mu.
+func (s *Simulator) remove(d *domain) {
+	if d.ee != nil {
+		s.eeForget(d)
+	}
+	delete(s.domains, d.name)
+	s.version++
+}
+
+// busy reports a pending state in which the registry refuses changes: the
+// SetPending switch or a transfer away in progress.
+func (d *domain) busy() bool { return d.pending || d.transferPending }
 
 // writeHuge sends prefix and then padding up to hugeBytes, from one reused
 // buffer, until the client hangs up.
@@ -433,12 +490,12 @@ func (s *Simulator) domainByID(id int) *domain {
 
 // listing returns account a's domains ordered by cmp (nil: by id), cached
 // under key until the inventory changes (every change of names or owners
-// goes through AddDomain, which bumps nextID). The caller holds s.mu for
-// reading at least; the domains' fields are read under it too.
+// goes through add or remove, which bump version). The caller holds s.mu
+// for reading at least; the domains' fields are read under it too.
 func (s *Simulator) listing(a *Account, key string, cmp func(x, y *domain) int) []*domain {
 	a.listMu.Lock()
 	defer a.listMu.Unlock()
-	if l, ok := a.lists[key]; ok && l.version == s.nextID {
+	if l, ok := a.lists[key]; ok && l.version == s.version {
 		return l.doms
 	}
 	doms := make([]*domain, 0, len(a.doms))
@@ -453,7 +510,7 @@ func (s *Simulator) listing(a *Account, key string, cmp func(x, y *domain) int) 
 	if a.lists == nil {
 		a.lists = map[string]accountList{}
 	}
-	a.lists[key] = accountList{version: s.nextID, doms: doms}
+	a.lists[key] = accountList{version: s.version, doms: doms}
 	return doms
 }
 

@@ -37,6 +37,10 @@ const (
 	whmcsNotLockable      = "Registrar Error: Registrar lock is not supported for this TLD"
 	whmcsPending          = "Registrar Error: The domain has a pending operation; changes are not allowed"
 	whmcsBadRequest       = "Invalid request: the parameters could not be read"
+
+	// whmcsRegistryLocked is a registrar module passing on the registry's
+	// refusal of an update under its own lock: EPP 2304's text [sim].
+	whmcsRegistryLocked = "Registrar Error: Object status prohibits operation"
 )
 
 // The commands this simulator implements, spelled as their documents do.
@@ -389,8 +393,10 @@ func (s *Simulator) whmcsUpdateLockingStatus(a *Account, form url.Values) *whmcs
 			switch {
 			case !lockable:
 				refusal = whmcsNotLockable
-			case d.pending:
+			case d.busy():
 				refusal = whmcsPending
+			case lock != d.locked && d.registryLocked:
+				refusal = whmcsRegistryLocked
 			default:
 				d.locked = lock
 			}
