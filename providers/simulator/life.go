@@ -19,8 +19,9 @@ package simulator
 //   - A pending transfer away: OpenSRS shows transfer_away_in_progress 1
 //     and can_modify 0 and refuses modify (486); WHMCS refuses lock changes
 //     with its pending error; .ee has the pendingTransfer status, under
-//     which the registry refuses to lock. eNom shows nothing of it, as of
-//     the SetPending switch [sim: its documents say nothing of either].
+//     which the registry refuses to lock. eNom shows nothing of it, as it
+//     shows nothing of SetPending's state [sim: its documents say nothing
+//     of either].
 //   - A transfer in is listed at once, with a new WHMCS domainid and a new
 //     .ee UUID (OpenSRS has no ID; eNom's DomainNameID is made from the
 //     name here, so it stays).
