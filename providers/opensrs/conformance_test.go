@@ -1,14 +1,6 @@
 package opensrs_test
 
 import (
-	"bytes"
-	"io"
-	"log"
-	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
-	"strconv"
 	"testing"
 
 	"github.com/reglock/reglock/providers"
@@ -26,12 +18,15 @@ const (
 // harness is the suite's view of the adapter. The simulator answers a bad
 // signature with an XCP authentication error (415), so that a bad key ends
 // as ErrAuth; by default it drops such calls, as OpenSRS does for callers
-// outside the IP allow-list: TestSimulator_badKeyDropped covers that.
-// endpoint maps the simulator's base URL to the one the client calls.
-func harness(endpoint func(t *testing.T, baseURL string) string) providertest.Harness {
+// outside the IP allow-list: TestSimulator_badKeyDropped covers that. A
+// domain the reseller does not hold gets 415 too, as live, unless opts says
+// 480: the contract holds either way (another account's domain is
+// ErrNotFound, a bad key ErrAuth).
+func harness(opts simulator.Options) providertest.Harness {
+	opts.OpenSRSBadAuthReply = true
 	return providertest.Harness{
 		Kind:     simulator.OpenSRS,
-		Options:  simulator.Options{OpenSRSBadAuthReply: true},
+		Options:  opts,
 		User:     "resellerx",
 		Password: conformanceKey,
 		TLD:      "net",
@@ -42,7 +37,7 @@ func harness(endpoint func(t *testing.T, baseURL string) string) providertest.Ha
 			if !good {
 				k = conformanceWrongKey
 			}
-			c, err := opensrs.New(opensrs.Config{Endpoint: endpoint(t, baseURL) + "/opensrs/", Username: "resellerx", Key: secret.String(k)})
+			c, err := opensrs.New(opensrs.Config{Endpoint: baseURL + "/opensrs/", Username: "resellerx", Key: secret.String(k)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -51,48 +46,12 @@ func harness(endpoint func(t *testing.T, baseURL string) string) providertest.Ha
 	}
 }
 
+// TestConformance: a domain not held answers 415, as OpenSRS does live.
 func TestConformance(t *testing.T) {
-	providertest.Run(t, harness(func(_ *testing.T, baseURL string) string { return baseURL }))
+	providertest.Run(t, harness(simulator.Options{}))
 }
 
-// TestConformance_notHeldIs415 runs the suite against an OpenSRS that
-// answers 415 "Authentication Error." for a domain the reseller does not
-// hold, as it was reported to live, instead of the simulator's 480: the
-// very answer it gives a bad signature here. The contract still holds:
-// another account's domain is ErrNotFound, and a bad key ErrAuth.
-func TestConformance_notHeldIs415(t *testing.T) {
-	providertest.Run(t, harness(notHeldIs415))
-}
-
-// notHeldIs415 puts a proxy in front of the simulator at baseURL that
-// turns its 480 "Domain not found" replies into 415s.
-func notHeldIs415(t *testing.T, baseURL string) string {
-	t.Helper()
-	target, err := url.Parse(baseURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := httputil.NewSingleHostReverseProxy(target)
-	// The suite's dropped connections and cancelled calls are expected.
-	proxy.ErrorLog = log.New(io.Discard, "", 0)
-	proxy.ModifyResponse = func(resp *http.Response) error {
-		// Replies are a few hundred bytes; the 1 GiB fault streams through.
-		if resp.ContentLength < 0 || resp.ContentLength > 64<<10 {
-			return nil
-		}
-		b, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			return err
-		}
-		b = bytes.Replace(b, []byte(`<item key="response_code">480</item>`), []byte(`<item key="response_code">415</item>`), 1)
-		b = bytes.Replace(b, []byte(`>Domain not found<`), []byte(`>Authentication Error.<`), 1)
-		resp.Body = io.NopCloser(bytes.NewReader(b))
-		resp.ContentLength = int64(len(b))
-		resp.Header.Set("Content-Length", strconv.Itoa(len(b)))
-		return nil
-	}
-	srv := httptest.NewServer(proxy)
-	t.Cleanup(srv.Close)
-	return srv.URL
+// TestConformance_notHeldIs480: the documented "item not found" instead.
+func TestConformance_notHeldIs480(t *testing.T) {
+	providertest.Run(t, harness(simulator.Options{OpenSRSNotHeldNotFound: true}))
 }

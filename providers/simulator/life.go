@@ -10,9 +10,10 @@ package simulator
 //
 //   - A domain that left (TransferAway, CompleteTransferAway) is one the
 //     account does not hold: eNom "Domain name not found" with
-//     ResponseNumber 316153 at HTTP 200; OpenSRS response code 480 (415
-//     with Options.OpenSRSNotHeldAuthError); WHMCS "Domain ID Not Found" for
-//     its old domainid; .ee 404 "Domain not found". No listing has it.
+//     ResponseNumber 316153 at HTTP 200; OpenSRS response code 415
+//     "Authentication Error." as live (480 with
+//     Options.OpenSRSNotHeldNotFound); WHMCS "Domain ID Not Found" for its
+//     old domainid; .ee 404 "Domain not found". No listing has it.
 //   - A transfer away needs the domain unlocked (its registrar lock and
 //     the registry's), as a registry refuses to start one otherwise; once
 //     pending, it completes whatever happens to the lock.

@@ -346,7 +346,7 @@ func TestSimulator_life_transferAway(t *testing.T) {
 		if got := w.enomGetRegLock(t, "life.com"); got != "error Domain name not found 316153" {
 			t.Errorf("eNom GetRegLock: %s", got)
 		}
-		if got := w.osrsGet(t, "life.net"); got != "480 Domain not found" {
+		if got := w.osrsGet(t, "life.net"); got != "415 Authentication Error." {
 			t.Errorf("OpenSRS get: %s", got)
 		}
 		if got := w.whmcsCall(t, "DomainGetLockingStatus", "domainid", ids[WHMCS]); ids[WHMCS] == "" || got != "error Domain ID Not Found" {
@@ -356,13 +356,21 @@ func TestSimulator_life_transferAway(t *testing.T) {
 			t.Errorf(".ee GET of the old UUID: %s", got)
 		}
 	})
-	t.Run("OpenSRSNotHeldAuthError", func(t *testing.T) {
-		w := setupLife(t, Options{OpenSRSNotHeldAuthError: true})
-		w.register(t, OpenSRS, "life.net")
-		w.mustAdmin(t, 200, "POST", "/_sim/domains/life.net/transfer-away", "")
-		for _, got := range []string{w.osrsGet(t, "life.net"), w.osrsModify(t, "life.net", true), w.osrsGet(t, "never.net")} {
-			if got != "415 Authentication Error." {
-				t.Errorf("answer %q, want 415 Authentication Error.", got)
+	t.Run("OpenSRSNotHeldNotFound", func(t *testing.T) {
+		for _, c := range []struct {
+			opts Options
+			want string
+		}{
+			{Options{}, "415 Authentication Error."},
+			{Options{OpenSRSNotHeldNotFound: true}, "480 Domain not found"},
+		} {
+			w := setupLife(t, c.opts)
+			w.register(t, OpenSRS, "life.net")
+			w.mustAdmin(t, 200, "POST", "/_sim/domains/life.net/transfer-away", "")
+			for _, got := range []string{w.osrsGet(t, "life.net"), w.osrsModify(t, "life.net", true), w.osrsGet(t, "never.net")} {
+				if got != c.want {
+					t.Errorf("%+v: answer %q, want %q", c.opts, got, c.want)
+				}
 			}
 		}
 	})

@@ -424,13 +424,13 @@ func (s *Simulator) osrsModifyStatus(a *Account, call *osrsCall) *osrsResult {
 }
 
 // osrsNotHeld answers a call about a domain the account does not hold:
-// 480, the documented "item not found", or 415 with
-// Options.OpenSRSNotHeldAuthError.
+// 415 "Authentication Error." as OpenSRS does live, or 480, the documented
+// "item not found", with Options.OpenSRSNotHeldNotFound.
 func (s *Simulator) osrsNotHeld() *osrsResult {
-	if s.opts.OpenSRSNotHeldAuthError {
-		return osrsFail(osrsCodeAuth, osrsAuthError)
+	if s.opts.OpenSRSNotHeldNotFound {
+		return osrsFail(osrsCodeNotFound, osrsNotFound)
 	}
-	return osrsFail(osrsCodeNotFound, osrsNotFound)
+	return osrsFail(osrsCodeAuth, osrsAuthError)
 }
 
 // osrsTradeLock is modify_trade_lock_setting: domain, enable and ip_address

@@ -305,12 +305,15 @@ func TestSimulator_OpenSRS_fixtures(t *testing.T) {
 			b.sim.SetPending(osrsDocDom, true)
 		}, request: "modify_status_lock", fixture: "error_486.xml", wantLock: osrsPtr(false), wantWrite: 1},
 		{name: "trade lock opt out", setup: osrsAdd(osrsDocDom, true), request: "modify_trade_lock_setting_optout", fixture: "modify_trade_lock_setting_optout.xml", wantLock: osrsPtr(true), wantWrite: 1},
-		{name: "unknown domain", request: "get_status", fixture: "error_480.xml"},
-		{name: "unknown domain, modify", request: "modify_status_lock", fixture: "error_480.xml"},
-		{name: "unknown domain, trade lock", request: "modify_trade_lock_setting", fixture: "error_480.xml"},
+		// A domain the reseller does not hold: 415, as OpenSRS answers live;
+		// the documented 480 with OpenSRSNotHeldNotFound.
+		{name: "unknown domain", request: "get_status", fixture: "error_415.xml"},
+		{name: "unknown domain, modify", request: "modify_status_lock", fixture: "error_415.xml"},
+		{name: "unknown domain, trade lock", request: "modify_trade_lock_setting", fixture: "error_415.xml"},
+		{name: "unknown domain, 480", opts: Options{OpenSRSNotHeldNotFound: true}, request: "get_status", fixture: "error_480.xml"},
 		{name: "domain of another account", setup: func(b *osrsBundle) {
 			b.sim.AddAccount(OpenSRS, "other", "otherkey").AddDomain(osrsDocDom, true)
-		}, request: "modify_status_unlock", fixture: "error_480.xml", wantLock: osrsPtr(true)},
+		}, request: "modify_status_unlock", fixture: "error_415.xml", wantLock: osrsPtr(true)},
 		{name: "bad key, answered", opts: Options{OpenSRSBadAuthReply: true}, setup: osrsAdd(osrsDocDom, true), request: "modify_status_unlock", key: "wrong", fixture: "error_415.xml", wantLock: osrsPtr(true)},
 		{name: "unknown user, answered", opts: Options{OpenSRSBadAuthReply: true}, setup: osrsAdd(osrsDocDom, true), request: "get_status", user: "nobody", fixture: "error_415.xml", wantLock: osrsPtr(true)},
 		{name: "FaultError", setup: func(b *osrsBundle) { b.acct.FailNext(1, FaultError) }, request: "get_status", fixture: "error_400.xml"},
@@ -845,7 +848,7 @@ func TestSimulator_OpenSRS_requestLog(t *testing.T) {
 		{Kind: OpenSRS, Account: osrsUser, Op: "modify_trade_lock_setting", Domain: osrsDocDom, Write: true, Outcome: "ok"},
 		{Kind: OpenSRS, Account: osrsUser, Op: "get_domains_by_expiredate", Outcome: "ok"},
 		{Kind: OpenSRS, Account: osrsUser, Op: "get", Domain: osrsDocDom, Outcome: osrsAuthError},
-		{Kind: OpenSRS, Account: osrsUser, Op: "get", Domain: "nosuch.com", Outcome: osrsNotFound},
+		{Kind: OpenSRS, Account: osrsUser, Op: "get", Domain: "nosuch.com", Outcome: osrsAuthError},
 	}
 	got := b.sim.Log()
 	if len(got) != len(want) {

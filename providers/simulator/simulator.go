@@ -82,13 +82,13 @@ type Options struct {
 	// user with an XCP error (code 415) instead of dropping the connection,
 	// which is what a caller outside the IP allow-list sees.
 	OpenSRSBadAuthReply bool
-	// OpenSRSNotHeldAuthError makes OpenSRS answer get, modify and
-	// modify_trade_lock_setting of a domain the account does not hold (never had, another reseller's,
-	// transferred away) with 415 "Authentication Error." instead of 480
-	// "Domain not found". protocols.md documents 480 for "item not found"
-	// and leaves open which of the two OpenSRS sends for a domain outside
-	// the reseller's profile; 415 is what it was reported to answer live.
-	OpenSRSNotHeldAuthError bool
+	// OpenSRSNotHeldNotFound makes OpenSRS answer get, modify and
+	// modify_trade_lock_setting of a domain the account does not hold (never
+	// had, another reseller's, transferred away) with 480 "Domain not found",
+	// the documented "item not found", instead of 415 "Authentication
+	// Error.", which is what OpenSRS answers live for a domain outside the
+	// reseller's profile (and the simulator by default).
+	OpenSRSNotHeldNotFound bool
 	// WHMCSAllowedIPs, when set, is WHMCS's API IP allow-list; WHMCSAccessKey
 	// bypasses it.
 	WHMCSAllowedIPs []string
