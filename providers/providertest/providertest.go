@@ -165,6 +165,44 @@ func RunRegistrar(t *testing.T, h Harness) {
 			}
 		}
 	})
+	t.Run("Life", func(t *testing.T) {
+		// A registrar's life: a domain registered a moment ago is found at
+		// once (the adapter's caches of IDs and listings are older than
+		// it); one transferred away is not found, permanently, for that
+		// domain alone; one transferred in is found under its new ID.
+		w := h.setup(t)
+		warm, fresh := w.name("known"), w.name("registered-just-now")
+		w.acct.AddDomain(warm, false)
+		w.state(warm) // caches warm, from before the registration
+		if _, err := w.acct.Register(fresh, false); err != nil {
+			t.Fatal(err)
+		}
+		w.set(fresh, true)
+		if !w.state(fresh).Locked {
+			t.Fatal("a domain registered a moment ago: locked, but reads unlocked")
+		}
+		w.set(fresh, false)
+		if _, err := w.sim.TransferAway(fresh); err != nil {
+			t.Fatal(err)
+		}
+		_, err := w.reg.LockState(context.Background(), fresh)
+		if !errors.Is(w.keep(err), providers.ErrNotFound) || !providers.IsPermanent(err) {
+			t.Errorf("LockState of a domain transferred away = %v, want a permanent ErrNotFound", err)
+		}
+		if w.state(warm).Locked {
+			t.Error("another domain reads wrong after a transfer away")
+		}
+		if _, err := w.acct.TransferIn(fresh, true); err != nil {
+			t.Fatal(err)
+		}
+		if !w.state(fresh).Locked {
+			t.Error("a domain transferred in (locked) reads unlocked")
+		}
+		w.set(fresh, false)
+		if l, _ := w.sim.Locked(fresh); l {
+			t.Error("SetLock(false) of a domain transferred in did not unlock it at the registrar")
+		}
+	})
 	t.Run("RoundTrip", func(t *testing.T) {
 		w := h.setup(t)
 		d := w.name("roundtrip")
