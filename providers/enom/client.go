@@ -1,6 +1,7 @@
 // Package enom is reglock's adapter for the eNom reseller API
 // (interface.asp): it reads and sets the registrar lock of a domain
-// (GetRegLock, SetRegLock) and lists an account (GetDomains).
+// (GetRegLock, SetRegLock), lists an account (GetDomains) and reads a
+// whole account's locks at once (GetAllDomains).
 //
 // eNom's quirks stay inside this package so that the providers.Registrar
 // contract holds: SetRegLock's flag is inverted (UnlockRegistrar=0 locks),
@@ -13,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -31,6 +33,12 @@ const DefaultTimeout = 30 * time.Second
 // pageSize is GetDomains' Display: the most eNom allows per page.
 const pageSize = 100
 
+// DefaultBulkMax is Config.BulkMax when it is zero. eNom's documents warn
+// that GetAllDomains can time out above a few hundred names (their own
+// example took 74 s); a bulk read of up to this many costs one request
+// instead of one per domain.
+const DefaultBulkMax = 2000
+
 // Config configures a Client.
 type Config struct {
 	// Endpoint is the interface.asp URL, e.g.
@@ -46,21 +54,30 @@ type Config struct {
 	Timeout time.Duration
 	// HTTPClient is optional; nil means providers.NewHTTPClient(Timeout).
 	HTTPClient *http.Client
+	// BulkMax is the largest account, in domains, that LockStates reads
+	// with one GetAllDomains call; above it LockStates answers
+	// providers.ErrNoBulk and the caller reads domain by domain. Zero
+	// means DefaultBulkMax.
+	BulkMax int
 }
 
 // Client talks to one eNom reseller account. It implements
-// providers.Registrar and providers.Lister and is safe for concurrent use.
+// providers.Registrar, providers.Lister and providers.BulkReader and is
+// safe for concurrent use.
 type Client struct {
 	endpoint string
 	uid      string
 	pw       secret.String
 	timeout  time.Duration
+	bulkMax  int
 	http     *http.Client
+	redactor *providers.Redactor
 }
 
 var (
-	_ providers.Registrar = (*Client)(nil)
-	_ providers.Lister    = (*Client)(nil)
+	_ providers.Registrar  = (*Client)(nil)
+	_ providers.Lister     = (*Client)(nil)
+	_ providers.BulkReader = (*Client)(nil)
 )
 
 // New validates cfg and returns a Client. Every problem is reported at once,
@@ -79,6 +96,9 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Timeout < 0 {
 		errs = append(errs, errors.New("enom: Timeout: must not be negative"))
 	}
+	if cfg.BulkMax < 0 {
+		errs = append(errs, errors.New("enom: BulkMax: must not be negative"))
+	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
@@ -86,11 +106,18 @@ func New(cfg Config) (*Client, error) {
 	if timeout == 0 {
 		timeout = DefaultTimeout
 	}
+	bulkMax := cfg.BulkMax
+	if bulkMax == 0 {
+		bulkMax = DefaultBulkMax
+	}
 	hc := cfg.HTTPClient
 	if hc == nil {
 		hc = providers.NewHTTPClient(timeout)
 	}
-	return &Client{endpoint: cfg.Endpoint, uid: cfg.UID, pw: cfg.PW, timeout: timeout, http: hc}, nil
+	return &Client{
+		endpoint: cfg.Endpoint, uid: cfg.UID, pw: cfg.PW, timeout: timeout, bulkMax: bulkMax, http: hc,
+		redactor: providers.NewRedactor(cfg.PW.Reveal()),
+	}, nil
 }
 
 // LockState reads the domain's registrar lock with GetRegLock.
@@ -109,7 +136,7 @@ func (c *Client) LockState(ctx context.Context, domain string) (providers.State,
 	case "0":
 		return providers.State{Locked: false}, nil
 	}
-	return providers.State{}, c.labelled("GetRegLock "+domain, fmt.Errorf("answer has no usable reg-lock: %q", c.snippet([]byte(r.regLock))))
+	return providers.State{}, c.labelled("GetRegLock "+domain, providers.Unrecognized(fmt.Errorf("answer has no usable reg-lock: %q", c.snippet([]byte(r.regLock)))))
 }
 
 // SetLock turns the registrar lock on or off with SetRegLock. Success is
@@ -138,18 +165,14 @@ func (c *Client) SetLock(ctx context.Context, domain string, locked bool) error 
 }
 
 // Domains lists the account with GetDomains, a page of 100 at a time,
-// yielding lowercase "sld.tld" names. An error is yielded once and ends the
-// listing.
+// yielding lowercase "sld.tld" names. A page that does not hold what its
+// positions and counts say is an error, not the end of the listing. An
+// error is yielded once and ends the listing.
 func (c *Client) Domains(ctx context.Context) iter.Seq2[string, error] {
 	return func(yield func(string, error) bool) {
 		start := 1
 		for {
-			params := url.Values{
-				"Tab":     {"IOwn"},
-				"Display": {strconv.Itoa(pageSize)},
-				"Start":   {strconv.Itoa(start)},
-			}
-			r, err := c.do(ctx, "GetDomains", "", params)
+			r, err := c.page(ctx, start, pageSize)
 			if err != nil {
 				yield("", err)
 				return
@@ -162,21 +185,97 @@ func (c *Client) Domains(ctx context.Context) iter.Seq2[string, error] {
 			if len(r.domains) == 0 || r.nextRecords <= 0 {
 				return
 			}
-			// A NextRecords that does not move forward would page forever.
-			if r.nextRecords <= start {
-				yield("", fmt.Errorf("enom: GetDomains: NextRecords %d does not advance past Start %d", r.nextRecords, start))
-				return
-			}
 			start = r.nextRecords
 		}
 	}
 }
 
-// domainParams splits a domain into eNom's sld and tld at its public suffix,
-// so that example.co.uk is sld "example", tld "co.uk". Names without a
-// registrable part, or below one, are permanent errors: no request can fix
-// them.
+// page reads one GetDomains page of the account's own names (Tab=IOwn) and
+// checks it against its own positions and counts.
+func (c *Client) page(ctx context.Context, start, display int) (response, error) {
+	params := url.Values{
+		"Tab":     {"IOwn"},
+		"Display": {strconv.Itoa(display)},
+		"Start":   {strconv.Itoa(start)},
+	}
+	r, err := c.do(ctx, "GetDomains", "", params)
+	if err != nil {
+		return response{}, err
+	}
+	if err := r.checkPage(start, display); err != nil {
+		return response{}, c.labelled("GetDomains", err)
+	}
+	return r, nil
+}
+
+// LockStates reads the whole account's locks with one GetAllDomains call,
+// whose entries carry lockstatus Locked or Not Locked. eNom's GetAllDomains
+// can time out on large accounts, so the account's size is asked first
+// (GetDomains with Display=1 answers TotalDomainCount): above BulkMax, and
+// when GetAllDomains runs out of time, it yields providers.ErrNoBulk and
+// the caller reads domain by domain. An answer whose domaincount differs
+// from its entries is an error. A name absent from the listing is not
+// reported at all, never as not found: a per-domain read decides that.
+func (c *Client) LockStates(ctx context.Context) iter.Seq2[providers.DomainState, error] {
+	return func(yield func(providers.DomainState, error) bool) {
+		size, err := c.accountSize(ctx)
+		if err != nil {
+			yield(providers.DomainState{}, err)
+			return
+		}
+		if size > c.bulkMax {
+			yield(providers.DomainState{}, c.labelled("GetAllDomains",
+				fmt.Errorf("%w: the account holds %d domains, more than BulkMax %d", providers.ErrNoBulk, size, c.bulkMax)))
+			return
+		}
+		r, err := c.do(ctx, "GetAllDomains", "", nil)
+		var ne net.Error
+		if err != nil && ctx.Err() == nil && errors.As(err, &ne) && ne.Timeout() {
+			err = fmt.Errorf("%w (%w)", err, providers.ErrNoBulk)
+		}
+		if err == nil {
+			if cerr := r.checkAll(); cerr != nil {
+				err = c.labelled("GetAllDomains", cerr)
+			}
+		}
+		if err != nil {
+			yield(providers.DomainState{}, err)
+			return
+		}
+		for _, d := range r.all {
+			locked, _ := d.locked() // checkAll vetted every entry
+			if !yield(providers.DomainState{Domain: d.name, State: providers.State{Locked: locked}}, nil) {
+				return
+			}
+		}
+	}
+}
+
+// accountSize asks GetDomains for one name, for the count of the account's
+// own names that comes with it.
+func (c *Client) accountSize(ctx context.Context) (int, error) {
+	r, err := c.page(ctx, 1, 1)
+	if err != nil {
+		return 0, err
+	}
+	size := r.totalDomainCount
+	if size == absent {
+		size = r.domainCount
+	}
+	if size == absent {
+		return 0, c.labelled("GetDomains", fmt.Errorf("%w: no TotalDomainCount, so the account's size is unknown", errListing))
+	}
+	return size, nil
+}
+
+// domainParams checks a domain against the contract's form and splits it
+// into eNom's sld and tld at its public suffix, so that example.co.uk is
+// sld "example", tld "co.uk". Names without a registrable part, or below
+// one, are permanent errors: no request can fix them.
 func domainParams(domain string) (url.Values, error) {
+	if err := providers.CheckDomain("enom", domain); err != nil {
+		return nil, err
+	}
 	suffix, _ := publicsuffix.PublicSuffix(domain)
 	sld, ok := strings.CutSuffix(domain, "."+suffix)
 	if domain == "" || !ok || sld == "" || strings.Contains(sld, ".") {
@@ -200,8 +299,13 @@ func (c *Client) do(ctx context.Context, command, domain string, params url.Valu
 	if err != nil {
 		return response{}, c.labelled(label, fmt.Errorf("%w: %s", err, c.snippet(body)))
 	}
-	if err := classify(r, c.redact); err != nil {
+	if err := classify(r, c.redactor.Redact); err != nil {
 		return response{}, c.labelled(label, err)
+	}
+	// Other commands' answers carry fields of the same names (a ModifyNS
+	// answer has a reg-lock): read only the answer to this command.
+	if r.command != "" && !strings.EqualFold(r.command, command) {
+		return response{}, c.labelled(label, providers.Unrecognized(fmt.Errorf("the answer is to command %q", c.redactor.Redact(r.command))))
 	}
 	return r, nil
 }
@@ -267,23 +371,10 @@ func (c *Client) labelled(label string, err error) error {
 }
 
 // snippet is the start of a body for an error message, with the token
-// removed before cutting so that no part of it survives the cut.
+// removed (in every spelling an echo could use) before cutting so that no
+// part of it survives the cut. Redaction applies to error text only, never
+// to bodies before parsing: a short token must not be able to corrupt the
+// XML.
 func (c *Client) snippet(body []byte) string {
-	return providers.Snippet([]byte(c.redact(string(body))))
-}
-
-// redact removes the API token from text that came from the network, in
-// case a proxy or a misbehaving server echoes the request. It is applied to
-// error text only, never to bodies before parsing: a short token must not
-// be able to corrupt the XML.
-func (c *Client) redact(s string) string {
-	pw := c.pw.Reveal()
-	if pw == "" {
-		return s
-	}
-	s = strings.ReplaceAll(s, pw, secret.Redacted)
-	if esc := url.QueryEscape(pw); esc != pw {
-		s = strings.ReplaceAll(s, esc, secret.Redacted)
-	}
-	return s
+	return providers.Snippet([]byte(c.redactor.Redact(string(body))))
 }
