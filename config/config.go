@@ -244,6 +244,10 @@ type Provider struct {
 	Burst int `yaml:"burst"`
 	// Timeout bounds one registrar request; default 30s.
 	Timeout time.Duration `yaml:"timeout"`
+	// BulkMax (enom only) is the largest account, in domains, that a sweep
+	// reads with one GetAllDomains call; a larger account is read domain by
+	// domain. 0 (the default) means the adapter's default, 2,000.
+	BulkMax int `yaml:"bulk_max"`
 }
 
 // EID is the .ee registrant API's eID login, used to obtain and renew tokens.

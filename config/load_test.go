@@ -205,11 +205,21 @@ providers:
 		t.Errorf("api: got %+v, want the listen given and monitoring true", cfg.API)
 	}
 	a, b := cfg.Providers[0], cfg.Providers[1]
-	if a.Burst != 1 || a.Timeout != 30*time.Second || a.Rate != 0 || a.API != "" {
-		t.Errorf("enom defaults: got burst %d timeout %s rate %v api %q", a.Burst, a.Timeout, a.Rate, a.API)
+	if a.Burst != 1 || a.Timeout != 30*time.Second || a.Rate != 0 || a.API != "" || a.BulkMax != 0 {
+		t.Errorf("enom defaults: got burst %d timeout %s rate %v api %q bulk_max %d", a.Burst, a.Timeout, a.Rate, a.API, a.BulkMax)
 	}
 	if b.API != "v1" || b.EID.CountryCode != "EE" || b.Burst != 1 || b.Timeout != 30*time.Second {
 		t.Errorf("ee defaults: got api %q country %q burst %d timeout %s", b.API, b.EID.CountryCode, b.Burst, b.Timeout)
+	}
+}
+
+func TestParse_bulkMax(t *testing.T) {
+	cfg, errs := problems(t, enom+"    bulk_max: 500\n", nil)
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	if got := cfg.Providers[0].BulkMax; got != 500 {
+		t.Errorf("bulk_max = %d, want 500", got)
 	}
 }
 
@@ -349,7 +359,7 @@ func TestParse_problems(t *testing.T) {
 		}},
 		{"unknown nested key", enom + "  - name: b\n    type: enom\n    endpoint: https://x\n    usrname: u\n    password: p\n", nil, []string{
 			"reglock.yaml:7: providers[1].username: required for type enom",
-			"reglock.yaml:10: providers[1].usrname: unknown key (known: name, type, endpoint, username, password, key, identifier, secret, api, token, eid, tlds, rate, burst, timeout)",
+			"reglock.yaml:10: providers[1].usrname: unknown key (known: name, type, endpoint, username, password, key, identifier, secret, api, token, eid, tlds, rate, burst, timeout, bulk_max)",
 		}},
 		{"unknown key deep", enom + "    type: ee\n    token: t\n    eid: {ident: x, first_name: a, last_name: b, middle_name: c}\n", nil, []string{
 			"reglock.yaml:7: providers[0].type: duplicate key (first at line 3)",
@@ -434,6 +444,11 @@ redis: localhost
 		}},
 		{"infinite rate", enom + "    rate: .inf\n", nil, []string{
 			`reglock.yaml:7: providers[0].rate: expected a number, got ".inf"`,
+		}},
+		{"bulk_max", enom + "    bulk_max: -1\n  - name: b\n    type: opensrs\n    endpoint: https://x\n    username: u\n    key: k\n    bulk_max: 100\n  - name: c\n    type: enom\n    endpoint: https://x\n    username: u\n    password: p\n    bulk_max: lots\n", nil, []string{
+			"reglock.yaml:7: providers[0].bulk_max: must be >= 0 (0 = the adapter's default), got -1",
+			"reglock.yaml:13: providers[1].bulk_max: bulk_max is not used by type opensrs",
+			`reglock.yaml:19: providers[2].bulk_max: expected an integer, got "lots"`,
 		}},
 
 		// ${NAME}.
@@ -682,7 +697,7 @@ providers:
 			"reglock.yaml:8: worker.concurrency: must be at least 1, got -1",
 			`reglock.yaml:10: scheduler.sweep: invalid cron spec "every day": expected exactly 5 fields, found 2: [every day]`,
 			"reglock.yaml:16: providers[0].password: environment variable ENOM_PW is not set",
-			"reglock.yaml:17: providers[0].pasword: unknown key (known: name, type, endpoint, username, password, key, identifier, secret, api, token, eid, tlds, rate, burst, timeout)",
+			"reglock.yaml:17: providers[0].pasword: unknown key (known: name, type, endpoint, username, password, key, identifier, secret, api, token, eid, tlds, rate, burst, timeout, bulk_max)",
 			`reglock.yaml:18: providers[1].name: provider name "enom-main" already used by providers[0] (line 12)`,
 			"reglock.yaml:18: providers[1].endpoint: required", // on the line of the list item
 			`reglock.yaml:19: providers[1].type: unknown provider type "bogus" (want enom, opensrs, whmcs or ee)`,

@@ -31,6 +31,12 @@ var typeKeys = map[string][]string{
 	TypeEE:      {"api", "token", "eid"},
 }
 
+// optionalTypeKeys are the provider keys that only some types use and none
+// requires, by type.
+var optionalTypeKeys = map[string][]string{
+	TypeEnom: {"bulk_max"},
+}
+
 var providerName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
 
 // problem records a problem with the key at path, on its line or, for a
@@ -295,7 +301,8 @@ func (d *decoder) validateProvider(p *Provider, path string) {
 		d.problemf(key("type"), "unknown provider type %q (want enom, opensrs, whmcs or ee)", p.Type)
 	default:
 		for _, f := range fieldsOf(reflectProvider) {
-			if d.has(key(f.name)) && isTypeKey(f.name) && !slices.Contains(typeKeys[p.Type], f.name) {
+			if d.has(key(f.name)) && isTypeKey(f.name) && !slices.Contains(typeKeys[p.Type], f.name) &&
+				!slices.Contains(optionalTypeKeys[p.Type], f.name) {
 				d.problemf(key(f.name), "%s is not used by type %s", f.name, p.Type)
 			}
 		}
@@ -321,6 +328,9 @@ func (d *decoder) validateProvider(p *Provider, path string) {
 	}
 	if p.Timeout <= 0 {
 		d.problemf(key("timeout"), "must be positive, got %s", p.Timeout)
+	}
+	if p.BulkMax < 0 {
+		d.problemf(key("bulk_max"), "must be >= 0 (0 = the adapter's default), got %d", p.BulkMax)
 	}
 }
 
@@ -358,9 +368,11 @@ func (d *decoder) validateEE(p *Provider, path string) {
 var reflectProvider = reflect.TypeFor[Provider]()
 
 func isTypeKey(name string) bool {
-	for _, keys := range typeKeys {
-		if slices.Contains(keys, name) {
-			return true
+	for _, byType := range []map[string][]string{typeKeys, optionalTypeKeys} {
+		for _, keys := range byType {
+			if slices.Contains(keys, name) {
+				return true
+			}
 		}
 	}
 	return false

@@ -19,7 +19,7 @@ import (
 func newRegistrar(p config.Provider) (providers.Registrar, error) {
 	switch p.Type {
 	case config.TypeEnom:
-		return enom.New(enom.Config{Endpoint: p.Endpoint, UID: p.Username, PW: p.Password, Timeout: p.Timeout})
+		return enom.New(enom.Config{Endpoint: p.Endpoint, UID: p.Username, PW: p.Password, Timeout: p.Timeout, BulkMax: p.BulkMax})
 	case config.TypeOpenSRS:
 		return opensrs.New(opensrs.Config{Endpoint: p.Endpoint, Username: p.Username, Key: p.Key, Timeout: p.Timeout})
 	case config.TypeWHMCS:
