@@ -77,15 +77,23 @@ func runImport(ctx context.Context, g *globals, provider string, adopt bool) err
 	})
 	start := time.Now()
 	// A registrar that lists locks with its domains gives --adopt its
-	// readings for free.
+	// readings for free; an account too large for that is listed and read
+	// domain by domain.
+	bulk := false
 	if br, ok := acct.Registrar.(providers.BulkReader); ok && adopt {
+		bulk = true
 		for ds, err := range br.LockStates(ctx) {
+			if errors.Is(err, providers.ErrNoBulk) {
+				bulk = false
+				break
+			}
 			if err != nil {
 				return err
 			}
 			im.add(ctx, ds.Domain, &ds.State)
 		}
-	} else {
+	}
+	if !bulk {
 		for name, err := range lister.Domains(ctx) {
 			if err != nil {
 				return err

@@ -28,6 +28,9 @@ const (
 	enomNotFound        = "Domain name not found"
 	enomNotFoundNumber  = "316153"
 	enomNotFoundString  = "Validation error; not found; domain name(s)"
+	// A refused login, as eNom's support article 201000065294 quotes it.
+	enomBadAuthNumber = "304155"
+	enomBadAuthString = "Validation error; invalid ; loginid"
 	enomAlreadyUnlocked = "Unable to update registrar lock; domain is already unlocked"
 	enomAlreadyLocked   = "Unable to update registrar lock; domain is already locked"
 	enomNotLockable     = "Registrar lock is not supported for this TLD"
@@ -92,9 +95,9 @@ type enomResult struct {
 	// list is GetDomains' or GetAllDomains' listing.
 	list *enomListing
 	errs []string
-	// notFound adds the ResponseNumber/ResponseString pair eNom sends with
-	// "Domain name not found".
-	notFound bool
+	// response, if set, is the ResponseNumber/ResponseString pair eNom
+	// sends with an error: "Domain name not found", a refused login.
+	response *[2]string
 	// domainScoped fills the trailer's per-TLD fields; lockable is then
 	// IsLockable.
 	domainScoped bool
@@ -154,7 +157,7 @@ func (s *Simulator) serveENom(w http.ResponseWriter, r *http.Request) {
 	a := s.account(ENom, uid, enomParam(form, "pw"))
 	if a == nil {
 		s.enomRecord(uid, res, enomBadAuth)
-		s.writeENom(w, format, start, res.fail(enomBadAuth), false)
+		s.writeENom(w, format, start, res.failBadAuth(), false)
 		return
 	}
 	fault, ok := a.begin(r)
@@ -317,8 +320,13 @@ func (s *Simulator) enomSetRegLock(a *Account, form url.Values, name, problem st
 }
 
 func (r *enomResult) failNotFound() *enomResult {
-	r.notFound = true
+	r.response = &[2]string{enomNotFoundNumber, enomNotFoundString}
 	return r.fail(enomNotFound)
+}
+
+func (r *enomResult) failBadAuth() *enomResult {
+	r.response = &[2]string{enomBadAuthNumber, enomBadAuthString}
+	return r.fail(enomBadAuth)
 }
 
 func (s *Simulator) enomGetDomains(a *Account, form url.Values) *enomResult {
@@ -344,7 +352,16 @@ func (s *Simulator) enomGetDomains(a *Account, form url.Values) *enomResult {
 }
 
 func (s *Simulator) enomGetAllDomains(a *Account) *enomResult {
-	all := s.enomAccountDomains(a)
+	// GetAllDomains reads every domain's lock: it counts as a read of each,
+	// as GetRegLock does of one.
+	s.mu.Lock()
+	doms := s.listing(a, "enom", func(x, y *domain) int { return cmpBySLD(x.name, y.name) })
+	all := make([]enomEntry, len(doms))
+	for i, d := range doms {
+		d.reads++
+		all[i] = enomEntry{name: d.name, locked: d.locked}
+	}
+	s.mu.Unlock()
 	return &enomResult{command: enomGetAllDomains, list: &enomListing{all: true, entries: all, start: 1, total: len(all)}}
 }
 
@@ -464,13 +481,13 @@ func (s *Simulator) renderENom(w *enomWriter, start time.Time, res *enomResult) 
 		}
 		w.close("errors")
 	}
-	if res.notFound {
+	if res.response != nil {
 		w.field("ResponseCount", "1")
 		w.open("responses", "")
 		w.open("response", "")
 		w.n = 1
-		w.field("ResponseNumber", enomNotFoundNumber)
-		w.field("ResponseString", enomNotFoundString)
+		w.field("ResponseNumber", res.response[0])
+		w.field("ResponseString", res.response[1])
 		w.n = 0
 		w.close("response")
 		w.close("responses")

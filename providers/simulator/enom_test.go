@@ -234,8 +234,8 @@ func TestSimulator_ENom_fixtures(t *testing.T) {
 		{name: "SetRegLock already locked, default", setup: add(docDomain, true), request: "setreglock_lock", fixture: "setreglock_lock.xml", wantLock: ptr(true)},
 		{name: "SetRegLock already locked fails", opts: Options{ENomLockWhenLockedFails: true}, setup: add(docDomain, true), request: "setreglock_lock", fixture: "setreglock_alreadylocked.xml", wantLock: ptr(true)},
 		{name: "SetRegLock not lockable", opts: Options{NotLockableTLDs: []string{"com"}}, setup: add(docDomain, false), request: "setreglock_lock", fixture: "setreglock_notlockable.xml", wantLock: ptr(false)},
-		{name: "bad password", setup: add(docDomain, true), request: "getreglock_locked", edit: func(v url.Values) { v.Set("pw", "wrong") }, fixture: "error_badauth.xml"},
-		{name: "unknown user", setup: add(docDomain, true), request: "getreglock_locked", edit: func(v url.Values) { v.Set("uid", "nobody") }, fixture: "error_badauth.xml"},
+		{name: "bad password", setup: add(docDomain, true), request: "getreglock_locked", edit: func(v url.Values) { v.Set("pw", "wrong") }, fixture: "error_badauthnumber.xml"},
+		{name: "unknown user", setup: add(docDomain, true), request: "getreglock_locked", edit: func(v url.Values) { v.Set("uid", "nobody") }, fixture: "error_badauthnumber.xml"},
 		{name: "unknown domain", request: "getreglock_locked", fixture: "error_notfound.xml"},
 		{name: "domain of another account", setup: func(b *enomBundle) {
 			b.sim.AddAccount(ENom, "other", "otherpw").AddDomain(docDomain, true)
