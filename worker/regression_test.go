@@ -147,6 +147,7 @@ type rig struct {
 	reg     *steer
 	w       *worker.Worker
 	intents *intent.Service
+	blocks  []*blocked
 }
 
 func newRig(t *testing.T, storeClient ...*redis.Client) *rig {
@@ -272,13 +273,17 @@ func (r *rig) hold(op string) *blocked {
 		o := <-b.release
 		return o(apply)
 	})
-	r.t.Cleanup(func() {
-		select {
-		case b.release <- fail(errTimeout):
-		default:
-		}
-	})
+	r.blocks = append(r.blocks, b)
+	r.t.Cleanup(b.free)
 	return b
+}
+
+// free lets a call still held in flight end, with a timeout.
+func (b *blocked) free() {
+	select {
+	case b.release <- fail(errTimeout):
+	default:
+	}
 }
 
 // background runs a task in a goroutine (a worker that is mid-call) and
@@ -286,7 +291,19 @@ func (r *rig) hold(op string) *blocked {
 func (r *rig) background(queue, id string, retried int) chan error {
 	task := r.queued(queue, id)
 	done := make(chan error, 1)
-	go func() { done <- r.run(task, id, retried) }()
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		done <- r.run(task, id, retried)
+	}()
+	// A worker the test abandoned mid-call (a process that "died") still
+	// ends before the test does, so that it logs nothing afterwards.
+	r.t.Cleanup(func() {
+		for _, b := range r.blocks {
+			b.free()
+		}
+		<-finished
+	})
 	return done
 }
 
