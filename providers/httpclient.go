@@ -27,20 +27,25 @@ func NewHTTPClient(timeout time.Duration) *http.Client {
 	return &http.Client{Timeout: timeout, Transport: tr}
 }
 
+// ErrTooLarge is an answer larger than MaxResponseBytes: transient for a
+// lock call (a broken proxy, an error page gone wild), and for a bulk read
+// a sign that the account is too large to read in one answer.
+var ErrTooLarge = errors.New("registrar answer larger than 8 MiB")
+
 // ReadBody reads at most MaxResponseBytes of resp.Body and closes it. A body
-// that is larger is an error rather than a memory spike; one that says so in
-// its Content-Length is refused without being read.
+// that is larger is ErrTooLarge rather than a memory spike; one that says so
+// in its Content-Length is refused without being read.
 func ReadBody(resp *http.Response) ([]byte, error) {
 	defer resp.Body.Close()
 	if resp.ContentLength > MaxResponseBytes {
-		return nil, errors.New("registrar answer larger than 8 MiB")
+		return nil, ErrTooLarge
 	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
 	if err != nil {
 		return nil, err
 	}
 	if len(b) > MaxResponseBytes {
-		return nil, errors.New("registrar answer larger than 8 MiB")
+		return nil, ErrTooLarge
 	}
 	return b, nil
 }

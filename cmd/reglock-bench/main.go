@@ -35,7 +35,7 @@ func main() {
 	flag.BoolVar(&cfg.quick, "quick", cfg.quick, "a smoke run (also BENCH_QUICK=1)")
 	only := flag.String("only", "pipeline,producer,sweep,rate", "sections to run")
 	flag.StringVar(&cfg.sweepSizes, "sweep-sizes", "", "comma-separated inventory sizes for the sweep section (default 100000,1000000; quick 10000)")
-	flag.StringVar(&cfg.sweepRegistrars, "sweep-registrars", "enom,ee", "registrars for the sweep section")
+	flag.StringVar(&cfg.sweepRegistrars, "sweep-registrars", "enom,enom-bulk,ee", "registrars for the sweep section (enom-bulk: eNom with bulk_max raised to the inventory)")
 	flag.StringVar(&cfg.profileDir, "profile", "", "write CPU profiles of the simulator and worker processes into this directory")
 	flag.StringVar(&cfg.logLevel, "log-level", "warn", "log level of the worker processes (their logs stay in the run's directory with -keep)")
 	flag.BoolVar(&cfg.keep, "keep", false, "keep the run's directory (process logs, configs) and print its path")

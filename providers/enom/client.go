@@ -230,7 +230,9 @@ func (c *Client) LockStates(ctx context.Context) iter.Seq2[providers.DomainState
 		}
 		r, err := c.do(ctx, "GetAllDomains", "", nil)
 		var ne net.Error
-		if err != nil && ctx.Err() == nil && errors.As(err, &ne) && ne.Timeout() {
+		if err != nil && ctx.Err() == nil && (errors.As(err, &ne) && ne.Timeout() || errors.Is(err, providers.ErrTooLarge)) {
+			// eNom timed out building the answer, or it is beyond reglock's
+			// bound on an answer: this account is read domain by domain.
 			err = fmt.Errorf("%w (%w)", err, providers.ErrNoBulk)
 		}
 		if err == nil {

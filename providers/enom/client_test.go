@@ -1,6 +1,7 @@
 package enom
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"net/url"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -622,6 +624,20 @@ func TestClient_LockStates_timeout(t *testing.T) {
 	_, errs = collect(c.LockStates(ctx))
 	if len(errs) != 1 || errors.Is(errs[0], providers.ErrNoBulk) || !errors.Is(errs[0], context.DeadlineExceeded) {
 		t.Fatalf("errors = %v, want the caller's context.DeadlineExceeded", errs)
+	}
+}
+
+// A GetAllDomains answer beyond reglock's 8 MiB bound on an answer is
+// ErrNoBulk too: an account that large is read domain by domain, not
+// retried in bulk forever.
+func TestClient_LockStates_tooLarge(t *testing.T) {
+	c, w := setupWith(t, Config{BulkMax: 1 << 30})
+	huge := providertest.Answer{Header: http.Header{"Content-Length": {strconv.Itoa(providers.MaxResponseBytes + 1)}},
+		Body: bytes.Repeat([]byte(" "), providers.MaxResponseBytes+1)}
+	w.Route(accountRoute(t, ok(t, "getdomains_size.xml"), huge))
+	_, errs := collect(c.LockStates(context.Background()))
+	if len(errs) != 1 || !errors.Is(errs[0], providers.ErrNoBulk) || !errors.Is(errs[0], providers.ErrTooLarge) {
+		t.Fatalf("errors = %v, want ErrNoBulk for an answer over the bound", errs)
 	}
 }
 
