@@ -24,13 +24,13 @@ import (
 // the rest are not documented and are this simulator's choices (the
 // "already" ones contain the substrings clients match on).
 const (
-	enomBadAuth         = "Bad User name or Password"
-	enomNotFound        = "Domain name not found"
-	enomNotFoundNumber  = "316153"
-	enomNotFoundString  = "Validation error; not found; domain name(s)"
+	enomBadAuth        = "Bad User name or Password"
+	enomNotFound       = "Domain name not found"
+	enomNotFoundNumber = "316153"
+	enomNotFoundString = "Validation error; not found; domain name(s)"
 	// A refused login, as eNom's support article 201000065294 quotes it.
-	enomBadAuthNumber = "304155"
-	enomBadAuthString = "Validation error; invalid ; loginid"
+	enomBadAuthNumber   = "304155"
+	enomBadAuthString   = "Validation error; invalid ; loginid"
 	enomAlreadyUnlocked = "Unable to update registrar lock; domain is already unlocked"
 	enomAlreadyLocked   = "Unable to update registrar lock; domain is already locked"
 	enomNotLockable     = "Registrar lock is not supported for this TLD"
