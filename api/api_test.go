@@ -57,9 +57,9 @@ func setupEnv(t *testing.T, env redistest.Env) *bundle {
 		{Name: "dashboard", Token: secret.String(readToken), Scopes: []string{"read"}},
 	})
 	srv.Store = b.store
-	srv.Intents = &intent.Service{Store: b.store, Client: asynq.NewClientFromRedisClient(env.Client), Routes: intent.NewRoutes(cfg), Queues: b.queues}
+	srv.Intents = &intent.Service{Store: b.store, Queue: tasks.Queue{Client: asynq.NewClientFromRedisClient(env.Client), Namespace: b.queues}, Routes: intent.NewRoutes(cfg)}
 	b.intents = srv.Intents
-	srv.Sweeps = &sweep.Starter{Records: sweep.New(env.Client, env.StorePrefix()), Queue: srv.Intents.Client, Queues: b.queues}
+	srv.Sweeps = &sweep.Starter{Records: sweep.New(env.Client, env.StorePrefix()), Queue: srv.Intents.Queue}
 	srv.Log = zerolog.New(zerolog.NewTestWriter(t))
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
@@ -175,7 +175,7 @@ func TestAPI_recordedButNotQueued(t *testing.T) {
 	b := setup(t)
 	dead := asynq.NewClient(asynq.RedisClientOpt{Addr: "127.0.0.1:1", DialTimeout: 100 * time.Millisecond})
 	t.Cleanup(func() { dead.Close() })
-	b.intents.Client = dead
+	b.intents.Queue.Client = dead
 	code, out := b.call("POST", "/v1/domains/example.com/lock", writeToken, "")
 	if code != http.StatusServiceUnavailable || errCode(out) != "unavailable" ||
 		!strings.Contains(errMessage(out), "recorded as generation 1") || !strings.Contains(errMessage(out), "retrying is safe") {

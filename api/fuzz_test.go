@@ -86,8 +86,8 @@ func FuzzRequest(f *testing.F) {
 	st := store.New(rdb, "fz:rl:")
 	srv := api.New([]config.Token{{Name: "billing", Token: secret.String(writeToken)}})
 	srv.Store = st
-	srv.Intents = &intent.Service{Store: st, Client: asynq.NewClientFromRedisClient(rdb), Routes: intent.NewRoutes(cfg), Queues: tasks.Namespace("fz")}
-	srv.Sweeps = &sweep.Starter{Records: sweep.New(rdb, "fz:rl:"), Queue: srv.Intents.Client, Queues: tasks.Namespace("fz")}
+	srv.Intents = &intent.Service{Store: st, Queue: tasks.Queue{Client: asynq.NewClientFromRedisClient(rdb), Namespace: tasks.Namespace("fz")}, Routes: intent.NewRoutes(cfg)}
+	srv.Sweeps = &sweep.Starter{Records: sweep.New(rdb, "fz:rl:"), Queue: srv.Intents.Queue}
 	srv.Log = zerolog.Nop()
 	h := srv.Handler()
 

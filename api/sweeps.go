@@ -90,7 +90,7 @@ func (s *Server) getSweep(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) applySweep(w http.ResponseWriter, r *http.Request) {
-	fixes := reconcile.FixQueue{Store: s.Store, Queue: s.Intents.Client, Queues: s.Intents.Queues}
+	fixes := reconcile.FixQueue{Store: s.Store, Queue: s.Intents.Queue}
 	st, err := s.Sweeps.Records.Apply(r.Context(), r.PathValue("id"), fixes, time.Now())
 	switch {
 	case errors.Is(err, sweep.ErrNotFound):

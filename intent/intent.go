@@ -12,8 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hibiken/asynq"
-
 	"github.com/reglock/reglock/config"
 	"github.com/reglock/reglock/store"
 	"github.com/reglock/reglock/tasks"
@@ -59,10 +57,8 @@ func (r *Routes) ForDomain(domain string) string {
 // Service records intents and queues their tasks.
 type Service struct {
 	Store  *store.Store
-	Client tasks.Enqueuer
+	Queue  tasks.Queue
 	Routes *Routes
-	// Queues namespaces the queue names (tests; several installations).
-	Queues tasks.Namespace
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// MaxUnlockWindow is the longest relock_after accepted (policy); zero
@@ -185,36 +181,20 @@ func (e *NotQueuedError) Error() string {
 
 func (e *NotQueuedError) Unwrap() error { return e.Err }
 
-// changeTask builds the task of a recorded intent, and its ID.
-func changeTask(kind store.Kind, in tasks.Intent, relockAfter time.Duration, enable bool, consentIP netip.Addr) (*asynq.Task, string, error) {
-	var task *asynq.Task
-	var err error
-	switch kind {
-	case store.KindLock:
-		task, err = tasks.NewLockTask(tasks.LockPayload{Intent: in})
-	case store.KindUnlock:
-		task, err = tasks.NewUnlockTask(tasks.UnlockPayload{Intent: in, RelockAfter: tasks.Duration(relockAfter)})
-	case store.KindTrade:
-		task, err = tasks.NewTradeLockTask(tasks.TradeLockPayload{Intent: in, Enable: enable, ConsentIP: consentIP})
-	default:
-		err = fmt.Errorf("unknown kind %q", kind)
-	}
-	return task, tasks.ChangeID(string(kind), in.Domain, in.Generation), err
-}
-
-// enqueueChange queues the task of a recorded intent under its ID. No
+// enqueueChange queues the task of a recorded intent and returns its ID. No
 // retention: a finished change leaves its trace in the audit trail and the
 // domain's record, not in Redis's task store.
 func (s *Service) enqueueChange(ctx context.Context, kind store.Kind, in tasks.Intent, relockAfter time.Duration, enable bool, consentIP netip.Addr) (string, error) {
-	task, id, err := changeTask(kind, in, relockAfter, enable, consentIP)
-	if err != nil {
-		return "", err
+	switch kind {
+	case store.KindLock:
+		return s.Queue.Lock(ctx, tasks.LockPayload{Intent: in})
+	case store.KindUnlock:
+		return s.Queue.Unlock(ctx, tasks.UnlockPayload{Intent: in, RelockAfter: tasks.Duration(relockAfter)})
+	case store.KindTrade:
+		return s.Queue.TradeLock(ctx, tasks.TradeLockPayload{Intent: in, Enable: enable, ConsentIP: consentIP})
+	default:
+		return "", fmt.Errorf("unknown kind %q", kind)
 	}
-	_, err = s.Client.EnqueueContext(ctx, task, asynq.TaskID(id), asynq.Queue(s.Queues.Queue(tasks.QueueChanges)))
-	if errors.Is(err, asynq.ErrTaskIDConflict) || errors.Is(err, asynq.ErrDuplicateTask) {
-		err = nil
-	}
-	return id, err
 }
 
 // UnqueuedAge is how long a recorded intent's mark gives its task to start

@@ -4,8 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/hibiken/asynq"
-
 	"github.com/reglock/reglock/clock"
 	"github.com/reglock/reglock/store"
 	"github.com/reglock/reglock/tasks"
@@ -16,10 +14,9 @@ import (
 // again by the janitor, and a sweep never fixes a domain whose intent moved
 // on since it was read.
 type FixQueue struct {
-	Store  *store.Store
-	Queue  tasks.Enqueuer
-	Queues tasks.Namespace
-	Clock  clock.Clock
+	Store *store.Store
+	Queue tasks.Queue
+	Clock clock.Clock
 }
 
 // Drift is one confirmed drift, to fix.
@@ -45,17 +42,7 @@ func (q FixQueue) QueueFix(ctx context.Context, f Drift) (bool, error) {
 	if err != nil || !armed {
 		return false, err
 	}
-	var t *asynq.Task
-	if f.Lock {
-		t, err = tasks.NewLockTask(tasks.LockPayload{Intent: in})
-	} else {
-		t, err = tasks.NewUnlockTask(tasks.UnlockPayload{Intent: in})
-	}
-	if err != nil {
-		return false, err
-	}
-	_, err = q.Queue.EnqueueContext(ctx, t, asynq.TaskID(id), asynq.Queue(q.Queues.Queue(tasks.QueueFixes)))
-	if err != nil && !isDuplicate(err) {
+	if _, err := q.Queue.Fix(ctx, in, f.Lock, f.SweepID); err != nil {
 		return false, err
 	}
 	return true, nil

@@ -28,9 +28,8 @@ type Inspector interface {
 // mark is claimed, and tasks have deterministic IDs).
 type Janitor struct {
 	Store     *store.Store
-	Queue     tasks.Enqueuer
+	Queue     tasks.Queue
 	Inspector Inspector
-	Queues    tasks.Namespace
 	Clock     clock.Clock
 	Log       zerolog.Logger
 	// Grace is how long past its due time work is left to its own task
@@ -160,19 +159,18 @@ func (j *Janitor) task(o store.Owed, m store.Mark) (*asynq.Task, string, error) 
 // its backoff has passed) or kept after completion is replaced. It reports
 // whether it queued a task.
 func (j *Janitor) ensure(ctx context.Context, t *asynq.Task, id, queue string, rep *JanitorReport) (bool, error) {
-	q := j.Queues.Queue(queue)
-	_, err := j.Queue.EnqueueContext(ctx, t, asynq.TaskID(id), asynq.Queue(q))
-	if err == nil {
-		rep.Queued++
-		return true, nil
-	}
-	if !errors.Is(err, asynq.ErrTaskIDConflict) {
-		return false, err
+	queued, err := j.Queue.Owed(ctx, t, id, queue)
+	if err != nil || queued {
+		if queued {
+			rep.Queued++
+		}
+		return queued, err
 	}
 	if j.Inspector == nil {
 		rep.Alive++
 		return false, nil
 	}
+	q := j.Queue.QueueName(queue)
 	info, err := j.Inspector.GetTaskInfo(q, id)
 	if errors.Is(err, asynq.ErrTaskNotFound) {
 		// Gone between the two calls: try once more next run.
@@ -188,12 +186,9 @@ func (j *Janitor) ensure(ctx context.Context, t *asynq.Task, id, queue string, r
 	if err := j.Inspector.DeleteTask(q, id); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
 		return false, err
 	}
-	if _, err := j.Queue.EnqueueContext(ctx, t, asynq.TaskID(id), asynq.Queue(q)); err != nil {
-		if errors.Is(err, asynq.ErrTaskIDConflict) {
-			return false, nil
-		}
-		return false, err
+	queued, err = j.Queue.Owed(ctx, t, id, queue)
+	if queued {
+		rep.Requeued++
 	}
-	rep.Requeued++
-	return true, nil
+	return queued, err
 }

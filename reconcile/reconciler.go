@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
@@ -43,9 +42,8 @@ type Reconciler struct {
 	Accounts map[string]Account
 	// Queue takes the tasks a reconcile schedules: the relock at the end of
 	// an unlock window and the second reading of a suspected drift.
-	Queue  tasks.Enqueuer
-	Queues tasks.Namespace
-	Log    zerolog.Logger
+	Queue tasks.Queue
+	Log   zerolog.Logger
 	// Audit, when set, receives every change made and every drift found.
 	Audit *audit.Log
 	// Counters, when set, counts drift confirmed and fixed (metrics).
@@ -422,15 +420,10 @@ func (u *run) settle(ctx context.Context, acct Account, d store.Domain, reading 
 // afterSettle queues the relock of an unlock window, now that the unlock is
 // carried out. If that fails, the janitor queues it once the window ends.
 func (u *run) afterSettle(ctx context.Context, d store.Domain) {
-	if d.Desired.Locked || d.Desired.RelockAt.IsZero() || u.r.Queue == nil {
+	if d.Desired.Locked || d.Desired.RelockAt.IsZero() || u.r.Queue.Client == nil {
 		return
 	}
-	t, err := tasks.NewLockTask(tasks.LockPayload{Intent: RelockIntent(d)})
-	if err == nil {
-		_, err = u.r.Queue.EnqueueContext(ctx, t, asynq.TaskID(tasks.RelockID(d.Name, d.Desired.RelockAt)),
-			asynq.Queue(u.r.Queues.Queue(tasks.QueueFixes)), asynq.ProcessAt(d.Desired.RelockAt))
-	}
-	if err != nil && !isDuplicate(err) {
+	if _, err := u.r.Queue.Relock(ctx, RelockIntent(d)); err != nil {
 		u.log.Warn().Err(err).Time("relock_at", d.Desired.RelockAt).Msg("could not queue the relock; the janitor will when the window ends")
 	}
 }
@@ -572,19 +565,10 @@ func (u *run) sendTrade(ctx context.Context, acct Account, d store.Domain, enabl
 
 // queueConfirm queues a check's second reading.
 func (u *run) queueConfirm(ctx context.Context, d store.Domain) error {
-	if u.r.Queue == nil {
+	if u.r.Queue.Client == nil {
 		return nil
 	}
-	t, err := tasks.NewCheckTask(tasks.CheckPayload{Domain: d.Name, Confirm: true})
-	if err != nil {
-		return err
-	}
-	_, err = u.r.Queue.EnqueueContext(ctx, t, asynq.Queue(u.r.Queues.Queue(tasks.QueueChecks)),
-		asynq.ProcessIn(u.r.confirmDelay()), asynq.TaskID(tasks.ConfirmID(d.Name, d.Desired.Generation)))
-	if isDuplicate(err) {
-		return nil
-	}
-	return err
+	return u.r.Queue.Confirm(ctx, d.Name, d.Desired.Generation, u.r.confirmDelay())
 }
 
 // changeEvent describes a lock change for the audit trail: the mark says
@@ -691,12 +675,6 @@ func (r *Reconciler) confirmDelay() time.Duration {
 		return r.ConfirmDelay
 	}
 	return DefaultConfirmDelay
-}
-
-// isDuplicate reports whether an enqueue failed only because the task is
-// queued already.
-func isDuplicate(err error) bool {
-	return errors.Is(err, asynq.ErrTaskIDConflict) || errors.Is(err, asynq.ErrDuplicateTask)
 }
 
 func lockWord(locked bool) string {

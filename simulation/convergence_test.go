@@ -169,7 +169,7 @@ func runSeed(seed uint64, t *testing.T) (err error) {
 		PollInterval:  5 * time.Second,
 	})
 	cfg := &config.Config{Providers: []config.Provider{{Name: account, Type: "opensrs", TLDs: []string{"com", "net"}}}}
-	w.intents = &intent.Service{Store: w.st, Client: w.q, Routes: intent.NewRoutes(cfg), Now: s.Now}
+	w.intents = &intent.Service{Store: w.st, Queue: tasks.Queue{Client: w.q}, Routes: intent.NewRoutes(cfg), Now: s.Now}
 
 	// The inventory: domains of API producers and of direct producers.
 	nAPI, nDirect := 1+rng.IntN(2), rng.IntN(2)
@@ -260,7 +260,7 @@ func runSeed(seed uint64, t *testing.T) (err error) {
 			w.note("registration: %s is now in the account", w.ghost)
 		})
 	}
-	janitor := &reconcile.Janitor{Store: w.st, Queue: w.q, Inspector: w.q, Clock: s.Clock(), Log: w.log}
+	janitor := &reconcile.Janitor{Store: w.st, Queue: tasks.Queue{Client: w.q}, Inspector: w.q, Clock: s.Clock(), Log: w.log}
 	quiet := false
 	s.Go("janitor", func(ctx context.Context) {
 		for !quiet {
@@ -350,7 +350,7 @@ func (w *world) startWorker() {
 		Limit: ratelimit.Limit{Rate: ratePerS, Burst: burst}}
 	wk := &worker.Worker{
 		Reconciler: &reconcile.Reconciler{
-			Store: w.st, Limiter: lim, Accounts: map[string]reconcile.Account{account: acct}, Queue: w.q,
+			Store: w.st, Limiter: lim, Accounts: map[string]reconcile.Account{account: acct}, Queue: tasks.Queue{Client: w.q},
 			Log: w.log.With().Str("process", name).Logger(), Clock: w.s.Clock(),
 			NewToken: func() string { return name + ":" + strconv.FormatUint(w.s.Rand().Uint64(), 36) },
 		},

@@ -2,12 +2,9 @@ package sweep
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"time"
-
-	"github.com/hibiken/asynq"
 
 	"github.com/reglock/reglock/reconcile"
 	"github.com/reglock/reglock/tasks"
@@ -28,8 +25,7 @@ func queueFix(ctx context.Context, q FixQueue, sweepID string, f Fix) (bool, err
 // Starter starts sweeps: it records them and queues their first task.
 type Starter struct {
 	Records *Records
-	Queue   tasks.Enqueuer
-	Queues  tasks.Namespace
+	Queue   tasks.Queue
 	Now     func() time.Time
 }
 
@@ -47,16 +43,7 @@ func (s *Starter) Start(ctx context.Context, id string, o Options) (bool, error)
 }
 
 func (s *Starter) queueStart(ctx context.Context, id string) error {
-	t, err := tasks.NewSweepTask(tasks.SweepPayload{SweepID: id, Phase: "start"})
-	if err != nil {
-		return err
-	}
-	_, err = s.Queue.EnqueueContext(ctx, t, asynq.TaskID(tasks.SweepTaskID(id, "start", "")), asynq.Queue(s.Queues.Queue(tasks.QueueChecks)),
-		asynq.Retention(Retention))
-	if errors.Is(err, asynq.ErrTaskIDConflict) {
-		return nil
-	}
-	return err
+	return s.Queue.Sweep(ctx, tasks.SweepPayload{SweepID: id, Phase: "start"})
 }
 
 // ResumeStuck queues the start task of every sweep that was recorded more

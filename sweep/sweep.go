@@ -29,6 +29,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/reglock/reglock/tasks"
 )
 
 // States of a sweep, as the API reports them.
@@ -52,7 +54,7 @@ var ErrNotFound = errors.New("no such sweep")
 var ErrNotPaused = errors.New("sweep is not paused")
 
 // Retention is how long a sweep's record is kept.
-const Retention = 7 * 24 * time.Hour
+const Retention = tasks.SweepRetention
 
 // Options are what a sweep was started with.
 type Options struct {

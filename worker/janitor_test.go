@@ -58,7 +58,7 @@ func TestWorker_intentRecordedButNotQueuedIsQueuedByTheJanitor(t *testing.T) {
 	dead := asynq.NewClient(asynq.RedisClientOpt{Addr: "127.0.0.1:1", DialTimeout: 100 * time.Millisecond})
 	t.Cleanup(func() { dead.Close() })
 	broken := *b.intents
-	broken.Client = dead
+	broken.Queue.Client = dead
 
 	_, err := broken.Unlock(ctx, intent.Request{Domain: "blip.com", RequestedBy: "billing", Reason: "transfer out", RelockAfter: time.Hour})
 	var nq *intent.NotQueuedError
@@ -162,7 +162,7 @@ func TestWorker_janitorQueuesOneTaskForEverythingOwed(t *testing.T) {
 	dead := asynq.NewClient(asynq.RedisClientOpt{Addr: "127.0.0.1:1", DialTimeout: 100 * time.Millisecond})
 	t.Cleanup(func() { dead.Close() })
 	broken := *b.intents
-	broken.Client = dead
+	broken.Queue.Client = dead
 	consent := netip.MustParseAddr("198.51.100.4")
 	if _, err := broken.TradeLock(ctx, intent.Request{Domain: "traded.net", TradeEnable: true, ConsentIP: consent, RequestedBy: "crm"}); err == nil {
 		t.Fatal("TradeLock through a dead queue succeeded")

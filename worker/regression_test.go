@@ -161,10 +161,10 @@ func newRig(t *testing.T, storeClient ...*redis.Client) *rig {
 		insp: asynq.NewInspectorFromRedisClient(env.Client), queues: tasks.Namespace(env.Namespace),
 		clock: &manualClock{now: time.Now().UTC().Truncate(time.Millisecond)}, reg: newSteer()}
 	cfg := &config.Config{Providers: []config.Provider{{Name: "osrs", Type: "opensrs", TLDs: []string{"com", "net"}}}}
-	r.intents = &intent.Service{Store: r.store, Client: r.client, Routes: intent.NewRoutes(cfg), Queues: r.queues, Now: r.clock.Now}
+	r.intents = &intent.Service{Store: r.store, Queue: tasks.Queue{Client: r.client, Namespace: r.queues}, Routes: intent.NewRoutes(cfg), Now: r.clock.Now}
 	r.w = &worker.Worker{
 		Reconciler: &reconcile.Reconciler{
-			Store: r.store, Queue: r.client, Queues: r.queues, Clock: r.clock,
+			Store: r.store, Queue: tasks.Queue{Client: r.client, Namespace: r.queues}, Clock: r.clock,
 			Accounts: map[string]reconcile.Account{"osrs": {Name: "osrs", Type: "opensrs", Registrar: r.reg}},
 			Log:      zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel),
 		},
@@ -251,7 +251,7 @@ func (r *rig) converged(name string, locked bool) {
 
 func (r *rig) janitor() reconcile.JanitorReport {
 	r.t.Helper()
-	j := &reconcile.Janitor{Store: r.store, Queue: r.client, Inspector: r.insp, Queues: r.queues, Clock: r.clock, Log: r.w.Log}
+	j := &reconcile.Janitor{Store: r.store, Queue: tasks.Queue{Client: r.client, Namespace: r.queues}, Inspector: r.insp, Clock: r.clock, Log: r.w.Log}
 	rep, err := j.Run(context.Background())
 	if err != nil {
 		r.t.Fatal(err)
@@ -652,7 +652,7 @@ func TestConvergence_7_relockWithoutASecondStepInTheAPI(t *testing.T) {
 		r := newRig(t)
 		r.reg.add("api-died.com", true)
 		broken := *r.intents
-		broken.Client = dead
+		broken.Queue.Client = dead
 		_, err := broken.Unlock(context.Background(), intent.Request{Domain: "api-died.com", RelockAfter: time.Hour})
 		var nq *intent.NotQueuedError
 		if !errors.As(err, &nq) {
@@ -672,7 +672,7 @@ func TestConvergence_7_relockWithoutASecondStepInTheAPI(t *testing.T) {
 	t.Run("relock never queued", func(t *testing.T) {
 		r := newRig(t)
 		r.reg.add("lost-relock.com", true)
-		r.w.Queue = dead // the worker carries out the unlock but cannot queue its relock
+		r.w.Queue.Client = dead // the worker carries out the unlock but cannot queue its relock
 		acc, err := r.intents.Unlock(context.Background(), intent.Request{Domain: "lost-relock.com", RelockAfter: time.Hour})
 		if err != nil {
 			t.Fatal(err)
@@ -770,7 +770,7 @@ func TestConvergence_10_aChangeInFlightIsNotDrift(t *testing.T) {
 	dead := asynq.NewClient(asynq.RedisClientOpt{Addr: "127.0.0.1:1", DialTimeout: 50 * time.Millisecond})
 	t.Cleanup(func() { dead.Close() })
 	slow := *b.intents
-	slow.Client = dead
+	slow.Queue.Client = dead
 	if _, err := slow.Unlock(ctx, intent.Request{Domain: names[7], RequestedBy: "customer"}); err == nil {
 		t.Fatal("the unlock was queued through a dead connection")
 	}

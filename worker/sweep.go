@@ -171,21 +171,12 @@ func (w *Worker) queueUnits(ctx context.Context, id string, units []string) erro
 // queueSweepTask queues a sweep task under an ID derived from its place in
 // the sweep, so a retried planner never queues a unit twice.
 func (w *Worker) queueSweepTask(ctx context.Context, id, phase, unit string) error {
-	t, err := tasks.NewSweepTask(tasks.SweepPayload{SweepID: id, Phase: phase, Unit: unit})
-	if err != nil {
-		return err
-	}
-	_, err = w.Queue.EnqueueContext(ctx, t, asynq.TaskID(tasks.SweepTaskID(id, phase, unit)),
-		asynq.Queue(w.Queues.Queue(tasks.QueueChecks)), asynq.Retention(time.Hour))
-	if errors.Is(err, asynq.ErrTaskIDConflict) {
-		return nil
-	}
-	return err
+	return w.Queue.Sweep(ctx, tasks.SweepPayload{SweepID: id, Phase: phase, Unit: unit})
 }
 
 // FixQueue owes and queues the fixes of confirmed drift.
 func (w *Worker) FixQueue() reconcile.FixQueue {
-	return reconcile.FixQueue{Store: w.Store, Queue: w.Queue, Queues: w.Queues, Clock: w.Clock}
+	return reconcile.FixQueue{Store: w.Store, Queue: w.Queue, Clock: w.Clock}
 }
 
 // sweepFinish lets the guard decide what the sweep may fix.

@@ -11,6 +11,7 @@ import (
 	"github.com/reglock/reglock/intent"
 	"github.com/reglock/reglock/store"
 	"github.com/reglock/reglock/sweep"
+	"github.com/reglock/reglock/tasks"
 )
 
 // inventory registers n domains, locked at the registrar and in the store,
@@ -235,7 +236,7 @@ func TestSweep_sameIDStartsOnce(t *testing.T) {
 	b := setup(t)
 	b.inventory(10)
 	ctx := context.Background()
-	other := &sweep.Starter{Records: b.sweeps.Records, Queue: b.client, Queues: b.queues}
+	other := &sweep.Starter{Records: b.sweeps.Records, Queue: tasks.Queue{Client: b.client, Namespace: b.queues}}
 	first, err := b.sweeps.Start(ctx, "sweep-20261122T030000Z", sweep.Options{Trigger: "schedule"})
 	if err != nil || !first {
 		t.Fatalf("first start: %v %v", first, err)

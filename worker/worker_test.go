@@ -70,12 +70,12 @@ func setup(t *testing.T) *bundle {
 	b.store = store.New(env.Client, env.StorePrefix())
 	b.client = asynq.NewClientFromRedisClient(env.Client)
 	b.insp = asynq.NewInspectorFromRedisClient(env.Client)
-	b.intents = &intent.Service{Store: b.store, Client: b.client, Routes: intent.NewRoutes(cfg), Queues: b.queues}
+	b.intents = &intent.Service{Store: b.store, Queue: tasks.Queue{Client: b.client, Namespace: b.queues}, Routes: intent.NewRoutes(cfg)}
 	records := sweep.New(env.Client, env.StorePrefix())
-	b.sweeps = &sweep.Starter{Records: records, Queue: b.client, Queues: b.queues}
+	b.sweeps = &sweep.Starter{Records: records, Queue: b.intents.Queue}
 	b.worker = &worker.Worker{
 		Reconciler: &reconcile.Reconciler{
-			Store: b.store, Limiter: ratelimit.New(env.Client, env.Namespace+":"), Queue: b.client, Queues: b.queues,
+			Store: b.store, Limiter: ratelimit.New(env.Client, env.Namespace+":"), Queue: b.intents.Queue,
 			Accounts: map[string]worker.Account{
 				"enom-main": {Name: "enom-main", Type: "enom", Registrar: reg},
 				"ee":        {Name: "ee", Type: "ee", Registrar: eeReg},
@@ -108,7 +108,7 @@ func (b *bundle) startWorker() *worker.Servers {
 
 // janitor returns the janitor of owed work, on a clock that says at.
 func (b *bundle) janitor(at time.Time) *reconcile.Janitor {
-	return &reconcile.Janitor{Store: b.store, Queue: b.client, Inspector: b.insp, Queues: b.queues,
+	return &reconcile.Janitor{Store: b.store, Queue: b.intents.Queue, Inspector: b.insp,
 		Clock: fixedClock(at), Log: b.worker.Log}
 }
 

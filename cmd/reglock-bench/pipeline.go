@@ -137,7 +137,7 @@ func (b *bench) pipelineOnce(ctx context.Context, variant string, n int) (pipeli
 	case "reglock":
 		st := store.New(b.rdb, ns+":rl:")
 		cfg := &config.Config{Providers: []config.Provider{{Name: "enom", Type: "enom", TLDs: []string{"com"}}}}
-		intents := &intent.Service{Store: st, Client: client, Routes: intent.NewRoutes(cfg), Queues: queues}
+		intents := &intent.Service{Store: st, Queue: tasks.Queue{Client: client, Namespace: queues}, Routes: intent.NewRoutes(cfg)}
 		if err := parallel(32, names, func(d string) error {
 			_, err := intents.Lock(ctx, intent.Request{Domain: d, RequestedBy: "bench"})
 			return err
@@ -147,7 +147,7 @@ func (b *bench) pipelineOnce(ctx context.Context, variant string, n int) (pipeli
 		m := metrics.New()
 		w := &worker.Worker{
 			Reconciler: &reconcile.Reconciler{
-				Store: st, Limiter: ratelimit.New(b.rdb, ns+":rl:"), Queue: client, Queues: queues, Counters: m,
+				Store: st, Limiter: ratelimit.New(b.rdb, ns+":rl:"), Queue: tasks.Queue{Client: client, Namespace: queues}, Counters: m,
 				// A limit far above what the machine can do, so that the shared
 				// limiter's cost is measured without it ever holding calls back.
 				Accounts: map[string]worker.Account{"enom": {Name: "enom", Type: "enom", Registrar: m.Registrar("enom", reg),

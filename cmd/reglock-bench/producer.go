@@ -91,8 +91,8 @@ func (b *bench) producerOnce(ctx context.Context, variant string, clients int, d
 		cfg := &config.Config{Providers: []config.Provider{{Name: "enom", Type: "enom", TLDs: []string{"com"}}}}
 		srv := api.New([]config.Token{{Name: "bench", Token: secret.String("bench-token-0123456789abcdef")}})
 		srv.Store = st
-		srv.Intents = &intent.Service{Store: st, Client: client, Routes: intent.NewRoutes(cfg), Queues: queues}
-		srv.Sweeps = &sweep.Starter{Records: sweep.New(b.rdb, ns+":rl:"), Queue: client, Queues: queues}
+		srv.Intents = &intent.Service{Store: st, Queue: tasks.Queue{Client: client, Namespace: queues}, Routes: intent.NewRoutes(cfg)}
+		srv.Sweeps = &sweep.Starter{Records: sweep.New(b.rdb, ns+":rl:"), Queue: tasks.Queue{Client: client, Namespace: queues}}
 		srv.Metrics = metrics.New()
 		srv.Log = zerolog.Nop()
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -124,7 +124,7 @@ func (b *bench) producerOnce(ctx context.Context, variant string, clients int, d
 	case "service":
 		st := store.New(b.rdb, ns+":rl:")
 		cfg := &config.Config{Providers: []config.Provider{{Name: "enom", Type: "enom", TLDs: []string{"com"}}}}
-		svc := &intent.Service{Store: st, Client: client, Routes: intent.NewRoutes(cfg), Queues: queues}
+		svc := &intent.Service{Store: st, Queue: tasks.Queue{Client: client, Namespace: queues}, Routes: intent.NewRoutes(cfg)}
 		send = func(ctx context.Context, domain string) error {
 			_, err := svc.Lock(ctx, intent.Request{Domain: domain, RequestedBy: "bench"})
 			return err

@@ -157,7 +157,7 @@ func (b *bench) sweepOnce(ctx context.Context, s sweepSetup) (sweepResult, error
 	}
 	cpu0["redis"], _ = b.redisCPU(ctx)
 	records := sweep.New(b.rdb, prefix)
-	starter := &sweep.Starter{Records: records, Queue: asynq.NewClientFromRedisClient(b.rdb), Queues: tasks.Namespace(ns)}
+	starter := &sweep.Starter{Records: records, Queue: tasks.Queue{Client: asynq.NewClientFromRedisClient(b.rdb), Namespace: tasks.Namespace(ns)}}
 	id := sweep.NewID(time.Now())
 	if _, err := starter.Start(ctx, id, sweep.Options{Provider: provider, Trigger: "bench"}); err != nil {
 		return res, err

@@ -143,7 +143,7 @@ func (d direct) Sweep(ctx context.Context, id string) (api.Sweep, error) {
 }
 
 func (d direct) ApplySweep(ctx context.Context, id string) (api.Sweep, error) {
-	fixes := reconcile.FixQueue{Store: d.rt.store, Queue: d.rt.client, Queues: d.rt.queues}
+	fixes := reconcile.FixQueue{Store: d.rt.store, Queue: d.rt.queue}
 	st, err := d.rt.sweeps.Records.Apply(ctx, id, fixes, time.Now())
 	return api.SweepOf(st), err
 }

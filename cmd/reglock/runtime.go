@@ -32,6 +32,7 @@ type runtime struct {
 	store    *store.Store
 	limiter  *ratelimit.Limiter
 	client   *asynq.Client
+	queue    tasks.Queue
 	intents  *intent.Service
 	sweeps   *sweep.Starter
 	audit    *audit.Log
@@ -105,9 +106,10 @@ func openRuntime(ctx context.Context, cfg *config.Config, log zerolog.Logger, op
 	rt.store = store.New(rt.rdb, prefix)
 	rt.limiter = ratelimit.New(rt.rdb, prefix)
 	rt.client = asynq.NewClientFromRedisClient(rt.rdb)
-	rt.intents = &intent.Service{Store: rt.store, Client: rt.client, Routes: intent.NewRoutes(cfg), Queues: rt.queues,
+	rt.queue = tasks.Queue{Client: rt.client, Namespace: rt.queues}
+	rt.intents = &intent.Service{Store: rt.store, Queue: rt.queue, Routes: intent.NewRoutes(cfg),
 		MaxUnlockWindow: cfg.Policy.MaxUnlockWindow}
-	rt.sweeps = &sweep.Starter{Records: sweep.New(rt.rdb, prefix), Queue: rt.client, Queues: rt.queues}
+	rt.sweeps = &sweep.Starter{Records: sweep.New(rt.rdb, prefix), Queue: rt.queue}
 	rt.audit = audit.New(rt.rdb, prefix, 0)
 	rt.metrics = metrics.New()
 	rt.limiter.OnWait = func(account string, wait time.Duration) {
@@ -144,7 +146,7 @@ func (rt *runtime) Close() {
 func (rt *runtime) worker() *worker.Worker {
 	return &worker.Worker{
 		Reconciler: &reconcile.Reconciler{
-			Store: rt.store, Limiter: rt.limiter, Accounts: rt.accounts, Queue: rt.client, Queues: rt.queues,
+			Store: rt.store, Limiter: rt.limiter, Accounts: rt.accounts, Queue: rt.queue,
 			Log:          rt.log.With().Str("component", "worker").Logger(),
 			Audit:        rt.audit,
 			Counters:     rt.metrics,
@@ -158,8 +160,8 @@ func (rt *runtime) worker() *worker.Worker {
 
 // janitor returns the janitor of owed work.
 func (rt *runtime) janitor() *reconcile.Janitor {
-	return &reconcile.Janitor{Store: rt.store, Queue: rt.client, Inspector: asynq.NewInspectorFromRedisClient(rt.rdb),
-		Queues: rt.queues, Log: rt.log.With().Str("component", "janitor").Logger()}
+	return &reconcile.Janitor{Store: rt.store, Queue: rt.queue, Inspector: asynq.NewInspectorFromRedisClient(rt.rdb),
+		Log: rt.log.With().Str("component", "janitor").Logger()}
 }
 
 // queueNames are reglock's asynq queues in this namespace.
