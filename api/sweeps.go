@@ -44,7 +44,7 @@ type Sweep struct {
 func SweepOf(st sweep.Status) Sweep {
 	out := Sweep{SweepID: st.ID, State: st.State, Checked: st.Checked, Drifted: st.Drifted,
 		FixesQueued: st.FixesQueued, Errors: st.Errors, Provider: st.Options.Provider, DryRun: st.Options.DryRun,
-		Unfixable: st.Unfixable, PerProvider: st.PerProvider, Stage: st.Stage}
+		Unfixable: st.Unfixable, PerProvider: st.PerProvider, Stage: string(st.Stage)}
 	if len(st.Paused) > 0 {
 		out.Paused = st.Paused
 	}

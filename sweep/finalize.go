@@ -6,8 +6,8 @@ import (
 	"sort"
 	"time"
 
+	"github.com/reglock/reglock/clock"
 	"github.com/reglock/reglock/reconcile"
-	"github.com/reglock/reglock/tasks"
 )
 
 // FixQueue owes and queues the fix of one confirmed drift
@@ -25,8 +25,8 @@ func queueFix(ctx context.Context, q FixQueue, sweepID string, f Fix) (bool, err
 // Starter starts sweeps: it records them and queues their first task.
 type Starter struct {
 	Records *Records
-	Queue   tasks.Queue
-	Now     func() time.Time
+	Queue   Queue
+	Clock   clock.Clock
 }
 
 // Start starts a sweep under id. Starting an ID that exists does nothing
@@ -43,7 +43,7 @@ func (s *Starter) Start(ctx context.Context, id string, o Options) (bool, error)
 }
 
 func (s *Starter) queueStart(ctx context.Context, id string) error {
-	return s.Queue.Sweep(ctx, tasks.SweepPayload{SweepID: id, Phase: "start"})
+	return s.Queue.SweepStart(ctx, id)
 }
 
 // ResumeStuck queues the start task of every sweep that was recorded more
@@ -68,12 +68,7 @@ func (s *Starter) StartSweep(ctx context.Context, id string) error {
 	return err
 }
 
-func (s *Starter) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
-	}
-	return time.Now()
-}
+func (s *Starter) now() time.Time { return clock.Or(s.Clock).Now() }
 
 // Guard is the blast-radius guard.
 type Guard struct {

@@ -109,17 +109,28 @@ func (q Queue) Owed(ctx context.Context, t *asynq.Task, id, queue string) (bool,
 	return q.enqueue(ctx, t, id, queue)
 }
 
-// Sweep queues one phase (and unit) of a sweep. The start task is kept as
-// long as the sweep's record, the others an hour, so that a planner run
-// again after a crash queues nothing twice.
-func (q Queue) Sweep(ctx context.Context, p SweepPayload) error {
+// SweepStart queues the task that starts a sweep: kept as long as the
+// sweep's record, so that a scheduler tick cannot start its sweep twice.
+func (q Queue) SweepStart(ctx context.Context, sweepID string) error {
+	return q.sweep(ctx, SweepPayload{SweepID: sweepID, Phase: SweepStart}, SweepRetention)
+}
+
+// SweepUnit queues one unit of a sweep's stage.
+func (q Queue) SweepUnit(ctx context.Context, sweepID, unit string) error {
+	return q.sweep(ctx, SweepPayload{SweepID: sweepID, Phase: SweepUnit, Unit: unit}, time.Hour)
+}
+
+// SweepFinish queues the task that ends a sweep whose units are all done.
+func (q Queue) SweepFinish(ctx context.Context, sweepID string) error {
+	return q.sweep(ctx, SweepPayload{SweepID: sweepID, Phase: SweepFinish}, time.Hour)
+}
+
+// sweep queues a sweep's task, kept for keep after it ran so that a
+// planner run again after a crash queues nothing twice.
+func (q Queue) sweep(ctx context.Context, p SweepPayload, keep time.Duration) error {
 	t, err := NewSweepTask(p)
 	if err != nil {
 		return err
-	}
-	keep := time.Hour
-	if p.Phase == "start" {
-		keep = SweepRetention
 	}
 	_, err = q.enqueue(ctx, t, SweepTaskID(p.SweepID, p.Phase, p.Unit), QueueChecks, asynq.Retention(keep))
 	return err

@@ -70,11 +70,14 @@ func TestQueue(t *testing.T) {
 		if id, err := q.Fix(ctx, in, true, "sweep-1"); err != nil || id != "fix:example.com@3:sweep-1" {
 			t.Fatalf("Fix: %q %v", id, err)
 		}
-		if err := q.Sweep(ctx, SweepPayload{SweepID: "sweep-1", Phase: "start"}); err != nil {
-			t.Fatalf("Sweep start: %v", err)
+		if err := q.SweepStart(ctx, "sweep-1"); err != nil {
+			t.Fatalf("SweepStart: %v", err)
 		}
-		if err := q.Sweep(ctx, SweepPayload{SweepID: "sweep-1", Phase: "unit", Unit: "c7"}); err != nil {
-			t.Fatalf("Sweep unit: %v", err)
+		if err := q.SweepUnit(ctx, "sweep-1", "k:b:enom-main"); err != nil {
+			t.Fatalf("SweepUnit: %v", err)
+		}
+		if err := q.SweepFinish(ctx, "sweep-1"); err != nil {
+			t.Fatalf("SweepFinish: %v", err)
 		}
 	}
 	if queued, err := q.Relock(ctx, in); err != nil || queued {
@@ -87,7 +90,8 @@ func TestQueue(t *testing.T) {
 		"confirm:example.com@3":                   {typ: TypeCheck, queue: "ns:reglock:checks", in: 30 * time.Second},
 		"fix:example.com@3:sweep-1":               {typ: TypeLock, queue: "ns:reglock:fixes"},
 		"sweep-1:start":                           {typ: TypeSweep, queue: "ns:reglock:checks", retention: SweepRetention},
-		"sweep-1:unit:c7":                         {typ: TypeSweep, queue: "ns:reglock:checks", retention: time.Hour},
+		"sweep-1:unit:k:b:enom-main":              {typ: TypeSweep, queue: "ns:reglock:checks", retention: time.Hour},
+		"sweep-1:finish":                          {typ: TypeSweep, queue: "ns:reglock:checks", retention: time.Hour},
 	}
 	if len(rec.tasks) != len(want) {
 		t.Fatalf("queued %d tasks, want %d: %v", len(rec.tasks), len(want), rec.tasks)

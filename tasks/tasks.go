@@ -144,11 +144,19 @@ type CheckPayload struct {
 // in its record, not in the tasks.
 type SweepPayload struct {
 	SweepID string `json:"sweep_id"`
-	// Phase is "start", "unit" or "finish".
+	// Phase is SweepStart, SweepUnit or SweepFinish.
 	Phase string `json:"phase"`
-	// Unit names the unit: "c17" (chunk 17) or "b:<provider>" (bulk read).
+	// Unit names the unit (package sweep reads it): "c17" (chunk 17),
+	// "b:<provider>" (a listing), "k:<unit>" (a second reading).
 	Unit string `json:"unit,omitempty"`
 }
+
+// The phases of a sweep's tasks.
+const (
+	SweepStart  = "start"
+	SweepUnit   = "unit"
+	SweepFinish = "finish"
+)
 
 // Duration is a time.Duration that reads and writes as "72h" in JSON.
 type Duration time.Duration
@@ -321,8 +329,8 @@ func (p *SweepPayload) Validate() error {
 		return &FieldError{"sweep_id", "required"}
 	}
 	switch p.Phase {
-	case "start", "finish":
-	case "unit":
+	case SweepStart, SweepFinish:
+	case SweepUnit:
 		if p.Unit == "" {
 			return &FieldError{"unit", "required in phase unit"}
 		}

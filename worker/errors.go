@@ -24,6 +24,11 @@ import (
 // errBadPayload marks a task that can never run.
 var errBadPayload = errors.New("bad task payload")
 
+// badPayload is the verdict on a task whose payload cannot be read.
+func badPayload(err error) error {
+	return asynqError(fmt.Errorf("%w: %w", errBadPayload, err))
+}
+
 // asynqError turns the outcome of a handler into what asynq acts on.
 func asynqError(err error) error {
 	switch {

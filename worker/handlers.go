@@ -2,7 +2,6 @@ package worker
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -20,7 +19,7 @@ import (
 func (w *Worker) handleLock(ctx context.Context, t *asynq.Task) error {
 	var p tasks.LockPayload
 	if err := tasks.Decode(t, &p); err != nil {
-		return asynqError(fmt.Errorf("%w: %w", errBadPayload, err))
+		return badPayload(err)
 	}
 	c := store.Change{Kind: store.KindLock, Mode: store.ModeFold}
 	if p.Cause == tasks.CauseRelock {
@@ -32,7 +31,7 @@ func (w *Worker) handleLock(ctx context.Context, t *asynq.Task) error {
 func (w *Worker) handleUnlock(ctx context.Context, t *asynq.Task) error {
 	var p tasks.UnlockPayload
 	if err := tasks.Decode(t, &p); err != nil {
-		return asynqError(fmt.Errorf("%w: %w", errBadPayload, err))
+		return badPayload(err)
 	}
 	c := store.Change{Kind: store.KindUnlock, Mode: store.ModeFold}
 	if p.RelockAfter > 0 {
@@ -44,7 +43,7 @@ func (w *Worker) handleUnlock(ctx context.Context, t *asynq.Task) error {
 func (w *Worker) handleTradeLock(ctx context.Context, t *asynq.Task) error {
 	var p tasks.TradeLockPayload
 	if err := tasks.Decode(t, &p); err != nil {
-		return asynqError(fmt.Errorf("%w: %w", errBadPayload, err))
+		return badPayload(err)
 	}
 	c := store.Change{Kind: store.KindTrade, Mode: store.ModeFold, TradeEnable: p.Enable, ConsentIP: p.ConsentIP.String()}
 	return w.change(ctx, t, p.Intent, c)
@@ -89,7 +88,7 @@ func (w *Worker) change(ctx context.Context, t *asynq.Task, in tasks.Intent, c s
 func (w *Worker) handleCheck(ctx context.Context, t *asynq.Task) error {
 	var p tasks.CheckPayload
 	if err := tasks.Decode(t, &p); err != nil {
-		return asynqError(fmt.Errorf("%w: %w", errBadPayload, err))
+		return badPayload(err)
 	}
 	a := attemptOf(ctx)
 	res, err := w.Reconcile(ctx, reconcile.Request{Domain: p.Domain, Confirm: p.Confirm, Attempt: a})

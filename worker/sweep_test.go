@@ -177,6 +177,7 @@ func TestSweep_dryRunReportsWithoutFixing(t *testing.T) {
 func TestSweep_singleFalseReadingIsNotActedOn(t *testing.T) {
 	b := setup(t)
 	b.worker.ConfirmDelay = 2 * time.Second
+	b.worker.Sweeps.ConfirmDelay = 2 * time.Second
 	names := b.inventory(20)
 	b.sim.SetLocked(names[7], false)
 	id := sweep.NewID(time.Now())

@@ -19,6 +19,7 @@ import (
 	"github.com/reglock/reglock/audit"
 	"github.com/reglock/reglock/metrics"
 	"github.com/reglock/reglock/reconcile"
+	"github.com/reglock/reglock/sweep"
 	"github.com/reglock/reglock/tasks"
 )
 
@@ -32,8 +33,8 @@ type Worker struct {
 	// RouteTLD returns the provider whose tlds cover a domain that is not
 	// in the inventory yet, or "".
 	RouteTLD func(domain string) string
-	// Sweeps, when set, lets this worker run sweep:run tasks.
-	Sweeps *Sweeps
+	// Sweeps, when set, runs sweep:run tasks (see SweepRunner).
+	Sweeps *sweep.Runner
 	// Metrics, when set, counts what the worker does.
 	Metrics *metrics.Metrics
 }

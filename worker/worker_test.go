@@ -85,8 +85,8 @@ func setup(t *testing.T) *bundle {
 			Audit:        audit.New(env.Client, env.StorePrefix(), 0),
 		},
 		RouteTLD: func(d string) string { return b.intents.Routes.ForDomain(d) },
-		Sweeps:   &worker.Sweeps{Records: records, Guard: sweep.Guard{MaxDriftShare: 0.10}},
 	}
+	b.worker.Sweeps = b.worker.SweepRunner(&sweep.Runner{Records: records, Guard: sweep.Guard{MaxDriftShare: 0.10}})
 	b.startWorker()
 	return b
 }

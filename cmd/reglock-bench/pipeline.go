@@ -156,8 +156,8 @@ func (b *bench) pipelineOnce(ctx context.Context, variant string, n int) (pipeli
 			},
 			RouteTLD: intents.Routes.ForDomain,
 			Metrics:  m,
-			Sweeps:   &worker.Sweeps{Records: sweep.New(b.rdb, ns+":rl:")},
 		}
+		w.Sweeps = w.SweepRunner(&sweep.Runner{Records: sweep.New(b.rdb, ns+":rl:")})
 		startServers = func() (func(), error) {
 			srv := worker.NewServers(b.rdb, worker.ServerConfig{Concurrency: pipelineConcurrency, Queues: queues, Log: zerolog.Nop()})
 			mux := w.Mux()

@@ -144,7 +144,7 @@ func (rt *runtime) Close() {
 
 // worker returns the task handlers.
 func (rt *runtime) worker() *worker.Worker {
-	return &worker.Worker{
+	w := &worker.Worker{
 		Reconciler: &reconcile.Reconciler{
 			Store: rt.store, Limiter: rt.limiter, Accounts: rt.accounts, Queue: rt.queue,
 			Log:          rt.log.With().Str("component", "worker").Logger(),
@@ -153,9 +153,10 @@ func (rt *runtime) worker() *worker.Worker {
 			ConfirmDelay: rt.cfg.Scheduler.ConfirmDelay,
 		},
 		RouteTLD: rt.intents.Routes.ForDomain,
-		Sweeps:   &worker.Sweeps{Records: rt.sweeps.Records, Guard: sweep.Guard{MaxDriftShare: rt.cfg.Scheduler.MaxDriftShare}},
 		Metrics:  rt.metrics,
 	}
+	w.Sweeps = w.SweepRunner(&sweep.Runner{Records: rt.sweeps.Records, Guard: sweep.Guard{MaxDriftShare: rt.cfg.Scheduler.MaxDriftShare}})
+	return w
 }
 
 // janitor returns the janitor of owed work.

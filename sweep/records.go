@@ -1,22 +1,3 @@
-// Package sweep keeps the record of reconciliation sweeps in Redis and
-// decides what a finished sweep may fix.
-//
-// A sweep runs in stages of units that workers run as sweep:run tasks: one
-// unit per bulk-reading provider, then one per chunk of the inventory, then
-// one per unit that found suspected drift, to read those domains a second
-// time once the confirm delay has passed. Each unit commits its tally and
-// what it found atomically, once, with a cursor for partial progress, so a
-// unit that is retried after a crash counts nothing twice. When the last
-// confirmation commits, the sweep is finalized: the blast-radius guard looks
-// at each account's share of drift, and either the fixes are queued or the
-// account is paused until an operator applies it.
-//
-// All of a sweep's keys share one hash tag, so every commit is one Lua script
-// on one Redis Cluster slot:
-//
-//	<prefix>sweep:{id}             hash: state, options, stage, pending units, counters, cursors, pauses
-//	<prefix>sweep:{id}:sus:<unit>  hash: domain -> provider|lock|generation|registrar_id|read_ms, suspects
-//	<prefix>sweep:{id}:fix:<unit>  hash: domain -> provider|lock|generation|registrar_id, confirmed drift
 package sweep
 
 import (
@@ -38,13 +19,6 @@ const (
 	StateRunning = "running"
 	StatePaused  = "paused"
 	StateDone    = "done"
-)
-
-// Stages a sweep goes through while running, in order.
-const (
-	StageBulk    = "bulk"
-	StageChunks  = "chunks"
-	StageConfirm = "confirm"
 )
 
 // ErrNotFound is returned for a sweep ID that does not exist (or expired).
@@ -94,7 +68,7 @@ type Status struct {
 	ID      string
 	State   string
 	Options Options
-	Stage   string
+	Stage   Stage
 	Pending int64
 	Counts
 	FixesQueued int64
@@ -203,27 +177,43 @@ func (r *Records) Stuck(ctx context.Context, cutoff time.Time) ([]string, error)
 	return out, nil
 }
 
-// planScript starts a stage once. KEYS: sweep. ARGV: stage units(comma list).
-// Returns 1 if planned now, 0 if this stage (or a later one) already was.
+// planScript starts a stage once. KEYS: sweep. ARGV: stage units(comma
+// list) stages(in order)... Returns {stage, units}: the stage planned now,
+// or the one planned before (this one or a later one: a retried task),
+// with its units.
 var planScript = redis.NewScript(`
 if redis.call("EXISTS", KEYS[1]) == 0 then return redis.error_reply("NOSWEEP") end
-local rank = {[""] = 0, bulk = 1, chunks = 2, confirm = 3}
+local rank = {[""] = 0}
+for i = 3, #ARGV do rank[ARGV[i]] = i - 2 end
 local cur = redis.call("HGET", KEYS[1], "stage") or ""
-if rank[cur] >= rank[ARGV[1]] then return 0 end
+if (rank[cur] or 0) >= rank[ARGV[1]] then
+  return {cur, redis.call("HGET", KEYS[1], "units:" .. cur) or ""}
+end
 local n = 0
 if ARGV[2] ~= "" then n = #string.gsub(ARGV[2], "[^,]", "") + 1 end
 redis.call("HSET", KEYS[1], "stage", ARGV[1], "pending", n, "units:" .. ARGV[1], ARGV[2])
-return 1
+return {ARGV[1], ARGV[2]}
 `)
 
-// Plan starts a stage with its units. It reports false if the stage was
-// planned before (a retried start task).
-func (r *Records) Plan(ctx context.Context, id, stage string, units []string) (bool, error) {
-	n, err := planScript.Run(ctx, r.rdb, []string{r.key(id)}, stage, strings.Join(units, ",")).Int()
-	if err != nil && strings.Contains(err.Error(), "NOSWEEP") {
-		return false, ErrNotFound
+// Plan starts a stage with its units, unless this stage or a later one was
+// planned before (a retried task). It returns the stage the sweep is in now
+// and that stage's units.
+func (r *Records) Plan(ctx context.Context, id string, stage Stage, units []string) (Stage, []string, error) {
+	args := append([]any{string(stage), strings.Join(units, ",")}, stageNames()...)
+	res, err := planScript.Run(ctx, r.rdb, []string{r.key(id)}, args...).StringSlice()
+	if err != nil {
+		if strings.Contains(err.Error(), "NOSWEEP") {
+			return "", nil, ErrNotFound
+		}
+		return "", nil, err
 	}
-	return n == 1, err
+	if len(res) != 2 {
+		return "", nil, fmt.Errorf("sweep %s: unexpected plan result %q", id, res)
+	}
+	if res[1] == "" {
+		return Stage(res[0]), nil, nil
+	}
+	return Stage(res[0]), strings.Split(res[1], ","), nil
 }
 
 // Progress returns a unit's cursor (where a partial run stopped) and
@@ -354,7 +344,7 @@ func (r *Records) Get(ctx context.Context, id string) (Status, error) {
 	if len(m) == 0 {
 		return Status{}, ErrNotFound
 	}
-	st := Status{ID: id, State: m["state"], Stage: m["stage"], PerProvider: map[string]Counts{}, Paused: map[string]string{}}
+	st := Status{ID: id, State: m["state"], Stage: Stage(m["stage"]), PerProvider: map[string]Counts{}, Paused: map[string]string{}}
 	st.Options = Options{Provider: m["provider"], DryRun: m["dry_run"] == "1", Trigger: m["trigger"]}
 	st.Pending = atoi(m["pending"])
 	st.Counts = Counts{Checked: atoi(m["checked"]), Drifted: atoi(m["drifted"]), Errors: atoi(m["errors"]),
@@ -397,7 +387,7 @@ func (r *Records) Get(ctx context.Context, id string) (Status, error) {
 
 // Fixes returns the confirmed drift of every unit of the sweep.
 func (r *Records) Fixes(ctx context.Context, id string) ([]Fix, error) {
-	m, err := r.rdb.HMGet(ctx, r.key(id), "units:"+StageConfirm).Result()
+	m, err := r.rdb.HMGet(ctx, r.key(id), "units:"+string(StageConfirm)).Result()
 	if err != nil {
 		return nil, err
 	}
