@@ -57,7 +57,7 @@ func setupEnv(t *testing.T, env redistest.Env) *bundle {
 		{Name: "dashboard", Token: secret.String(readToken), Scopes: []string{"read"}},
 	})
 	srv.Store = b.store
-	srv.Intents = &intent.Service{Store: b.store, Queue: tasks.Queue{Client: asynq.NewClientFromRedisClient(env.Client), Namespace: b.queues}, Routes: intent.NewRoutes(cfg)}
+	srv.Intents = &intent.Service{Store: b.store, Queue: tasks.Queue{Client: asynq.NewClientFromRedisClient(env.Client), Namespace: b.queues}, Config: cfg}
 	b.intents = srv.Intents
 	srv.Sweeps = &sweep.Starter{Records: sweep.New(env.Client, env.StorePrefix()), Queue: srv.Intents.Queue}
 	srv.Log = zerolog.New(zerolog.NewTestWriter(t))

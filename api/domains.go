@@ -133,7 +133,7 @@ func (s *Server) listDomains(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	opt := store.ListOptions{Provider: q.Get("provider"), Cursor: q.Get("cursor")}
-	if opt.Provider != "" && !s.Intents.Routes.Known(opt.Provider) {
+	if opt.Provider != "" && !s.Intents.Known(opt.Provider) {
 		s.writeErr(w, fmt.Errorf("%w %q", intent.ErrUnknownProvider, opt.Provider))
 		return
 	}

@@ -86,7 +86,7 @@ func FuzzRequest(f *testing.F) {
 	st := store.New(rdb, "fz:rl:")
 	srv := api.New([]config.Token{{Name: "billing", Token: secret.String(writeToken)}})
 	srv.Store = st
-	srv.Intents = &intent.Service{Store: st, Queue: tasks.Queue{Client: asynq.NewClientFromRedisClient(rdb), Namespace: tasks.Namespace("fz")}, Routes: intent.NewRoutes(cfg)}
+	srv.Intents = &intent.Service{Store: st, Queue: tasks.Queue{Client: asynq.NewClientFromRedisClient(rdb), Namespace: tasks.Namespace("fz")}, Config: cfg}
 	srv.Sweeps = &sweep.Starter{Records: sweep.New(rdb, "fz:rl:"), Queue: srv.Intents.Queue}
 	srv.Log = zerolog.Nop()
 	h := srv.Handler()

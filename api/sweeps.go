@@ -64,7 +64,7 @@ func (s *Server) startSweep(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &b, true) {
 		return
 	}
-	if b.Provider != "" && !s.Intents.Routes.Known(b.Provider) {
+	if b.Provider != "" && !s.Intents.Known(b.Provider) {
 		s.writeErr(w, fmt.Errorf("%w %q", intent.ErrUnknownProvider, b.Provider))
 		return
 	}

@@ -269,6 +269,26 @@ func (c *Config) Provider(name string) (Provider, bool) {
 	return Provider{}, false
 }
 
+// ProviderNames lists the configured providers, in configuration order.
+func (c *Config) ProviderNames() []string {
+	out := make([]string, len(c.Providers))
+	for i, p := range c.Providers {
+		out[i] = p.Name
+	}
+	return out
+}
+
+// TradeLock reports whether the provider's registrar has a trade lock
+// (OpenSRS's 60-day lock after a change of registrant).
+func (p Provider) TradeLock() bool { return providerTypes[p.Type].tradeLock }
+
+// Route returns the name of the provider whose tlds cover domain (see
+// ProviderForTLD), or "": where a domain not yet in the inventory goes.
+func (c *Config) Route(domain string) string {
+	p, _ := c.ProviderForTLD(domain)
+	return p.Name
+}
+
 // ProviderForTLD returns the provider whose tlds cover domain, which must be
 // normalised already (lowercase A-labels). The longest matching suffix wins:
 // with tlds [uk] on one provider and [co.uk] on another, example.co.uk goes

@@ -61,7 +61,7 @@ func FuzzParse(f *testing.F) {
 		}
 		names := make(map[string]bool)
 		for _, p := range cfg.Providers {
-			if typeKeys[p.Type] == nil || p.Burst < 1 || p.Timeout <= 0 || p.Rate < 0 || names[p.Name] ||
+			if providerTypes[p.Type].keys == nil || p.Burst < 1 || p.Timeout <= 0 || p.Rate < 0 || names[p.Name] ||
 				p.BulkMax < 0 || (p.BulkMax != 0 && p.Type != TypeEnom) {
 				t.Fatalf("invalid provider passed: %+v", p)
 			}

@@ -22,19 +22,24 @@ import (
 // minTokenLen is the shortest bearer token accepted, in characters.
 const minTokenLen = 16
 
-// typeKeys are the provider keys that only some types use, by type. For
-// enom, opensrs and whmcs they are all required.
-var typeKeys = map[string][]string{
-	TypeEnom:    {"username", "password"},
-	TypeOpenSRS: {"username", "key"},
-	TypeWHMCS:   {"identifier", "secret"},
-	TypeEE:      {"api", "token", "eid"},
+// providerTypes are the provider types: the keys each uses and what its
+// registrar can do. The one place a property of a type is written down.
+var providerTypes = map[string]providerType{
+	TypeEnom:    {keys: []string{"username", "password"}, optional: []string{"bulk_max"}},
+	TypeOpenSRS: {keys: []string{"username", "key"}, tradeLock: true},
+	TypeWHMCS:   {keys: []string{"identifier", "secret"}},
+	TypeEE:      {keys: []string{"api", "token", "eid"}},
 }
 
-// optionalTypeKeys are the provider keys that only some types use and none
-// requires, by type.
-var optionalTypeKeys = map[string][]string{
-	TypeEnom: {"bulk_max"},
+type providerType struct {
+	// keys are the provider keys only this type uses; for enom, opensrs and
+	// whmcs they are all required.
+	keys []string
+	// optional are keys only this type uses that none requires.
+	optional []string
+	// tradeLock: the registrar has a trade lock (OpenSRS's 60-day lock
+	// after a change of registrant).
+	tradeLock bool
 }
 
 var providerName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
@@ -297,12 +302,12 @@ func (d *decoder) validateProvider(p *Provider, path string) {
 	switch {
 	case p.Type == "":
 		d.problem(key("type"), "required")
-	case typeKeys[p.Type] == nil:
+	case providerTypes[p.Type].keys == nil:
 		d.problemf(key("type"), "unknown provider type %q (want enom, opensrs, whmcs or ee)", p.Type)
 	default:
 		for _, f := range fieldsOf(reflectProvider) {
-			if d.has(key(f.name)) && isTypeKey(f.name) && !slices.Contains(typeKeys[p.Type], f.name) &&
-				!slices.Contains(optionalTypeKeys[p.Type], f.name) {
+			if d.has(key(f.name)) && isTypeKey(f.name) && !slices.Contains(providerTypes[p.Type].keys, f.name) &&
+				!slices.Contains(providerTypes[p.Type].optional, f.name) {
 				d.problemf(key(f.name), "%s is not used by type %s", f.name, p.Type)
 			}
 		}
@@ -310,7 +315,7 @@ func (d *decoder) validateProvider(p *Provider, path string) {
 			d.validateEE(p, path)
 			break
 		}
-		for _, k := range typeKeys[p.Type] {
+		for _, k := range providerTypes[p.Type].keys {
 			if !hasCredential(p, k) {
 				d.problemf(key(k), "required for type %s", p.Type)
 			}
@@ -368,11 +373,9 @@ func (d *decoder) validateEE(p *Provider, path string) {
 var reflectProvider = reflect.TypeFor[Provider]()
 
 func isTypeKey(name string) bool {
-	for _, byType := range []map[string][]string{typeKeys, optionalTypeKeys} {
-		for _, keys := range byType {
-			if slices.Contains(keys, name) {
-				return true
-			}
+	for _, t := range providerTypes {
+		if slices.Contains(t.keys, name) || slices.Contains(t.optional, name) {
+			return true
 		}
 	}
 	return false

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/reglock/reglock/clock"
 	"github.com/reglock/reglock/config"
 	"github.com/reglock/reglock/store"
 	"github.com/reglock/reglock/tasks"
@@ -25,45 +26,16 @@ var ErrUnknownProvider = errors.New("unknown provider")
 // no trade lock.
 var ErrNoTradeLock = errors.New("provider has no trade lock")
 
-// Routes knows the configured providers and which TLDs route to which.
-type Routes struct {
-	types map[string]string
-	cfg   *config.Config
-}
-
-// NewRoutes returns the routes of a configuration.
-func NewRoutes(cfg *config.Config) *Routes {
-	r := &Routes{types: make(map[string]string), cfg: cfg}
-	for _, p := range cfg.Providers {
-		r.types[p.Name] = p.Type
-	}
-	return r
-}
-
-// Known reports whether name is a configured provider.
-func (r *Routes) Known(name string) bool { _, ok := r.types[name]; return ok }
-
-// Type returns a provider's type ("enom", ...), or "".
-func (r *Routes) Type(name string) string { return r.types[name] }
-
-// ForDomain returns the provider whose tlds cover domain, or "".
-func (r *Routes) ForDomain(domain string) string {
-	if p, ok := r.cfg.ProviderForTLD(domain); ok {
-		return p.Name
-	}
-	return ""
-}
-
 // Service records intents and queues their tasks.
 type Service struct {
-	Store  *store.Store
-	Queue  tasks.Queue
-	Routes *Routes
-	// Now is the clock; nil means time.Now.
-	Now func() time.Time
-	// MaxUnlockWindow is the longest relock_after accepted (policy); zero
-	// means a year.
-	MaxUnlockWindow time.Duration
+	Store *store.Store
+	Queue tasks.Queue
+	// Config names the providers, routes new domains by TLD
+	// (Config.Route), says which have a trade lock and caps unlock windows
+	// (policy.max_unlock_window).
+	Config *config.Config
+	// Clock stamps each intent; nil is the wall clock.
+	Clock clock.Clock
 }
 
 // Request is a producer's request.
@@ -109,10 +81,10 @@ func (s *Service) record(ctx context.Context, kind store.Kind, r Request) (Accep
 	if err := in.Validate(); err != nil {
 		return Accepted{}, err
 	}
-	if in.Provider != "" && !s.Routes.Known(in.Provider) {
-		return Accepted{}, fmt.Errorf("%w %q (configured: %s)", ErrUnknownProvider, in.Provider, strings.Join(s.providerNames(), ", "))
+	if in.Provider != "" && !s.Known(in.Provider) {
+		return Accepted{}, fmt.Errorf("%w %q (configured: %s)", ErrUnknownProvider, in.Provider, strings.Join(s.Config.ProviderNames(), ", "))
 	}
-	maxWindow := s.MaxUnlockWindow
+	maxWindow := s.Config.Policy.MaxUnlockWindow
 	if maxWindow <= 0 {
 		maxWindow = 366 * 24 * time.Hour
 	}
@@ -122,12 +94,14 @@ func (s *Service) record(ctx context.Context, kind store.Kind, r Request) (Accep
 	if kind == store.KindTrade && !r.ConsentIP.IsValid() {
 		return Accepted{}, &tasks.FieldError{Field: "consent_ip", Reason: "required: the registrant's IP address when they gave consent"}
 	}
-	if kind == store.KindTrade && in.Provider != "" && s.Routes.Type(in.Provider) != "opensrs" {
-		return Accepted{}, fmt.Errorf("%w: %s is a %s account; only opensrs has the 60-day trade lock", ErrNoTradeLock, in.Provider, s.Routes.Type(in.Provider))
+	if kind == store.KindTrade && in.Provider != "" {
+		if err := s.tradeLocks(in.Provider); err != nil {
+			return Accepted{}, err
+		}
 	}
 	c := store.Change{
 		Domain: in.Domain, Kind: kind, Mode: store.ModeRecord, Provider: in.Provider,
-		DefaultProvider: s.Routes.ForDomain(in.Domain), RequestedAt: in.RequestedAt, TradeEnable: r.TradeEnable,
+		DefaultProvider: s.Config.Route(in.Domain), RequestedAt: in.RequestedAt, TradeEnable: r.TradeEnable,
 		// Owed until a worker has seen the registrar in the new state: if
 		// the task below is never queued (this process dies, Redis fails in
 		// between), the janitor queues it after UnqueuedAge.
@@ -147,8 +121,10 @@ func (s *Service) record(ctx context.Context, kind store.Kind, r Request) (Accep
 		if d, err := s.Store.Get(ctx, in.Domain); err == nil {
 			p = d.Desired.Provider
 		}
-		if p != "" && s.Routes.Type(p) != "opensrs" {
-			return Accepted{}, fmt.Errorf("%w: %s is a %s account; only opensrs has the 60-day trade lock", ErrNoTradeLock, p, s.Routes.Type(p))
+		if p != "" {
+			if err := s.tradeLocks(p); err != nil {
+				return Accepted{}, err
+			}
 		}
 	}
 	d, _, err := s.Store.Fold(ctx, c)
@@ -202,17 +178,35 @@ func (s *Service) enqueueChange(ctx context.Context, kind store.Kind, in tasks.I
 // of recording it.
 const UnqueuedAge = time.Minute
 
-func (s *Service) now() time.Time {
-	if s.Now != nil {
-		return s.Now().UTC()
-	}
-	return time.Now().UTC()
+func (s *Service) now() time.Time { return clock.Or(s.Clock).Now().UTC() }
+
+// Known reports whether name is a configured provider.
+func (s *Service) Known(name string) bool {
+	_, ok := s.Config.Provider(name)
+	return ok
 }
 
-func (s *Service) providerNames() []string {
-	names := make([]string, 0, len(s.Routes.types))
-	for _, p := range s.Routes.cfg.Providers {
-		names = append(names, p.Name)
+// tradeLocks refuses a trade-lock request to a provider without one.
+func (s *Service) tradeLocks(provider string) error {
+	p, ok := s.Config.Provider(provider)
+	if !ok {
+		return fmt.Errorf("%w: %s is no longer configured", ErrNoTradeLock, provider)
 	}
-	return names
+	if p.TradeLock() {
+		return nil
+	}
+	var with []string
+	for _, q := range s.Config.Providers {
+		if q.TradeLock() {
+			with = append(with, q.Name)
+		}
+	}
+	return fmt.Errorf("%w: %s is a %s account; accounts with a trade lock: %s", ErrNoTradeLock, provider, p.Type, orNone(with))
+}
+
+func orNone(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
 }

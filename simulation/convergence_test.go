@@ -169,7 +169,7 @@ func runSeed(seed uint64, t *testing.T) (err error) {
 		PollInterval:  5 * time.Second,
 	})
 	cfg := &config.Config{Providers: []config.Provider{{Name: account, Type: "opensrs", TLDs: []string{"com", "net"}}}}
-	w.intents = &intent.Service{Store: w.st, Queue: tasks.Queue{Client: w.q}, Routes: intent.NewRoutes(cfg), Now: s.Now}
+	w.intents = &intent.Service{Store: w.st, Queue: tasks.Queue{Client: w.q}, Config: cfg, Clock: s.Clock()}
 
 	// The inventory: domains of API producers and of direct producers.
 	nAPI, nDirect := 1+rng.IntN(2), rng.IntN(2)
@@ -354,7 +354,7 @@ func (w *world) startWorker() {
 			Log: w.log.With().Str("process", name).Logger(), Clock: w.s.Clock(),
 			NewToken: func() string { return name + ":" + strconv.FormatUint(w.s.Rand().Uint64(), 36) },
 		},
-		RouteTLD: w.intents.Routes.ForDomain,
+		RouteTLD: w.intents.Config.Route,
 	}
 	a := w.q.StartWorker(name, []string{tasks.QueueChanges, tasks.QueueFixes, tasks.QueueChecks}, wk.Mux(), nil)
 	w.mu.Lock()

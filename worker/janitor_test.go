@@ -157,7 +157,7 @@ func TestWorker_janitorQueuesOneTaskForEverythingOwed(t *testing.T) {
 	b.srv.Shutdown()
 	b.addOpenSRS()
 	b.osrs.AddDomain("traded.net", true)
-	b.intents.Routes = intent.NewRoutes(&config.Config{Providers: []config.Provider{{Name: "opensrs", Type: "opensrs", TLDs: []string{"net"}}}})
+	b.intents.Config = &config.Config{Providers: []config.Provider{{Name: "opensrs", Type: "opensrs", TLDs: []string{"net"}}}}
 	ctx := context.Background()
 	dead := asynq.NewClient(asynq.RedisClientOpt{Addr: "127.0.0.1:1", DialTimeout: 100 * time.Millisecond})
 	t.Cleanup(func() { dead.Close() })

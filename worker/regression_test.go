@@ -161,14 +161,14 @@ func newRig(t *testing.T, storeClient ...*redis.Client) *rig {
 		insp: asynq.NewInspectorFromRedisClient(env.Client), queues: tasks.Namespace(env.Namespace),
 		clock: &manualClock{now: time.Now().UTC().Truncate(time.Millisecond)}, reg: newSteer()}
 	cfg := &config.Config{Providers: []config.Provider{{Name: "osrs", Type: "opensrs", TLDs: []string{"com", "net"}}}}
-	r.intents = &intent.Service{Store: r.store, Queue: tasks.Queue{Client: r.client, Namespace: r.queues}, Routes: intent.NewRoutes(cfg), Now: r.clock.Now}
+	r.intents = &intent.Service{Store: r.store, Queue: tasks.Queue{Client: r.client, Namespace: r.queues}, Config: cfg, Clock: r.clock}
 	r.w = &worker.Worker{
 		Reconciler: &reconcile.Reconciler{
 			Store: r.store, Queue: tasks.Queue{Client: r.client, Namespace: r.queues}, Clock: r.clock,
 			Accounts: map[string]reconcile.Account{"osrs": {Name: "osrs", Type: "opensrs", Registrar: r.reg}},
 			Log:      zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel),
 		},
-		RouteTLD: r.intents.Routes.ForDomain,
+		RouteTLD: r.intents.Config.Route,
 	}
 	return r
 }

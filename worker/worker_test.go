@@ -70,7 +70,7 @@ func setup(t *testing.T) *bundle {
 	b.store = store.New(env.Client, env.StorePrefix())
 	b.client = asynq.NewClientFromRedisClient(env.Client)
 	b.insp = asynq.NewInspectorFromRedisClient(env.Client)
-	b.intents = &intent.Service{Store: b.store, Queue: tasks.Queue{Client: b.client, Namespace: b.queues}, Routes: intent.NewRoutes(cfg)}
+	b.intents = &intent.Service{Store: b.store, Queue: tasks.Queue{Client: b.client, Namespace: b.queues}, Config: cfg}
 	records := sweep.New(env.Client, env.StorePrefix())
 	b.sweeps = &sweep.Starter{Records: records, Queue: b.intents.Queue}
 	b.worker = &worker.Worker{
@@ -84,7 +84,7 @@ func setup(t *testing.T) *bundle {
 			ConfirmDelay: 200 * time.Millisecond,
 			Audit:        audit.New(env.Client, env.StorePrefix(), 0),
 		},
-		RouteTLD: func(d string) string { return b.intents.Routes.ForDomain(d) },
+		RouteTLD: func(d string) string { return b.intents.Config.Route(d) },
 	}
 	b.worker.Sweeps = b.worker.SweepRunner(&sweep.Runner{Records: records, Guard: sweep.Guard{MaxDriftShare: 0.10}})
 	b.startWorker()
@@ -401,7 +401,7 @@ func TestWorker_tradeLockRequestDoesNotLoseAQueuedLock(t *testing.T) {
 	b := setup(t)
 	b.addOpenSRS()
 	b.osrs.AddDomain("traded.net", false)
-	b.intents.Routes = intent.NewRoutes(&config.Config{Providers: []config.Provider{{Name: "opensrs", Type: "opensrs"}}})
+	b.intents.Config = &config.Config{Providers: []config.Provider{{Name: "opensrs", Type: "opensrs"}}}
 	b.srv.Shutdown() // hold the tasks until both are queued
 	ctx := context.Background()
 	if _, err := b.intents.Lock(ctx, intent.Request{Domain: "traded.net", Provider: "opensrs"}); err != nil {

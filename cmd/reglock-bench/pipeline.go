@@ -137,7 +137,7 @@ func (b *bench) pipelineOnce(ctx context.Context, variant string, n int) (pipeli
 	case "reglock":
 		st := store.New(b.rdb, ns+":rl:")
 		cfg := &config.Config{Providers: []config.Provider{{Name: "enom", Type: "enom", TLDs: []string{"com"}}}}
-		intents := &intent.Service{Store: st, Queue: tasks.Queue{Client: client, Namespace: queues}, Routes: intent.NewRoutes(cfg)}
+		intents := &intent.Service{Store: st, Queue: tasks.Queue{Client: client, Namespace: queues}, Config: cfg}
 		if err := parallel(32, names, func(d string) error {
 			_, err := intents.Lock(ctx, intent.Request{Domain: d, RequestedBy: "bench"})
 			return err
@@ -154,7 +154,7 @@ func (b *bench) pipelineOnce(ctx context.Context, variant string, n int) (pipeli
 					Limit: ratelimit.Limit{Rate: pipelineRate, Burst: 1}}},
 				Log: zerolog.Nop(),
 			},
-			RouteTLD: intents.Routes.ForDomain,
+			RouteTLD: cfg.Route,
 			Metrics:  m,
 		}
 		w.Sweeps = w.SweepRunner(&sweep.Runner{Records: sweep.New(b.rdb, ns+":rl:")})

@@ -91,7 +91,7 @@ func (b *bench) producerOnce(ctx context.Context, variant string, clients int, d
 		cfg := &config.Config{Providers: []config.Provider{{Name: "enom", Type: "enom", TLDs: []string{"com"}}}}
 		srv := api.New([]config.Token{{Name: "bench", Token: secret.String("bench-token-0123456789abcdef")}})
 		srv.Store = st
-		srv.Intents = &intent.Service{Store: st, Queue: tasks.Queue{Client: client, Namespace: queues}, Routes: intent.NewRoutes(cfg)}
+		srv.Intents = &intent.Service{Store: st, Queue: tasks.Queue{Client: client, Namespace: queues}, Config: cfg}
 		srv.Sweeps = &sweep.Starter{Records: sweep.New(b.rdb, ns+":rl:"), Queue: tasks.Queue{Client: client, Namespace: queues}}
 		srv.Metrics = metrics.New()
 		srv.Log = zerolog.Nop()
@@ -124,7 +124,7 @@ func (b *bench) producerOnce(ctx context.Context, variant string, clients int, d
 	case "service":
 		st := store.New(b.rdb, ns+":rl:")
 		cfg := &config.Config{Providers: []config.Provider{{Name: "enom", Type: "enom", TLDs: []string{"com"}}}}
-		svc := &intent.Service{Store: st, Queue: tasks.Queue{Client: client, Namespace: queues}, Routes: intent.NewRoutes(cfg)}
+		svc := &intent.Service{Store: st, Queue: tasks.Queue{Client: client, Namespace: queues}, Config: cfg}
 		send = func(ctx context.Context, domain string) error {
 			_, err := svc.Lock(ctx, intent.Request{Domain: domain, RequestedBy: "bench"})
 			return err

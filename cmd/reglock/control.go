@@ -111,7 +111,7 @@ func (d direct) Domain(ctx context.Context, domain string) (api.Domain, error) {
 }
 
 func (d direct) Domains(ctx context.Context, q api.ListQuery) (api.DomainList, error) {
-	if q.Provider != "" && !d.rt.intents.Routes.Known(q.Provider) {
+	if q.Provider != "" && !d.rt.intents.Known(q.Provider) {
 		return api.DomainList{}, fmt.Errorf("%w %q", intent.ErrUnknownProvider, q.Provider)
 	}
 	page, err := d.rt.store.List(ctx, store.ListOptions{Provider: q.Provider, Drift: q.Drift, Cursor: q.Cursor, Limit: q.Limit})
@@ -129,7 +129,7 @@ func (d direct) Domains(ctx context.Context, q api.ListQuery) (api.DomainList, e
 }
 
 func (d direct) StartSweep(ctx context.Context, r api.SweepRequest) (api.SweepStarted, error) {
-	if r.Provider != "" && !d.rt.intents.Routes.Known(r.Provider) {
+	if r.Provider != "" && !d.rt.intents.Known(r.Provider) {
 		return api.SweepStarted{}, fmt.Errorf("%w %q", intent.ErrUnknownProvider, r.Provider)
 	}
 	id := sweep.NewID(time.Now())

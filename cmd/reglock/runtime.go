@@ -107,8 +107,7 @@ func openRuntime(ctx context.Context, cfg *config.Config, log zerolog.Logger, op
 	rt.limiter = ratelimit.New(rt.rdb, prefix)
 	rt.client = asynq.NewClientFromRedisClient(rt.rdb)
 	rt.queue = tasks.Queue{Client: rt.client, Namespace: rt.queues}
-	rt.intents = &intent.Service{Store: rt.store, Queue: rt.queue, Routes: intent.NewRoutes(cfg),
-		MaxUnlockWindow: cfg.Policy.MaxUnlockWindow}
+	rt.intents = &intent.Service{Store: rt.store, Queue: rt.queue, Config: cfg}
 	rt.sweeps = &sweep.Starter{Records: sweep.New(rt.rdb, prefix), Queue: rt.queue}
 	rt.audit = audit.New(rt.rdb, prefix, 0)
 	rt.metrics = metrics.New()
@@ -152,7 +151,7 @@ func (rt *runtime) worker() *worker.Worker {
 			Counters:     rt.metrics,
 			ConfirmDelay: rt.cfg.Scheduler.ConfirmDelay,
 		},
-		RouteTLD: rt.intents.Routes.ForDomain,
+		RouteTLD: rt.cfg.Route,
 		Metrics:  rt.metrics,
 	}
 	w.Sweeps = w.SweepRunner(&sweep.Runner{Records: rt.sweeps.Records, Guard: sweep.Guard{MaxDriftShare: rt.cfg.Scheduler.MaxDriftShare}})
