@@ -181,19 +181,15 @@ func (s *Set) allow(ctx context.Context, account string) error {
 // is not about one domain (a listing), or refusals of several distinct
 // domains; one domain's refusal is that domain's permanent error.
 func (s *Set) record(ctx context.Context, account, domain string, err error) error {
-	var ra *providers.RetryAfterError
-	switch {
-	case ctx.Err() != nil:
+	switch providers.Judge(ctx, err).Account {
+	case providers.Neutral:
 		s.neutral(account)
-		return err
-	case err == nil, errors.As(err, &ra):
-		// Answering, even "busy", is being up.
+	case providers.Up:
 		s.success(ctx, account)
-		return err
-	case errors.Is(err, providers.ErrAuth):
+	case providers.CredentialsRefused:
 		s.trip(ctx, account, "registrar refused the credentials: "+err.Error(), s.opts.AuthCooldown, true)
 		return providers.RetryAfter(s.opts.AuthCooldown, fmt.Errorf("%w for %s: %w", ErrOpen, account, err))
-	case errors.Is(err, providers.ErrRefused):
+	case providers.Refused:
 		if n := s.refused(account, domain); domain == "" || n >= RefusalsToOpen {
 			why := fmt.Sprintf("registrar refused requests for %d distinct domains within %s, the last: %v", n, RefusalWindow, err)
 			if domain == "" {
@@ -203,15 +199,10 @@ func (s *Set) record(ctx context.Context, account, domain string, err error) err
 			return providers.RetryAfter(s.opts.AuthCooldown, fmt.Errorf("%w for %s: %w", ErrOpen, account, err))
 		}
 		s.success(ctx, account)
-		return err
-	case providers.IsPermanent(err):
-		// The domain's problem (not found, not permitted): the registrar works.
-		s.success(ctx, account)
-		return err
-	default:
+	case providers.Failing:
 		s.failure(ctx, account, err)
-		return err
 	}
+	return err
 }
 
 // refused notes a refusal of domain and returns how many distinct domains

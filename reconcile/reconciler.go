@@ -477,14 +477,16 @@ func (u *run) fail(ctx context.Context, d store.Domain, err error, wrote bool, a
 	}
 	now := u.r.clock().Now()
 	f := store.Finish{Domain: d.Name, Token: u.tok, Lease: store.Release}
-	var ra *providers.RetryAfterError
-	retryLater := errors.As(err, &ra)
+	verdict := providers.Judge(ctx, err).Task
+	retryLater, permanent := verdict == providers.RetryLater, verdict == providers.Archive
 	switch {
 	case retryLater:
 		// Refused before anything was sent (rate limit, open breaker) or
 		// answered "busy": nothing applied.
+		var ra *providers.RetryAfterError
+		errors.As(err, &ra)
 		f.MarkDue = now.Add(ra.After + time.Minute)
-	case providers.IsPermanent(err):
+	case permanent:
 		f.MarkFailed = true
 	default:
 		f.MarkDue = now.Add(retryBound)
@@ -494,7 +496,7 @@ func (u *run) fail(ctx context.Context, d store.Domain, err error, wrote bool, a
 			f.MarkDue = f.HoldUntil.Add(retryBound)
 		}
 	}
-	if providers.IsPermanent(err) || (u.req.Attempt.Last() && !retryLater) {
+	if permanent || (u.req.Attempt.Last() && !retryLater) {
 		// The task is archived: the janitor looks again after a backoff.
 		f.MarkFailed = true
 		f.MarkDue = now.Add(RecheckAfter(d.Work.Mark.Fails + 1))
@@ -502,10 +504,10 @@ func (u *run) fail(ctx context.Context, d store.Domain, err error, wrote bool, a
 	if !retryLater && ctx.Err() == nil {
 		f.Reading = &store.Reading{Err: err.Error(), StartedAt: at}
 		ev := u.log.Warn()
-		if providers.IsPermanent(err) {
+		if permanent {
 			ev = u.log.Error()
 		}
-		ev.Err(err).Bool("permanent", providers.IsPermanent(err)).Msg("registrar error")
+		ev.Err(err).Bool("permanent", permanent).Msg("registrar error")
 	}
 	if _, _, ferr := u.finish(ctx, f); ferr != nil && !errors.Is(ferr, store.ErrNotFound) {
 		u.log.Error().Err(ferr).Msg("could not record the end of a failed reconcile")

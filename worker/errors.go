@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -10,42 +11,79 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/reglock/reglock/providers"
+	"github.com/reglock/reglock/reconcile"
 	"github.com/reglock/reglock/tasks"
 )
 
-// This file is the one place where an outcome becomes an asynq verdict:
+// This file maps outcomes onto asynq, by the table of providers.Judge, in
+// one middleware every handler runs under:
 //
-//	payload does not decode or validate  -> archived (SkipRetry)
-//	permanent registrar error            -> recorded on the domain, archived
-//	*providers.RetryAfterError           -> retried after its delay, not a failure
-//	superseded intent                    -> success (nil), logged
-//	anything else                        -> retried, capped exponential backoff with jitter
+//	Done                        -> success
+//	Archive (permanent errors,  -> archived (SkipRetry); a registrar's
+//	  payloads that cannot run)    error is recorded on its domain first
+//	RetryLater                  -> retried after its delay; not a failure
+//	Retry                       -> retried, capped exponential backoff with
+//	                               jitter
+//
+// On its last attempt, a task that would be retried ends instead if its
+// domain's work is recorded as owed: the janitor queues it again.
 
 // errBadPayload marks a task that can never run.
 var errBadPayload = errors.New("bad task payload")
 
-// badPayload is the verdict on a task whose payload cannot be read.
+// badPayload is a handler's error for a task whose payload cannot run.
 func badPayload(err error) error {
-	return asynqError(fmt.Errorf("%w: %w", errBadPayload, err))
+	return providers.Permanent(fmt.Errorf("%w: %w", errBadPayload, err))
 }
 
-// asynqError turns the outcome of a handler into what asynq acts on.
-func asynqError(err error) error {
-	switch {
-	case err == nil:
+// owedError is a handler's error on a domain whose work is recorded as
+// owed: its mark carries a backoff, and the janitor queues the work again
+// when it is due. Such a task need not be archived when its retries run
+// out.
+type owedError struct {
+	err     error
+	domain  string
+	attempt reconcile.Attempt
+}
+
+func (e *owedError) Error() string { return e.err.Error() }
+func (e *owedError) Unwrap() error { return e.err }
+
+// owed marks err as met on a domain whose work is recorded as owed.
+func owed(err error, domain string, a reconcile.Attempt) error {
+	if err == nil {
 		return nil
-	case errors.Is(err, errBadPayload), providers.IsPermanent(err):
-		return fmt.Errorf("%w (%w)", err, asynq.SkipRetry)
-	default:
-		return err
 	}
+	return &owedError{err: err, domain: domain, attempt: a}
+}
+
+// verdicts is the middleware that tells asynq what became of each task.
+func (w *Worker) verdicts(next asynq.Handler) asynq.Handler {
+	return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
+		err := next.ProcessTask(ctx, t)
+		switch providers.Judge(ctx, err).Task {
+		case providers.Done:
+			return nil
+		case providers.Archive:
+			return fmt.Errorf("%w (%w)", err, asynq.SkipRetry)
+		case providers.Retry, providers.RetryLater:
+			var o *owedError
+			if errors.As(err, &o) && o.attempt.Last() {
+				w.Log.Warn().Err(err).Str("task_id", o.attempt.TaskID).Str("type", t.Type()).Str("domain", o.domain).
+					Int("attempts", o.attempt.Retried+1).
+					Msg("retries exhausted; the domain's work stays owed and the janitor queues it again")
+				writeResult(t, "exhausted")
+				return nil
+			}
+		}
+		return err
+	})
 }
 
 // IsFailure tells asynq which errors use up a retry: waiting for a busy
 // registrar or a rate-limit slot does not.
 func IsFailure(err error) bool {
-	var ra *providers.RetryAfterError
-	return !errors.As(err, &ra)
+	return providers.Judge(context.Background(), err).Task != providers.RetryLater
 }
 
 // backoffCap is the longest pause between two retries, per task type.

@@ -6,7 +6,6 @@ import (
 
 	"github.com/hibiken/asynq"
 
-	"github.com/reglock/reglock/providers"
 	"github.com/reglock/reglock/reconcile"
 	"github.com/reglock/reglock/store"
 	"github.com/reglock/reglock/tasks"
@@ -78,7 +77,13 @@ func (w *Worker) change(ctx context.Context, t *asynq.Task, in tasks.Intent, c s
 	case reconcile.Settled:
 		writeResult(t, "settled")
 	}
-	return w.verdict(t, in.Domain, a, res.Recorded, err)
+	if !res.Recorded {
+		// The intent never reached the store (Redis failed on every
+		// attempt): archived when retries run out, so that it can be run
+		// again from asynqmon rather than lost.
+		return err
+	}
+	return owed(err, in.Domain, a)
 }
 
 // handleCheck reads one domain's lock and records it. Drift on an intent
@@ -93,25 +98,9 @@ func (w *Worker) handleCheck(ctx context.Context, t *asynq.Task) error {
 	a := attemptOf(ctx)
 	res, err := w.Reconcile(ctx, reconcile.Request{Domain: p.Domain, Confirm: p.Confirm, Attempt: a})
 	report(ctx, res.Domain.Desired.Provider)
-	return w.verdict(t, p.Domain, a, true, err)
-}
-
-// verdict maps a reconcile's error onto asynq. A task is archived only for a
-// permanent error (recorded on its domain) or a payload that cannot be
-// decoded: one whose retries run out on a transient error ends instead, for
-// its domain's work stays owed (its mark, recorded with a backoff) and the
-// janitor queues it again; a check leaves the error on the domain, where
-// the next sweep looks again. A task whose intent never reached the store
-// (Redis failed on every attempt) is archived, so that it can be run again
-// from asynqmon rather than lost.
-func (w *Worker) verdict(t *asynq.Task, domain string, a reconcile.Attempt, recorded bool, err error) error {
-	if err != nil && a.Last() && recorded && !providers.IsPermanent(err) {
-		w.Log.Warn().Err(err).Str("task_id", a.TaskID).Str("type", t.Type()).Str("domain", domain).Int("attempts", a.Retried+1).
-			Msg("retries exhausted; the domain's work stays owed and the janitor queues it again")
-		writeResult(t, "exhausted")
-		return nil
-	}
-	return asynqError(err)
+	// A check that fails leaves the error on the domain, where the next
+	// sweep looks again.
+	return owed(err, p.Domain, a)
 }
 
 type attemptKey struct{}

@@ -32,7 +32,7 @@ func (w *Worker) handleSweep(ctx context.Context, t *asynq.Task) error {
 	if w.Sweeps == nil {
 		return badPayload(errors.New("this worker does not run sweeps"))
 	}
-	return asynqError(w.Sweeps.Run(ctx, p))
+	return w.Sweeps.Run(ctx, p)
 }
 
 // SweepRunner returns the runner of sweeps on this worker's parts, with

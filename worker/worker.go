@@ -45,7 +45,7 @@ func (w *Worker) Mux() *asynq.ServeMux {
 		panic("worker: no Reconciler")
 	}
 	mux := asynq.NewServeMux()
-	mux.Use(w.instrument)
+	mux.Use(w.instrument, w.verdicts)
 	mux.HandleFunc(tasks.TypeLock, w.handleLock)
 	mux.HandleFunc(tasks.TypeUnlock, w.handleUnlock)
 	mux.HandleFunc(tasks.TypeTradeLock, w.handleTradeLock)
@@ -132,8 +132,8 @@ type Servers struct {
 	Checks  *asynq.Server
 }
 
-// NewServers returns the servers; they map errors the way asynqError
-// decides and log through zerolog.
+// NewServers returns the servers; they count as failures the errors
+// IsFailure says are, and log through zerolog.
 func NewServers(rdb redis.UniversalClient, c ServerConfig) *Servers {
 	if c.CheckConcurrency <= 0 {
 		c.CheckConcurrency = max(2, c.Concurrency/5)

@@ -1,0 +1,40 @@
+package providers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+)
+
+func TestJudge(t *testing.T) {
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	bg := context.Background()
+	timeout := errors.New("read tcp: i/o timeout")
+	for _, c := range []struct {
+		name string
+		ctx  context.Context
+		err  error
+		want Verdict
+	}{
+		{"success", bg, nil, Verdict{Done, Up}},
+		{"the caller gave up", cancelled, timeout, Verdict{Retry, Neutral}},
+		{"busy", bg, RetryAfter(time.Second, errors.New("busy")), Verdict{RetryLater, Up}},
+		{"refused credentials", bg, fmt.Errorf("enom: %w", ErrAuth), Verdict{Archive, CredentialsRefused}},
+		{"refused credentials, breaker open", bg, RetryAfter(time.Minute, fmt.Errorf("circuit open: %w", ErrAuth)), Verdict{RetryLater, Up}},
+		{"refused", bg, fmt.Errorf("opensrs 415: %w", ErrRefused), Verdict{Archive, Refused}},
+		{"not found", bg, fmt.Errorf("x: %w", ErrNotFound), Verdict{Archive, Up}},
+		{"not lockable", bg, ErrNotLockable, Verdict{Archive, Up}},
+		{"not permitted", bg, ErrNotPermitted, Verdict{Archive, Up}},
+		{"marked permanent", bg, Permanent(errors.New("bad payload")), Verdict{Archive, Up}},
+		{"unrecognized", bg, Unrecognized(errors.New("code 9999")), Verdict{Retry, Failing}},
+		{"an HTTP 502", bg, &StatusError{Code: 502}, Verdict{Retry, Failing}},
+		{"a timeout", bg, timeout, Verdict{Retry, Failing}},
+	} {
+		if got := Judge(c.ctx, c.err); got != c.want {
+			t.Errorf("%s: %+v, want %+v", c.name, got, c.want)
+		}
+	}
+}
