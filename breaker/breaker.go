@@ -24,6 +24,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
+	"github.com/reglock/reglock/clock"
 	"github.com/reglock/reglock/providers"
 )
 
@@ -58,8 +59,8 @@ type Options struct {
 	Cooldown, MaxCooldown time.Duration
 	// AuthCooldown is how long refused credentials keep it open (default 5m).
 	AuthCooldown time.Duration
-	// Now is the clock; nil means time.Now.
-	Now func() time.Time
+	// Clock is the time source; nil means the wall clock.
+	Clock clock.Clock
 }
 
 func (o *Options) defaults() {
@@ -75,9 +76,7 @@ func (o *Options) defaults() {
 	if o.AuthCooldown <= 0 {
 		o.AuthCooldown = 5 * time.Minute
 	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
+	o.Clock = clock.Or(o.Clock)
 }
 
 // Status is an account's breaker as every process sees it.
@@ -147,7 +146,7 @@ const (
 // allow lets a call through, or answers when to try again.
 func (s *Set) allow(ctx context.Context, account string) error {
 	s.refreshShared(ctx)
-	now := s.opts.Now()
+	now := s.opts.Clock.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b := s.get(account)
@@ -208,7 +207,7 @@ func (s *Set) record(ctx context.Context, account, domain string, err error) err
 // refused notes a refusal of domain and returns how many distinct domains
 // of the account were refused within RefusalWindow.
 func (s *Set) refused(account, domain string) int {
-	now := s.opts.Now()
+	now := s.opts.Clock.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b := s.get(account)
@@ -237,7 +236,7 @@ func (s *Set) success(ctx context.Context, account string) {
 	b := s.get(account)
 	wasOpen := b.state != Closed
 	b.state, b.failures, b.probing, b.cooldown, b.reason = Closed, 0, false, 0, ""
-	b.since = s.opts.Now()
+	b.since = s.opts.Clock.Now()
 	since := b.since
 	if wasOpen && s.shared != nil {
 		// Before the lock is released: a call in between must not adopt
@@ -270,7 +269,7 @@ func (s *Set) failure(ctx context.Context, account string, err error) {
 
 // trip opens an account's breaker.
 func (s *Set) trip(ctx context.Context, account, reason string, cooldown time.Duration, auth bool) {
-	now := s.opts.Now()
+	now := s.opts.Clock.Now()
 	s.mu.Lock()
 	b := s.get(account)
 	wasOpen := b.state == Open && now.Before(b.until)
@@ -298,7 +297,7 @@ func (s *Set) trip(ctx context.Context, account, reason string, cooldown time.Du
 func (s *Set) get(account string) *breaker {
 	b := s.breakers[account]
 	if b == nil {
-		b = &breaker{state: Closed, since: s.opts.Now()}
+		b = &breaker{state: Closed, since: s.opts.Clock.Now()}
 		s.breakers[account] = b
 	}
 	return b
@@ -329,9 +328,9 @@ const sharedEvery = 2 * time.Second
 
 func (s *Set) refreshShared(ctx context.Context) {
 	s.mu.Lock()
-	fresh := s.opts.Now().Sub(s.sharedAt) < sharedEvery
+	fresh := s.opts.Clock.Now().Sub(s.sharedAt) < sharedEvery
 	if !fresh {
-		s.sharedAt = s.opts.Now() // one refresher at a time
+		s.sharedAt = s.opts.Clock.Now() // one refresher at a time
 	}
 	s.mu.Unlock()
 	if fresh {

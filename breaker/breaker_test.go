@@ -16,20 +16,24 @@ import (
 	"github.com/reglock/reglock/providers"
 )
 
-type clock struct {
+type testClock struct {
 	mu  sync.Mutex
 	now time.Time
 }
 
-func (c *clock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
+func (c *testClock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *testClock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
+func (c *testClock) Sleep(ctx context.Context, d time.Duration) error {
+	c.Advance(d)
+	return ctx.Err()
+}
 
-func setup(t *testing.T) (*Set, *clock, *redis.Client) {
+func setup(t *testing.T) (*Set, *testClock, *redis.Client) {
 	t.Helper()
 	mr := miniredis.RunT(t)
 	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
-	c := &clock{now: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}
-	s := New(rdb, "rl:", Options{Threshold: 3, Cooldown: 10 * time.Second, MaxCooldown: 40 * time.Second, AuthCooldown: time.Minute, Now: c.Now}, zerolog.Nop())
+	c := &testClock{now: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}
+	s := New(rdb, "rl:", Options{Threshold: 3, Cooldown: 10 * time.Second, MaxCooldown: 40 * time.Second, AuthCooldown: time.Minute, Clock: c}, zerolog.Nop())
 	return s, c, rdb
 }
 
@@ -123,7 +127,7 @@ func TestBreaker_domainErrorsAndBusyAreNotFailures(t *testing.T) {
 // A breaker one process opens stops the others, through Redis.
 func TestBreaker_sharedAcrossProcesses(t *testing.T) {
 	a, c, rdb := setup(t)
-	b := New(rdb, "rl:", Options{Threshold: 3, Cooldown: 10 * time.Second, Now: c.Now}, zerolog.Nop())
+	b := New(rdb, "rl:", Options{Threshold: 3, Cooldown: 10 * time.Second, Clock: c}, zerolog.Nop())
 	reached := 0
 	call(a, "enom", providers.ErrAuth, &reached)
 	c.Advance(3 * time.Second) // past b's refresh interval
@@ -147,7 +151,7 @@ func TestBreaker_openedByAGoneProcessIsClosedByAProbe(t *testing.T) {
 		call(a, "enom", errDown, &reached)
 	}
 	c.Advance(11 * time.Second)
-	b := New(rdb, "rl:", Options{Threshold: 3, Cooldown: 10 * time.Second, Now: c.Now}, zerolog.Nop())
+	b := New(rdb, "rl:", Options{Threshold: 3, Cooldown: 10 * time.Second, Clock: c}, zerolog.Nop())
 	if err := call(b, "enom", nil, &reached); err != nil || reached != 4 {
 		t.Fatalf("the first call after the cooldown: %v, registrar reached %d times", err, reached)
 	}
@@ -220,9 +224,9 @@ func TestReport_openBreakerWithNoWorkBecomesProbeDue(t *testing.T) {
 // domain's. Refusals of several distinct domains, or of a call that is not
 // about one domain, are evidence about the account: the breaker opens.
 func TestBreaker_refusalsOpenOnlyOnEvidenceAboutTheAccount(t *testing.T) {
-	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	c := &testClock{now: time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)}
 	rdb := redis.NewClient(&redis.Options{Addr: miniredis.RunT(t).Addr()})
-	s := New(rdb, "t:", Options{Now: func() time.Time { return now }}, zerolog.Nop())
+	s := New(rdb, "t:", Options{Clock: c}, zerolog.Nop())
 	refused := func(domain string) error {
 		return s.Middleware("osrs")(context.Background(), "lock_state", domain, func(context.Context) error {
 			return fmt.Errorf("opensrs: 415: %w", providers.ErrRefused)
@@ -237,7 +241,7 @@ func TestBreaker_refusalsOpenOnlyOnEvidenceAboutTheAccount(t *testing.T) {
 	if err := refused("other.com"); isOpen(err) {
 		t.Fatalf("two distinct domains opened the breaker: %v", err)
 	}
-	now = now.Add(RefusalWindow + time.Second) // the first two age out
+	c.Advance(RefusalWindow + time.Second) // the first two age out
 	if err := refused("third.com"); isOpen(err) {
 		t.Fatalf("refusals outside the window counted: %v", err)
 	}
@@ -246,7 +250,7 @@ func TestBreaker_refusalsOpenOnlyOnEvidenceAboutTheAccount(t *testing.T) {
 		t.Fatalf("three distinct domains refused within %s: %v, want the breaker open", RefusalWindow, err)
 	}
 
-	listing := New(rdb, "u:", Options{Now: func() time.Time { return now }}, zerolog.Nop())
+	listing := New(rdb, "u:", Options{Clock: c}, zerolog.Nop())
 	err := listing.Middleware("osrs")(context.Background(), "list", "", func(context.Context) error {
 		return fmt.Errorf("opensrs: 415: %w", providers.ErrRefused)
 	})

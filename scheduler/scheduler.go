@@ -29,9 +29,8 @@ type Scheduler struct {
 	loc      *time.Location
 	starter  Starter
 	log      zerolog.Logger
-	// now and sleep are the clock, replaced in tests.
-	now   func() time.Time
-	sleep func(ctx context.Context, d time.Duration) error
+	// Clock is the time source (the wall clock, unless a test replaces it).
+	Clock clock.Clock
 }
 
 // New parses a cron spec ("0 3 * * *", "@every 15m", "@daily") for the time
@@ -49,7 +48,7 @@ func New(spec, tz string, starter Starter, log zerolog.Logger) (*Scheduler, erro
 	if err != nil {
 		return nil, fmt.Errorf("scheduler.sweep %q: %w", spec, err)
 	}
-	return &Scheduler{schedule: sched, loc: loc, starter: starter, log: log, now: time.Now, sleep: clock.Real.Sleep}, nil
+	return &Scheduler{schedule: sched, loc: loc, starter: starter, log: log, Clock: clock.Real}, nil
 }
 
 // SweepID is the ID of the sweep of the tick scheduled at t.
@@ -71,10 +70,10 @@ func (s *Scheduler) Next(t time.Time) time.Time {
 // Run starts a sweep at every tick until ctx ends. A failed start is
 // retried until the next tick is due.
 func (s *Scheduler) Run(ctx context.Context) error {
-	next := s.Next(s.now())
+	next := s.Next(s.Clock.Now())
 	s.log.Info().Time("next", next).Msg("scheduler started")
 	for {
-		if err := s.sleep(ctx, next.Sub(s.now())); err != nil {
+		if err := s.Clock.Sleep(ctx, next.Sub(s.Clock.Now())); err != nil {
 			return nil
 		}
 		tick := next
@@ -88,11 +87,11 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			}
 			s.log.Error().Err(err).Str("sweep_id", id).Msg("could not start the scheduled sweep; retrying")
 			wait := min(time.Second<<min(attempt, 6), 60*time.Second)
-			if !s.now().Add(wait).Before(next) {
+			if !s.Clock.Now().Add(wait).Before(next) {
 				s.log.Error().Str("sweep_id", id).Msg("giving up on this tick; the next one is due")
 				break
 			}
-			if err := s.sleep(ctx, wait); err != nil {
+			if err := s.Clock.Sleep(ctx, wait); err != nil {
 				return nil
 			}
 		}

@@ -58,7 +58,7 @@ func run(t *testing.T, spec, tz string, start time.Time, ticks, failN int) []str
 		t.Fatal(err)
 	}
 	clock := &fakeClock{now: start}
-	s.now, s.sleep = clock.Now, clock.Sleep
+	s.Clock = clock
 	if err := s.Run(ctx); err != nil {
 		t.Fatal(err)
 	}

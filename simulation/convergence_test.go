@@ -345,7 +345,7 @@ func (w *world) startWorker() {
 	w.mu.Unlock()
 	lim := ratelimit.New(w.rd.Client, "rl:")
 	lim.Clock = w.s.Clock()
-	brk := breaker.New(w.rd.Client, "rl:", breaker.Options{Now: w.s.Now}, w.log)
+	brk := breaker.New(w.rd.Client, "rl:", breaker.Options{Clock: w.s.Clock()}, w.log)
 	acct := reconcile.Account{Name: account, Type: "opensrs", Registrar: providers.Wrap(w.reg, brk.Middleware(account)),
 		Limit: ratelimit.Limit{Rate: ratePerS, Burst: burst}}
 	wk := &worker.Worker{
