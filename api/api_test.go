@@ -13,13 +13,12 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/rs/zerolog"
 
-	"github.com/reglock/reglock/api"
 	"github.com/reglock/reglock/config"
 	"github.com/reglock/reglock/intent"
 	"github.com/reglock/reglock/redistest"
 	"github.com/reglock/reglock/secret"
 	"github.com/reglock/reglock/store"
-	"github.com/reglock/reglock/sweep"
+	"github.com/reglock/reglock/system"
 	"github.com/reglock/reglock/tasks"
 )
 
@@ -50,17 +49,13 @@ func setupEnv(t *testing.T, env redistest.Env) *bundle {
 		{Name: "enom-main", Type: "enom", TLDs: []string{"com", "net"}},
 		{Name: "opensrs", Type: "opensrs"},
 	}}
-	b := &bundle{t: t, store: store.New(env.Client, env.StorePrefix()), queues: tasks.Namespace(env.Namespace)}
+	sys := system.New(system.Options{Config: cfg, Redis: env.Client, Namespace: env.Namespace, Log: zerolog.New(zerolog.NewTestWriter(t))})
+	b := &bundle{t: t, store: sys.Store, intents: sys.Intents, queues: tasks.Namespace(env.Namespace)}
 	b.insp = asynq.NewInspectorFromRedisClient(env.Client)
-	srv := api.New([]config.Token{
+	srv := sys.API([]config.Token{
 		{Name: "billing", Token: secret.String(writeToken)},
 		{Name: "dashboard", Token: secret.String(readToken), Scopes: []string{"read"}},
 	})
-	srv.Store = b.store
-	srv.Intents = &intent.Service{Store: b.store, Queue: tasks.Queue{Client: asynq.NewClientFromRedisClient(env.Client), Namespace: b.queues}, Config: cfg}
-	b.intents = srv.Intents
-	srv.Sweeps = &sweep.Starter{Records: sweep.New(env.Client, env.StorePrefix()), Queue: srv.Intents.Queue}
-	srv.Log = zerolog.New(zerolog.NewTestWriter(t))
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 	b.url = hs.URL

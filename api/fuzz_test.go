@@ -9,17 +9,12 @@ import (
 	"testing"
 
 	"github.com/alicebob/miniredis/v2"
-	"github.com/hibiken/asynq"
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
-	"github.com/reglock/reglock/api"
 	"github.com/reglock/reglock/config"
-	"github.com/reglock/reglock/intent"
 	"github.com/reglock/reglock/secret"
-	"github.com/reglock/reglock/store"
-	"github.com/reglock/reglock/sweep"
-	"github.com/reglock/reglock/tasks"
+	"github.com/reglock/reglock/system"
 )
 
 // fuzzRoutes are the endpoints the fuzzer aims at; %s is the fuzzed path
@@ -83,12 +78,8 @@ func FuzzRequest(f *testing.F) {
 		{Name: "enom-main", Type: "enom", TLDs: []string{"com", "net"}},
 		{Name: "opensrs", Type: "opensrs"},
 	}}
-	st := store.New(rdb, "fz:rl:")
-	srv := api.New([]config.Token{{Name: "billing", Token: secret.String(writeToken)}})
-	srv.Store = st
-	srv.Intents = &intent.Service{Store: st, Queue: tasks.Queue{Client: asynq.NewClientFromRedisClient(rdb), Namespace: tasks.Namespace("fz")}, Config: cfg}
-	srv.Sweeps = &sweep.Starter{Records: sweep.New(rdb, "fz:rl:"), Queue: srv.Intents.Queue}
-	srv.Log = zerolog.Nop()
+	sys := system.New(system.Options{Config: cfg, Redis: rdb, Namespace: "fz", Log: zerolog.Nop()})
+	srv := sys.API([]config.Token{{Name: "billing", Token: secret.String(writeToken)}})
 	h := srv.Handler()
 
 	f.Fuzz(func(t *testing.T, route uint8, segment string, body []byte, contentType, idempotency string, unauthorized bool) {

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/reglock/reglock/intent"
-	"github.com/reglock/reglock/reconcile"
 	"github.com/reglock/reglock/sweep"
 )
 
@@ -68,7 +67,7 @@ func (s *Server) startSweep(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, fmt.Errorf("%w %q", intent.ErrUnknownProvider, b.Provider))
 		return
 	}
-	id := sweep.NewID(time.Now())
+	id := s.Sweeps.NewID()
 	if _, err := s.Sweeps.Start(r.Context(), id, sweep.Options{Provider: b.Provider, DryRun: b.DryRun, Trigger: "api:" + tokenName(r)}); err != nil {
 		s.writeErr(w, err)
 		return
@@ -90,8 +89,7 @@ func (s *Server) getSweep(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) applySweep(w http.ResponseWriter, r *http.Request) {
-	fixes := reconcile.FixQueue{Store: s.Store, Queue: s.Intents.Queue}
-	st, err := s.Sweeps.Records.Apply(r.Context(), r.PathValue("id"), fixes, time.Now())
+	st, err := s.Sweeps.Apply(r.Context(), r.PathValue("id"))
 	switch {
 	case errors.Is(err, sweep.ErrNotFound):
 		writeError(w, http.StatusNotFound, "not_found", "no sweep "+r.PathValue("id"))

@@ -27,6 +27,7 @@ import (
 	"github.com/reglock/reglock/reconcile"
 	"github.com/reglock/reglock/simulation"
 	"github.com/reglock/reglock/store"
+	"github.com/reglock/reglock/system"
 	"github.com/reglock/reglock/tasks"
 	"github.com/reglock/reglock/worker"
 )
@@ -116,6 +117,8 @@ type world struct {
 	rd      *simulation.Redis
 	q       *simulation.Queue
 	reg     *simulation.Registrar
+	cfg     *config.Config
+	sys     *system.System
 	st      *store.Store
 	intents *intent.Service
 	log     zerolog.Logger
@@ -160,7 +163,7 @@ func runSeed(seed uint64, t *testing.T) (err error) {
 		s.Close() // every actor unwound before Redis goes away
 		w.rd.Close()
 	}()
-	w.st = store.New(w.rd.Client, "rl:")
+
 	w.reg = s.NewRegistrar(account)
 	w.q = s.NewQueue(simulation.QueueConfig{
 		RetryDelay:    worker.Backoff(worker.DefaultBackoff, func(n int64) int64 { return s.Rand().Int64N(n) }),
@@ -169,7 +172,9 @@ func runSeed(seed uint64, t *testing.T) (err error) {
 		PollInterval:  5 * time.Second,
 	})
 	cfg := &config.Config{Providers: []config.Provider{{Name: account, Type: "opensrs", TLDs: []string{"com", "net"}}}}
-	w.intents = &intent.Service{Store: w.st, Queue: tasks.Queue{Client: w.q}, Config: cfg, Clock: s.Clock()}
+	w.cfg = cfg
+	w.sys = system.New(w.options(nil))
+	w.st, w.intents = w.sys.Store, w.sys.Intents
 
 	// The inventory: domains of API producers and of direct producers.
 	nAPI, nDirect := 1+rng.IntN(2), rng.IntN(2)
@@ -260,7 +265,7 @@ func runSeed(seed uint64, t *testing.T) (err error) {
 			w.note("registration: %s is now in the account", w.ghost)
 		})
 	}
-	janitor := &reconcile.Janitor{Store: w.st, Queue: tasks.Queue{Client: w.q}, Inspector: w.q, Clock: s.Clock(), Log: w.log}
+	janitor := w.sys.Janitor(w.q)
 	quiet := false
 	s.Go("janitor", func(ctx context.Context) {
 		for !quiet {
@@ -336,6 +341,11 @@ func allDone(as []*simulation.Actor) bool {
 	return true
 }
 
+// options are the parts of a process of this world.
+func (w *world) options(accounts map[string]reconcile.Account) system.Options {
+	return system.Options{Config: w.cfg, Redis: w.rd.Client, Enqueuer: w.q, Clock: w.s.Clock(), Accounts: accounts, Log: w.log}
+}
+
 // startWorker starts a worker process: its own limiter and breakers, sharing
 // Redis, the queue and the registrar with the others.
 func (w *world) startWorker() {
@@ -343,19 +353,15 @@ func (w *world) startWorker() {
 	w.procs++
 	name := fmt.Sprintf("worker-%d", w.procs)
 	w.mu.Unlock()
-	lim := ratelimit.New(w.rd.Client, "rl:")
-	lim.Clock = w.s.Clock()
+	// A process of its own: its own limiter and breakers, on the
+	// simulation's clock.
 	brk := breaker.New(w.rd.Client, "rl:", breaker.Options{Clock: w.s.Clock()}, w.log)
 	acct := reconcile.Account{Name: account, Type: "opensrs", Registrar: providers.Wrap(w.reg, brk.Middleware(account)),
 		Limit: ratelimit.Limit{Rate: ratePerS, Burst: burst}}
-	wk := &worker.Worker{
-		Reconciler: &reconcile.Reconciler{
-			Store: w.st, Limiter: lim, Accounts: map[string]reconcile.Account{account: acct}, Queue: tasks.Queue{Client: w.q},
-			Log: w.log.With().Str("process", name).Logger(), Clock: w.s.Clock(),
-			NewToken: func() string { return name + ":" + strconv.FormatUint(w.s.Rand().Uint64(), 36) },
-		},
-		RouteTLD: w.intents.Config.Route,
-	}
+	o := w.options(map[string]reconcile.Account{account: acct})
+	o.Log = w.log.With().Str("process", name).Logger()
+	wk := system.New(o).Worker()
+	wk.NewToken = func() string { return name + ":" + strconv.FormatUint(w.s.Rand().Uint64(), 36) }
 	a := w.q.StartWorker(name, []string{tasks.QueueChanges, tasks.QueueFixes, tasks.QueueChecks}, wk.Mux(), nil)
 	w.mu.Lock()
 	w.workers = append(w.workers, a)

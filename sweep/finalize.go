@@ -22,11 +22,23 @@ func queueFix(ctx context.Context, q FixQueue, sweepID string, f Fix) (bool, err
 		Generation: f.Generation, RegistrarID: f.RegistrarID, SweepID: sweepID})
 }
 
-// Starter starts sweeps: it records them and queues their first task.
+// Starter is how front ends (the API, the CLI, the scheduler) start sweeps
+// and apply paused ones.
 type Starter struct {
 	Records *Records
 	Queue   Queue
-	Clock   clock.Clock
+	// Fixes queues the fixes an operator applies.
+	Fixes FixQueue
+	Clock clock.Clock
+}
+
+// NewID returns a fresh ID for a sweep started by hand.
+func (s *Starter) NewID() string { return NewID(s.now()) }
+
+// Apply queues the held fixes of a paused sweep: an operator's decision
+// that the drift is real.
+func (s *Starter) Apply(ctx context.Context, id string) (Status, error) {
+	return s.Records.Apply(ctx, id, s.Fixes, s.now())
 }
 
 // Start starts a sweep under id. Starting an ID that exists does nothing

@@ -28,6 +28,7 @@ import (
 	"github.com/reglock/reglock/redistest"
 	"github.com/reglock/reglock/store"
 	"github.com/reglock/reglock/sweep"
+	"github.com/reglock/reglock/system"
 	"github.com/reglock/reglock/tasks"
 	"github.com/reglock/reglock/worker"
 )
@@ -157,19 +158,16 @@ func newRig(t *testing.T, storeClient ...*redis.Client) *rig {
 	if len(storeClient) > 0 {
 		rc = storeClient[0]
 	}
-	r := &rig{t: t, env: env, store: store.New(rc, env.StorePrefix()), client: asynq.NewClientFromRedisClient(env.Client),
+	r := &rig{t: t, env: env, client: asynq.NewClientFromRedisClient(env.Client),
 		insp: asynq.NewInspectorFromRedisClient(env.Client), queues: tasks.Namespace(env.Namespace),
 		clock: &manualClock{now: time.Now().UTC().Truncate(time.Millisecond)}, reg: newSteer()}
-	cfg := &config.Config{Providers: []config.Provider{{Name: "osrs", Type: "opensrs", TLDs: []string{"com", "net"}}}}
-	r.intents = &intent.Service{Store: r.store, Queue: tasks.Queue{Client: r.client, Namespace: r.queues}, Config: cfg, Clock: r.clock}
-	r.w = &worker.Worker{
-		Reconciler: &reconcile.Reconciler{
-			Store: r.store, Queue: tasks.Queue{Client: r.client, Namespace: r.queues}, Clock: r.clock,
-			Accounts: map[string]reconcile.Account{"osrs": {Name: "osrs", Type: "opensrs", Registrar: r.reg}},
-			Log:      zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel),
-		},
-		RouteTLD: r.intents.Config.Route,
-	}
+	sys := system.New(system.Options{
+		Config: &config.Config{Providers: []config.Provider{{Name: "osrs", Type: "opensrs", TLDs: []string{"com", "net"}}}},
+		Redis:  rc, Enqueuer: r.client, Namespace: env.Namespace, Clock: r.clock,
+		Accounts: map[string]reconcile.Account{"osrs": {Name: "osrs", Type: "opensrs", Registrar: r.reg}},
+		Log:      zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel),
+	})
+	r.store, r.intents, r.w = sys.Store, sys.Intents, sys.Worker()
 	return r
 }
 

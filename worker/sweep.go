@@ -44,7 +44,7 @@ func (w *Worker) SweepRunner(base *sweep.Runner) *sweep.Runner {
 	base.Queue = w.Queue
 	base.Fixes = w.FixQueue()
 	base.Reporter = sweepReporter{w}
-	base.Log = w.Log.With().Str("component", "sweep").Logger()
+	base.Log = w.Log
 	base.Clock = w.Clock
 	base.ConfirmDelay = w.ConfirmDelay
 	return base

@@ -122,7 +122,7 @@ func TestSweep_blastRadiusGuardPausesUntilApplied(t *testing.T) {
 	if w := b.totalWrites(names); w != 0 {
 		t.Fatalf("a paused sweep caused %d writes", w)
 	}
-	st, err := b.sweeps.Records.Apply(context.Background(), st.ID, b.worker.FixQueue(), time.Now())
+	st, err := b.sweeps.Apply(context.Background(), st.ID)
 	if err != nil || st.State != sweep.StateDone || st.FixesQueued != 30 {
 		t.Fatalf("apply: %+v %v", st, err)
 	}
@@ -130,7 +130,7 @@ func TestSweep_blastRadiusGuardPausesUntilApplied(t *testing.T) {
 	if w := b.totalWrites(names); w != 30 {
 		t.Fatalf("%d writes after apply, want 30", w)
 	}
-	if _, err := b.sweeps.Records.Apply(context.Background(), st.ID, b.worker.FixQueue(), time.Now()); err == nil {
+	if _, err := b.sweeps.Apply(context.Background(), st.ID); err == nil {
 		t.Fatal("applied a sweep twice")
 	}
 }

@@ -12,19 +12,18 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/rs/zerolog"
 
-	"github.com/reglock/reglock/audit"
 	"github.com/reglock/reglock/config"
 	"github.com/reglock/reglock/intent"
 	"github.com/reglock/reglock/providers/ee"
 	"github.com/reglock/reglock/providers/enom"
 	"github.com/reglock/reglock/providers/opensrs"
 	"github.com/reglock/reglock/providers/simulator"
-	"github.com/reglock/reglock/ratelimit"
 	"github.com/reglock/reglock/reconcile"
 	"github.com/reglock/reglock/redistest"
 	"github.com/reglock/reglock/secret"
 	"github.com/reglock/reglock/store"
 	"github.com/reglock/reglock/sweep"
+	"github.com/reglock/reglock/system"
 	"github.com/reglock/reglock/tasks"
 	"github.com/reglock/reglock/worker"
 )
@@ -61,32 +60,28 @@ func setup(t *testing.T) *bundle {
 		t.Fatal(err)
 	}
 	b := &bundle{t: t, sim: sim, acct: acct, queues: tasks.Namespace(env.Namespace), env: env, simURL: hs.URL}
-	cfg := &config.Config{Providers: []config.Provider{{Name: "enom-main", Type: "enom", TLDs: []string{"com"}}, {Name: "ee", Type: "ee", TLDs: []string{"ee"}}}}
+	cfg := &config.Config{
+		Providers: []config.Provider{{Name: "enom-main", Type: "enom", TLDs: []string{"com"}}, {Name: "ee", Type: "ee", TLDs: []string{"ee"}}},
+		Scheduler: config.Scheduler{ConfirmDelay: 200 * time.Millisecond, MaxDriftShare: 0.10},
+	}
 	b.ee = sim.AddAccount(simulator.EE, "EE-38903110313", "ee-static-token-0123456789")
 	eeReg, err := ee.New(ee.Config{Endpoint: hs.URL + "/ee", Token: secret.String("ee-static-token-0123456789")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.store = store.New(env.Client, env.StorePrefix())
+	sys := system.New(system.Options{Config: cfg, Redis: env.Client, Namespace: env.Namespace,
+		Accounts: map[string]worker.Account{
+			"enom-main": {Name: "enom-main", Type: "enom", Registrar: reg},
+			"ee":        {Name: "ee", Type: "ee", Registrar: eeReg},
+		},
+		Log: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel),
+	})
+	b.store, b.intents, b.sweeps, b.worker = sys.Store, sys.Intents, sys.Sweeps, sys.Worker()
+	// Tests change the providers as they go: the worker routes by the
+	// intent service's configuration of the moment.
+	b.worker.RouteTLD = func(d string) string { return b.intents.Config.Route(d) }
 	b.client = asynq.NewClientFromRedisClient(env.Client)
 	b.insp = asynq.NewInspectorFromRedisClient(env.Client)
-	b.intents = &intent.Service{Store: b.store, Queue: tasks.Queue{Client: b.client, Namespace: b.queues}, Config: cfg}
-	records := sweep.New(env.Client, env.StorePrefix())
-	b.sweeps = &sweep.Starter{Records: records, Queue: b.intents.Queue}
-	b.worker = &worker.Worker{
-		Reconciler: &reconcile.Reconciler{
-			Store: b.store, Limiter: ratelimit.New(env.Client, env.Namespace+":"), Queue: b.intents.Queue,
-			Accounts: map[string]worker.Account{
-				"enom-main": {Name: "enom-main", Type: "enom", Registrar: reg},
-				"ee":        {Name: "ee", Type: "ee", Registrar: eeReg},
-			},
-			Log:          zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel),
-			ConfirmDelay: 200 * time.Millisecond,
-			Audit:        audit.New(env.Client, env.StorePrefix(), 0),
-		},
-		RouteTLD: func(d string) string { return b.intents.Config.Route(d) },
-	}
-	b.worker.Sweeps = b.worker.SweepRunner(&sweep.Runner{Records: records, Guard: sweep.Guard{MaxDriftShare: 0.10}})
 	b.startWorker()
 	return b
 }

@@ -20,8 +20,7 @@ import (
 	"github.com/reglock/reglock/ratelimit"
 	"github.com/reglock/reglock/reconcile"
 	"github.com/reglock/reglock/secret"
-	"github.com/reglock/reglock/store"
-	"github.com/reglock/reglock/sweep"
+	"github.com/reglock/reglock/system"
 	"github.com/reglock/reglock/tasks"
 	"github.com/reglock/reglock/worker"
 )
@@ -135,29 +134,22 @@ func (b *bench) pipelineOnce(ctx context.Context, variant string, n int) (pipeli
 	var startServers func() (stop func(), err error)
 	switch variant {
 	case "reglock":
-		st := store.New(b.rdb, ns+":rl:")
 		cfg := &config.Config{Providers: []config.Provider{{Name: "enom", Type: "enom", TLDs: []string{"com"}}}}
-		intents := &intent.Service{Store: st, Queue: tasks.Queue{Client: client, Namespace: queues}, Config: cfg}
+		m := metrics.New()
+		sys := system.New(system.Options{Config: cfg, Redis: b.rdb, Enqueuer: client, Namespace: ns, Log: zerolog.Nop(), Metrics: m,
+			// A limit far above what the machine can do, so that the shared
+			// limiter's cost is measured without it ever holding calls back.
+			Accounts: map[string]reconcile.Account{"enom": {Name: "enom", Type: "enom", Registrar: m.Registrar("enom", reg),
+				Limit: ratelimit.Limit{Rate: pipelineRate, Burst: 1}}},
+		})
 		if err := parallel(32, names, func(d string) error {
-			_, err := intents.Lock(ctx, intent.Request{Domain: d, RequestedBy: "bench"})
+			_, err := sys.Intents.Lock(ctx, intent.Request{Domain: d, RequestedBy: "bench"})
 			return err
 		}); err != nil {
 			return pipelineRun{}, err
 		}
-		m := metrics.New()
-		w := &worker.Worker{
-			Reconciler: &reconcile.Reconciler{
-				Store: st, Limiter: ratelimit.New(b.rdb, ns+":rl:"), Queue: tasks.Queue{Client: client, Namespace: queues}, Counters: m,
-				// A limit far above what the machine can do, so that the shared
-				// limiter's cost is measured without it ever holding calls back.
-				Accounts: map[string]worker.Account{"enom": {Name: "enom", Type: "enom", Registrar: m.Registrar("enom", reg),
-					Limit: ratelimit.Limit{Rate: pipelineRate, Burst: 1}}},
-				Log: zerolog.Nop(),
-			},
-			RouteTLD: cfg.Route,
-			Metrics:  m,
-		}
-		w.Sweeps = w.SweepRunner(&sweep.Runner{Records: sweep.New(b.rdb, ns+":rl:")})
+		w := sys.Worker()
+		w.Audit = nil // measured without the audit trail, as since step 5
 		startServers = func() (func(), error) {
 			srv := worker.NewServers(b.rdb, worker.ServerConfig{Concurrency: pipelineConcurrency, Queues: queues, Log: zerolog.Nop()})
 			mux := w.Mux()

@@ -16,13 +16,11 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/rs/zerolog"
 
-	"github.com/reglock/reglock/api"
 	"github.com/reglock/reglock/config"
 	"github.com/reglock/reglock/intent"
 	"github.com/reglock/reglock/metrics"
 	"github.com/reglock/reglock/secret"
-	"github.com/reglock/reglock/store"
-	"github.com/reglock/reglock/sweep"
+	"github.com/reglock/reglock/system"
 	"github.com/reglock/reglock/tasks"
 )
 
@@ -86,15 +84,10 @@ func (b *bench) producerOnce(ctx context.Context, variant string, clients int, d
 	var send func(ctx context.Context, domain string) error
 	switch variant {
 	case "api":
-		st := store.New(b.rdb, ns+":rl:")
 		// Every new .com routes to the one provider.
 		cfg := &config.Config{Providers: []config.Provider{{Name: "enom", Type: "enom", TLDs: []string{"com"}}}}
-		srv := api.New([]config.Token{{Name: "bench", Token: secret.String("bench-token-0123456789abcdef")}})
-		srv.Store = st
-		srv.Intents = &intent.Service{Store: st, Queue: tasks.Queue{Client: client, Namespace: queues}, Config: cfg}
-		srv.Sweeps = &sweep.Starter{Records: sweep.New(b.rdb, ns+":rl:"), Queue: tasks.Queue{Client: client, Namespace: queues}}
-		srv.Metrics = metrics.New()
-		srv.Log = zerolog.Nop()
+		sys := system.New(system.Options{Config: cfg, Redis: b.rdb, Enqueuer: client, Namespace: ns, Log: zerolog.Nop(), Metrics: metrics.New()})
+		srv := sys.API([]config.Token{{Name: "bench", Token: secret.String("bench-token-0123456789abcdef")}})
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return producerRun{}, err
@@ -122,9 +115,8 @@ func (b *bench) producerOnce(ctx context.Context, variant string, clients int, d
 			return nil
 		}
 	case "service":
-		st := store.New(b.rdb, ns+":rl:")
 		cfg := &config.Config{Providers: []config.Provider{{Name: "enom", Type: "enom", TLDs: []string{"com"}}}}
-		svc := &intent.Service{Store: st, Queue: tasks.Queue{Client: client, Namespace: queues}, Config: cfg}
+		svc := system.New(system.Options{Config: cfg, Redis: b.rdb, Enqueuer: client, Namespace: ns, Log: zerolog.Nop()}).Intents
 		send = func(ctx context.Context, domain string) error {
 			_, err := svc.Lock(ctx, intent.Request{Domain: domain, RequestedBy: "bench"})
 			return err

@@ -10,11 +10,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hibiken/asynq"
-
 	"github.com/reglock/reglock/store"
 	"github.com/reglock/reglock/sweep"
-	"github.com/reglock/reglock/tasks"
+	"github.com/reglock/reglock/system"
 )
 
 // sweepSetup describes one sweep run.
@@ -156,9 +154,9 @@ func (b *bench) sweepOnce(ctx context.Context, s sweepSetup) (sweepResult, error
 		cpu0[p.name] = procCPU(p.cmd.Process.Pid)
 	}
 	cpu0["redis"], _ = b.redisCPU(ctx)
-	records := sweep.New(b.rdb, prefix)
-	starter := &sweep.Starter{Records: records, Queue: tasks.Queue{Client: asynq.NewClientFromRedisClient(b.rdb), Namespace: tasks.Namespace(ns)}}
-	id := sweep.NewID(time.Now())
+	starter := system.New(system.Options{Redis: b.rdb, Namespace: ns}).Sweeps
+	records := starter.Records
+	id := starter.NewID()
 	if _, err := starter.Start(ctx, id, sweep.Options{Provider: provider, Trigger: "bench"}); err != nil {
 		return res, err
 	}

@@ -13,16 +13,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/reglock/reglock/api"
-	"github.com/reglock/reglock/intent"
-	"github.com/reglock/reglock/reconcile"
 	"github.com/reglock/reglock/secret"
-	"github.com/reglock/reglock/store"
-	"github.com/reglock/reglock/sweep"
-	"github.com/reglock/reglock/tasks"
 )
 
-// controller is what the producer commands need: the HTTP API (--api, or the
-// sandbox) or, with --config, Redis directly.
+// controller is what the producer commands need: the HTTP API (--api, or
+// the sandbox) or, with --config, the same API served in this process on
+// the configuration's Redis (system.LocalClient).
 type controller interface {
 	Lock(ctx context.Context, domain string, r api.LockRequest) (api.Accepted, error)
 	Unlock(ctx context.Context, domain string, r api.UnlockRequest) (api.Accepted, error)
@@ -57,102 +53,12 @@ func openController(ctx context.Context, g *globals) (controller, func(), error)
 		if err != nil {
 			return nil, nil, err
 		}
-		return direct{rt}, rt.Close, nil
+		return rt.LocalClient(requestedBy()), rt.Close, nil
 	}
 	if info, err := readSandboxInfo(); err == nil {
 		return &api.Client{BaseURL: info.API, Token: secret.String(info.Token)}, func() {}, nil
 	}
 	return nil, nil, usageError{errors.New("nothing to talk to: give --config FILE (Redis), --api URL, or start `reglock serve` (the sandbox) first")}
-}
-
-// direct records intents in Redis itself, exactly as the API does.
-type direct struct{ rt *runtime }
-
-func (d direct) Lock(ctx context.Context, domain string, r api.LockRequest) (api.Accepted, error) {
-	acc, err := d.rt.intents.Lock(ctx, intent.Request{Domain: domain, Provider: r.Provider, Reason: r.Reason, RequestedBy: r.RequestedBy})
-	return accepted(acc, err)
-}
-
-func (d direct) Unlock(ctx context.Context, domain string, r api.UnlockRequest) (api.Accepted, error) {
-	req := intent.Request{Domain: domain, Provider: r.Provider, Reason: r.Reason, RequestedBy: r.RequestedBy}
-	if r.RelockAfter != "" {
-		v, err := time.ParseDuration(r.RelockAfter)
-		if err != nil || v <= 0 {
-			return api.Accepted{}, usageError{fmt.Errorf("--relock-after: %q is not a positive duration such as 72h", r.RelockAfter)}
-		}
-		req.RelockAfter = v
-	}
-	acc, err := d.rt.intents.Unlock(ctx, req)
-	return accepted(acc, err)
-}
-
-func (d direct) TradeLock(ctx context.Context, domain string, r api.TradeLockRequest) (api.Accepted, error) {
-	ip, err := netip.ParseAddr(r.ConsentIP)
-	if err != nil {
-		return api.Accepted{}, usageError{fmt.Errorf("--consent-ip: %q is not an IP address", r.ConsentIP)}
-	}
-	acc, err := d.rt.intents.TradeLock(ctx, intent.Request{
-		Domain: domain, Provider: r.Provider, Reason: r.Reason, RequestedBy: r.RequestedBy,
-		TradeEnable: *r.Enable, ConsentIP: ip,
-	})
-	return accepted(acc, err)
-}
-
-func (d direct) Domain(ctx context.Context, domain string) (api.Domain, error) {
-	name, err := tasks.NormalizeDomain(domain)
-	if err != nil {
-		return api.Domain{}, err
-	}
-	rec, err := d.rt.store.Get(ctx, name)
-	if errors.Is(err, store.ErrNotFound) {
-		return api.Domain{}, fmt.Errorf("%s is not in the inventory", name)
-	}
-	return api.DomainOf(rec), err
-}
-
-func (d direct) Domains(ctx context.Context, q api.ListQuery) (api.DomainList, error) {
-	if q.Provider != "" && !d.rt.intents.Known(q.Provider) {
-		return api.DomainList{}, fmt.Errorf("%w %q", intent.ErrUnknownProvider, q.Provider)
-	}
-	page, err := d.rt.store.List(ctx, store.ListOptions{Provider: q.Provider, Drift: q.Drift, Cursor: q.Cursor, Limit: q.Limit})
-	if err != nil {
-		return api.DomainList{}, err
-	}
-	out := api.DomainList{Domains: make([]api.Domain, 0, len(page.Domains))}
-	for _, rec := range page.Domains {
-		out.Domains = append(out.Domains, api.DomainOf(rec))
-	}
-	if page.Next != "" {
-		out.NextCursor = &page.Next
-	}
-	return out, nil
-}
-
-func (d direct) StartSweep(ctx context.Context, r api.SweepRequest) (api.SweepStarted, error) {
-	if r.Provider != "" && !d.rt.intents.Known(r.Provider) {
-		return api.SweepStarted{}, fmt.Errorf("%w %q", intent.ErrUnknownProvider, r.Provider)
-	}
-	id := sweep.NewID(time.Now())
-	_, err := d.rt.sweeps.Start(ctx, id, sweep.Options{Provider: r.Provider, DryRun: r.DryRun, Trigger: requestedBy()})
-	return api.SweepStarted{SweepID: id}, err
-}
-
-func (d direct) Sweep(ctx context.Context, id string) (api.Sweep, error) {
-	st, err := d.rt.sweeps.Records.Get(ctx, id)
-	return api.SweepOf(st), err
-}
-
-func (d direct) ApplySweep(ctx context.Context, id string) (api.Sweep, error) {
-	fixes := reconcile.FixQueue{Store: d.rt.store, Queue: d.rt.queue}
-	st, err := d.rt.sweeps.Records.Apply(ctx, id, fixes, time.Now())
-	return api.SweepOf(st), err
-}
-
-func accepted(acc intent.Accepted, err error) (api.Accepted, error) {
-	if err != nil {
-		return api.Accepted{}, err
-	}
-	return api.AcceptedOf(acc), nil
 }
 
 // requestedBy names the operator for the audit trail.
@@ -198,6 +104,11 @@ func newUnlockCmd(g *globals) *cobra.Command {
 		Short: "Record desired = unlocked and queue the change",
 		Args:  exactArgs(1, "DOMAIN"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if r.RelockAfter != "" {
+				if v, err := time.ParseDuration(r.RelockAfter); err != nil || v <= 0 {
+					return usageError{fmt.Errorf("--relock-after: %q is not a positive duration such as 72h", r.RelockAfter)}
+				}
+			}
 			c, done, err := openController(cmd.Context(), g)
 			if err != nil {
 				return err
@@ -232,6 +143,9 @@ func newTradeLockCmd(g *globals) *cobra.Command {
 			}
 			if r.ConsentIP == "" {
 				return usageError{errors.New("--consent-ip is required: the registrant's IP address when they gave consent")}
+			}
+			if _, err := netip.ParseAddr(r.ConsentIP); err != nil {
+				return usageError{fmt.Errorf("--consent-ip: %q is not an IP address", r.ConsentIP)}
 			}
 			r.Enable = &enable
 			c, done, err := openController(cmd.Context(), g)

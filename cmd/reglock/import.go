@@ -62,7 +62,7 @@ func runImport(ctx context.Context, g *globals, provider string, adopt bool) err
 		return err
 	}
 	defer rt.Close()
-	acct, ok := rt.accounts[provider]
+	acct, ok := rt.Accounts[provider]
 	if !ok {
 		return fmt.Errorf("unknown provider %q", provider)
 	}
@@ -73,7 +73,7 @@ func runImport(ctx context.Context, g *globals, provider string, adopt bool) err
 	im := &importer{rt: rt, acct: acct, adopt: adopt, policyLocked: cfg.Policy.ImportLocked}
 	// The listing's pages keep to the account's rate limit too.
 	ctx = providers.WithPacer(ctx, func(ctx context.Context) error {
-		return rt.limiter.Wait(ctx, acct.Name, acct.Limit, time.Minute)
+		return rt.Limiter.Wait(ctx, acct.Name, acct.Limit, time.Minute)
 	})
 	start := time.Now()
 	// A registrar that lists locks with its domains gives --adopt its
@@ -147,7 +147,7 @@ func (im *importer) addOne(ctx context.Context, name string, st *providers.State
 	if err != nil {
 		return err
 	}
-	if d, err := im.rt.store.Get(ctx, domain); err == nil {
+	if d, err := im.rt.Store.Get(ctx, domain); err == nil {
 		if d.Desired.Provider != im.acct.Name {
 			im.rt.log.Warn().Str("domain", domain).Str("provider", d.Desired.Provider).Msg("listed by this account but in the inventory under another provider; left alone")
 		}
@@ -173,7 +173,7 @@ func (im *importer) addOne(ctx context.Context, name string, st *providers.State
 	if locked {
 		kind = store.KindLock
 	}
-	_, out, err := im.rt.store.Fold(ctx, store.Change{Domain: domain, Kind: kind, Mode: store.ModeImport, Provider: im.acct.Name})
+	_, out, err := im.rt.Store.Fold(ctx, store.Change{Domain: domain, Kind: kind, Mode: store.ModeImport, Provider: im.acct.Name})
 	if err != nil {
 		return err
 	}
@@ -183,7 +183,7 @@ func (im *importer) addOne(ctx context.Context, name string, st *providers.State
 	}
 	im.counts.added.Add(1)
 	if st != nil {
-		_, _, err = im.rt.store.Observe(ctx, domain, store.Reading{Locked: st.Locked, Flags: store.FlagsOf(*st), StartedAt: read})
+		_, _, err = im.rt.Store.Observe(ctx, domain, store.Reading{Locked: st.Locked, Flags: store.FlagsOf(*st), StartedAt: read})
 	}
 	return err
 }

@@ -10,39 +10,26 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
-	"github.com/reglock/reglock/audit"
 	"github.com/reglock/reglock/breaker"
 	"github.com/reglock/reglock/config"
-	"github.com/reglock/reglock/intent"
 	"github.com/reglock/reglock/metrics"
-	"github.com/reglock/reglock/ratelimit"
 	"github.com/reglock/reglock/reconcile"
-	"github.com/reglock/reglock/store"
-	"github.com/reglock/reglock/sweep"
+	"github.com/reglock/reglock/system"
 	"github.com/reglock/reglock/tasks"
-	"github.com/reglock/reglock/worker"
 )
 
 // runtime is one process's connections and services, built from the
-// configuration.
+// configuration (package system builds the services).
 type runtime struct {
-	cfg      *config.Config
-	log      zerolog.Logger
-	rdb      redis.UniversalClient
-	store    *store.Store
-	limiter  *ratelimit.Limiter
-	client   *asynq.Client
-	queue    tasks.Queue
-	intents  *intent.Service
-	sweeps   *sweep.Starter
-	audit    *audit.Log
-	accounts map[string]worker.Account
-	queues   tasks.Namespace
-	sandbox  *sandbox
-	closers  []func()
+	*system.System
+	cfg     *config.Config
+	log     zerolog.Logger
+	rdb     redis.UniversalClient
+	queues  tasks.Namespace
+	sandbox *sandbox
+	closers []func()
 	// redisOpt is how asynqmon, which makes its own connection, reaches Redis.
 	redisOpt asynq.RedisConnOpt
-	metrics  *metrics.Metrics
 }
 
 // runtimeOptions say what a command needs.
@@ -99,38 +86,24 @@ func openRuntime(ctx context.Context, cfg *config.Config, log zerolog.Logger, op
 			return nil, fmt.Errorf("redis %s: %w", redisName(cfg.Redis), err)
 		}
 	}
-	prefix := "rl:"
-	if opt.namespace != "" {
-		prefix = opt.namespace + ":rl:"
-	}
-	rt.store = store.New(rt.rdb, prefix)
-	rt.limiter = ratelimit.New(rt.rdb, prefix)
-	rt.client = asynq.NewClientFromRedisClient(rt.rdb)
-	rt.queue = tasks.Queue{Client: rt.client, Namespace: rt.queues}
-	rt.intents = &intent.Service{Store: rt.store, Queue: rt.queue, Config: cfg}
-	rt.sweeps = &sweep.Starter{Records: sweep.New(rt.rdb, prefix), Queue: rt.queue}
-	rt.audit = audit.New(rt.rdb, prefix, 0)
-	rt.metrics = metrics.New()
-	rt.limiter.OnWait = func(account string, wait time.Duration) {
-		rt.metrics.RateLimitWait.WithLabelValues(account).Observe(wait.Seconds())
-	}
-	rt.limiter.OnDefer = func(account string) { rt.metrics.RateLimitDefer.WithLabelValues(account).Inc() }
-	rt.metrics.WatchSweeps(rt.sweeps.Records)
-	rt.metrics.WatchQueues(asynq.NewInspectorFromRedisClient(rt.rdb), rt.queueNames())
-	rt.metrics.WatchBreakers(rt.breakerReport)
+	m := metrics.New()
+	var accounts map[string]reconcile.Account
 	var breakers *breaker.Set
 	if opt.breakers {
-		breakers = breaker.New(rt.rdb, prefix, breaker.Options{}, log)
-		breakers.OnChange = func(account, state string) { rt.metrics.BreakerTransitions.WithLabelValues(account, state).Inc() }
+		breakers = breaker.New(rt.rdb, system.Prefix(opt.namespace), breaker.Options{}, log)
+		breakers.OnChange = func(account, state string) { m.BreakerTransitions.WithLabelValues(account, state).Inc() }
 	}
 	if opt.registrars {
-		accts, err := buildAccounts(cfg, rt.metrics, breakers)
-		if err != nil {
+		var err error
+		if accounts, err = system.Accounts(cfg, m, breakers); err != nil {
 			rt.Close()
 			return nil, err
 		}
-		rt.accounts = accts
 	}
+	rt.System = system.New(system.Options{Config: cfg, Redis: rt.rdb, Namespace: opt.namespace, Accounts: accounts, Log: log, Metrics: m})
+	m.WatchSweeps(rt.Sweeps.Records)
+	m.WatchQueues(asynq.NewInspectorFromRedisClient(rt.rdb), rt.queueNames())
+	m.WatchBreakers(rt.breakerReport)
 	return rt, nil
 }
 
@@ -139,29 +112,6 @@ func (rt *runtime) Close() {
 	for i := len(rt.closers) - 1; i >= 0; i-- {
 		rt.closers[i]()
 	}
-}
-
-// worker returns the task handlers.
-func (rt *runtime) worker() *worker.Worker {
-	w := &worker.Worker{
-		Reconciler: &reconcile.Reconciler{
-			Store: rt.store, Limiter: rt.limiter, Accounts: rt.accounts, Queue: rt.queue,
-			Log:          rt.log.With().Str("component", "worker").Logger(),
-			Audit:        rt.audit,
-			Counters:     rt.metrics,
-			ConfirmDelay: rt.cfg.Scheduler.ConfirmDelay,
-		},
-		RouteTLD: rt.cfg.Route,
-		Metrics:  rt.metrics,
-	}
-	w.Sweeps = w.SweepRunner(&sweep.Runner{Records: rt.sweeps.Records, Guard: sweep.Guard{MaxDriftShare: rt.cfg.Scheduler.MaxDriftShare}})
-	return w
-}
-
-// janitor returns the janitor of owed work.
-func (rt *runtime) janitor() *reconcile.Janitor {
-	return &reconcile.Janitor{Store: rt.store, Queue: rt.queue, Inspector: asynq.NewInspectorFromRedisClient(rt.rdb),
-		Log: rt.log.With().Str("component", "janitor").Logger()}
 }
 
 // queueNames are reglock's asynq queues in this namespace.
@@ -217,5 +167,5 @@ func redisName(c config.Redis) string {
 // breakerReport reads the registrar accounts' circuit breakers for
 // /metrics and /readyz.
 func (rt *runtime) breakerReport(ctx context.Context) (map[string]breaker.Status, error) {
-	return breaker.Report(ctx, rt.rdb, breaker.Key(rt.store.Prefix()), time.Now())
+	return breaker.Report(ctx, rt.rdb, breaker.Key(rt.Store.Prefix()), time.Now())
 }

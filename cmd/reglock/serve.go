@@ -15,7 +15,6 @@ import (
 	"github.com/hibiken/asynqmon"
 	"github.com/spf13/cobra"
 
-	"github.com/reglock/reglock/api"
 	"github.com/reglock/reglock/config"
 	"github.com/reglock/reglock/reconcile"
 	"github.com/reglock/reglock/scheduler"
@@ -113,11 +112,9 @@ func runRoles(ctx context.Context, g *globals, r roles) error {
 			return err
 		}
 	}
-	apiSrv := api.New(cfg.API.Tokens)
+	apiSrv := rt.API(cfg.API.Tokens)
 	apiSrv.NoAuth = r.insecure && len(cfg.API.Tokens) == 0
-	apiSrv.Intents, apiSrv.Store, apiSrv.Sweeps, apiSrv.Metrics = rt.intents, rt.store, rt.sweeps, rt.metrics
 	apiSrv.Breakers = rt.breakerReport
-	apiSrv.Log = log.With().Str("component", "api").Logger()
 	var httpSrv *http.Server
 	switch {
 	case r.api:
@@ -156,7 +153,7 @@ func runRoles(ctx context.Context, g *globals, r roles) error {
 		if cfg.Scheduler.Sweep == "" {
 			log.Info().Msg("scheduler: scheduler.sweep is empty; no scheduled sweeps")
 		} else {
-			sched, err := scheduler.New(cfg.Scheduler.Sweep, cfg.Scheduler.Timezone, rt.sweeps, log.With().Str("component", "scheduler").Logger())
+			sched, err := scheduler.New(cfg.Scheduler.Sweep, cfg.Scheduler.Timezone, rt.Sweeps, log.With().Str("component", "scheduler").Logger())
 			if err != nil {
 				srv.stop()
 				return err
@@ -192,7 +189,7 @@ func runRoles(ctx context.Context, g *globals, r roles) error {
 func runJanitors(ctx context.Context, rt *runtime) {
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
-	j := rt.janitor()
+	j := rt.Janitor(nil)
 	for {
 		select {
 		case <-ctx.Done():
@@ -204,7 +201,7 @@ func runJanitors(ctx context.Context, rt *runtime) {
 }
 
 func runJanitorsOnce(ctx context.Context, rt *runtime, j *reconcile.Janitor) {
-	ids, err := rt.sweeps.ResumeStuck(ctx)
+	ids, err := rt.Sweeps.ResumeStuck(ctx)
 	if err != nil {
 		rt.log.Warn().Err(err).Msg("could not look for stuck sweeps")
 	}
@@ -264,7 +261,7 @@ func startWorker(rt *runtime) (*workerServer, error) {
 		Concurrency: rt.cfg.Worker.Concurrency, ShutdownTimeout: rt.cfg.Worker.ShutdownTimeout,
 		Queues: rt.queues, Log: rt.log,
 	})
-	if err := srv.Start(rt.worker().Mux()); err != nil {
+	if err := srv.Start(rt.Worker().Mux()); err != nil {
 		return nil, fmt.Errorf("worker: %w", err)
 	}
 	rt.log.Info().Int("concurrency", rt.cfg.Worker.Concurrency).Msg("worker started")

@@ -1,4 +1,4 @@
-package main
+package system
 
 import (
 	"fmt"
@@ -12,11 +12,11 @@ import (
 	"github.com/reglock/reglock/providers/opensrs"
 	"github.com/reglock/reglock/providers/whmcs"
 	"github.com/reglock/reglock/ratelimit"
-	"github.com/reglock/reglock/worker"
+	"github.com/reglock/reglock/reconcile"
 )
 
-// newRegistrar is the one place where a provider type becomes a client.
-func newRegistrar(p config.Provider) (providers.Registrar, error) {
+// NewRegistrar is the one place where a provider type becomes a client.
+func NewRegistrar(p config.Provider) (providers.Registrar, error) {
 	switch p.Type {
 	case config.TypeEnom:
 		return enom.New(enom.Config{Endpoint: p.Endpoint, UID: p.Username, PW: p.Password, Timeout: p.Timeout, BulkMax: p.BulkMax})
@@ -35,21 +35,23 @@ func newRegistrar(p config.Provider) (providers.Registrar, error) {
 	}
 }
 
-// buildAccounts builds every configured account, its calls counted by m
-// and, with breakers, stopped while the account keeps failing.
-func buildAccounts(cfg *config.Config, m *metrics.Metrics, breakers *breaker.Set) (map[string]worker.Account, error) {
-	out := make(map[string]worker.Account, len(cfg.Providers))
+// Accounts builds every configured account, its calls counted by m (if
+// set) and, with breakers, stopped while the account keeps failing.
+func Accounts(cfg *config.Config, m *metrics.Metrics, breakers *breaker.Set) (map[string]reconcile.Account, error) {
+	out := make(map[string]reconcile.Account, len(cfg.Providers))
 	for _, p := range cfg.Providers {
-		r, err := newRegistrar(p)
+		r, err := NewRegistrar(p)
 		if err != nil {
 			return nil, fmt.Errorf("providers: %s: %w", p.Name, err)
 		}
-		r = m.Registrar(p.Name, r)
+		if m != nil {
+			r = m.Registrar(p.Name, r)
+		}
 		if breakers != nil {
 			// Outermost: calls the breaker stops are not registrar calls.
 			r = providers.Wrap(r, breakers.Middleware(p.Name))
 		}
-		out[p.Name] = worker.Account{
+		out[p.Name] = reconcile.Account{
 			Name: p.Name, Type: p.Type, Registrar: r,
 			Limit: ratelimit.Limit{Rate: p.Rate, Burst: p.Burst},
 		}

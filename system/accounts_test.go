@@ -1,4 +1,4 @@
-package main
+package system
 
 import (
 	"testing"
@@ -16,7 +16,7 @@ func TestProviderTypes_matchTheirAdapters(t *testing.T) {
 		p := config.Provider{Name: "x", Type: typ, Endpoint: "https://registrar.example/", Timeout: time.Second,
 			Username: "u", Password: "p", Key: secret.String("k"), Identifier: "i", Secret: secret.String("s"),
 			API: config.EEAPIV1, Token: secret.String("t")}
-		r, err := newRegistrar(p)
+		r, err := NewRegistrar(p)
 		if err != nil {
 			t.Fatalf("%s: %v", typ, err)
 		}
