@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,26 +12,15 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
+	"github.com/reglock/reglock/clock"
 	"github.com/reglock/reglock/providers"
 )
 
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *testClock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
-func (c *testClock) Sleep(ctx context.Context, d time.Duration) error {
-	c.Advance(d)
-	return ctx.Err()
-}
-
-func setup(t *testing.T) (*Set, *testClock, *redis.Client) {
+func setup(t *testing.T) (*Set, *clock.Manual, *redis.Client) {
 	t.Helper()
 	mr := miniredis.RunT(t)
 	rdb := redis.NewClient(&redis.Options{Addr: mr.Addr()})
-	c := &testClock{now: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}
+	c := clock.NewManual(time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC))
 	s := New(rdb, "rl:", Options{Threshold: 3, Cooldown: 10 * time.Second, MaxCooldown: 40 * time.Second, AuthCooldown: time.Minute, Clock: c}, zerolog.Nop())
 	return s, c, rdb
 }
@@ -75,15 +63,15 @@ func TestBreaker_opensAfterFailuresAndProbes(t *testing.T) {
 		t.Fatalf("another account: %v", err)
 	}
 	// After the cooldown one probe goes; it fails: open again, twice as long.
-	c.Advance(11 * time.Second)
+	c.Add(11 * time.Second)
 	if err := call(s, "enom", errDown, &reached); !errors.Is(err, errDown) {
 		t.Fatalf("probe = %v", err)
 	}
-	c.Advance(11 * time.Second)
+	c.Add(11 * time.Second)
 	if err := call(s, "enom", nil, &reached); !isOpen(err) {
 		t.Fatalf("after a failed probe the cooldown doubles; got %v", err)
 	}
-	c.Advance(10 * time.Second)
+	c.Add(10 * time.Second)
 	if err := call(s, "enom", nil, &reached); err != nil {
 		t.Fatalf("second probe: %v", err)
 	}
@@ -130,7 +118,7 @@ func TestBreaker_sharedAcrossProcesses(t *testing.T) {
 	b := New(rdb, "rl:", Options{Threshold: 3, Cooldown: 10 * time.Second, Clock: c}, zerolog.Nop())
 	reached := 0
 	call(a, "enom", providers.ErrAuth, &reached)
-	c.Advance(3 * time.Second) // past b's refresh interval
+	c.Add(3 * time.Second) // past b's refresh interval
 	if err := call(b, "enom", nil, &reached); !isOpen(err) {
 		t.Fatalf("the other process called an account whose credentials were refused: %v", err)
 	}
@@ -150,7 +138,7 @@ func TestBreaker_openedByAGoneProcessIsClosedByAProbe(t *testing.T) {
 	for range 3 {
 		call(a, "enom", errDown, &reached)
 	}
-	c.Advance(11 * time.Second)
+	c.Add(11 * time.Second)
 	b := New(rdb, "rl:", Options{Threshold: 3, Cooldown: 10 * time.Second, Clock: c}, zerolog.Nop())
 	if err := call(b, "enom", nil, &reached); err != nil || reached != 4 {
 		t.Fatalf("the first call after the cooldown: %v, registrar reached %d times", err, reached)
@@ -170,7 +158,7 @@ func TestBreaker_failedProbeKeepsSince(t *testing.T) {
 	for range 3 {
 		call(s, "enom", errDown, &reached)
 	}
-	c.Advance(11 * time.Second)
+	c.Add(11 * time.Second)
 	if err := call(s, "enom", errDown, &reached); !errors.Is(err, errDown) {
 		t.Fatalf("probe = %v", err)
 	}
@@ -224,7 +212,7 @@ func TestReport_openBreakerWithNoWorkBecomesProbeDue(t *testing.T) {
 // domain's. Refusals of several distinct domains, or of a call that is not
 // about one domain, are evidence about the account: the breaker opens.
 func TestBreaker_refusalsOpenOnlyOnEvidenceAboutTheAccount(t *testing.T) {
-	c := &testClock{now: time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)}
+	c := clock.NewManual(time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC))
 	rdb := redis.NewClient(&redis.Options{Addr: miniredis.RunT(t).Addr()})
 	s := New(rdb, "t:", Options{Clock: c}, zerolog.Nop())
 	refused := func(domain string) error {
@@ -241,7 +229,7 @@ func TestBreaker_refusalsOpenOnlyOnEvidenceAboutTheAccount(t *testing.T) {
 	if err := refused("other.com"); isOpen(err) {
 		t.Fatalf("two distinct domains opened the breaker: %v", err)
 	}
-	c.Advance(RefusalWindow + time.Second) // the first two age out
+	c.Add(RefusalWindow + time.Second) // the first two age out
 	if err := refused("third.com"); isOpen(err) {
 		t.Fatalf("refusals outside the window counted: %v", err)
 	}

@@ -7,6 +7,7 @@ package clock
 
 import (
 	"context"
+	"sync"
 	"time"
 )
 
@@ -47,4 +48,37 @@ func Or(c Clock) Clock {
 		return Real
 	}
 	return c
+}
+
+// Manual is a clock that moves only when told to, for tests: Sleep moves it
+// on by d at once. It is safe for concurrent use.
+type Manual struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// NewManual returns a manual clock that says t.
+func NewManual(t time.Time) *Manual { return &Manual{now: t} }
+
+// Now returns the clock's time.
+func (m *Manual) Now() time.Time {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.now
+}
+
+// Sleep moves the clock on by d, unless ctx has ended.
+func (m *Manual) Sleep(ctx context.Context, d time.Duration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.Add(d)
+	return nil
+}
+
+// Add moves the clock on by d (back, if d is negative).
+func (m *Manual) Add(d time.Duration) {
+	m.mu.Lock()
+	m.now = m.now.Add(d)
+	m.mu.Unlock()
 }

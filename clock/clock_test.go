@@ -34,3 +34,20 @@ func TestOr(t *testing.T) {
 		t.Fatal("Or(c) is not c")
 	}
 }
+
+func TestManual(t *testing.T) {
+	at := time.Date(2026, 12, 2, 3, 0, 0, 0, time.UTC)
+	m := NewManual(at)
+	if err := m.Sleep(context.Background(), time.Hour); err != nil || !m.Now().Equal(at.Add(time.Hour)) {
+		t.Fatalf("after Sleep(1h): %v, %v", m.Now(), err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := m.Sleep(ctx, time.Hour); !errors.Is(err, context.Canceled) || !m.Now().Equal(at.Add(time.Hour)) {
+		t.Fatalf("Sleep on a cancelled context: %v, %v", m.Now(), err)
+	}
+	m.Add(-time.Hour)
+	if !m.Now().Equal(at) {
+		t.Fatalf("after Add(-1h): %v", m.Now())
+	}
+}

@@ -8,24 +8,9 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/reglock/reglock/clock"
 )
-
-// fakeClock advances instantly when slept on.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-	return nil
-}
 
 type recorder struct {
 	mu     sync.Mutex
@@ -57,8 +42,7 @@ func run(t *testing.T, spec, tz string, start time.Time, ticks, failN int) []str
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := &fakeClock{now: start}
-	s.Clock = clock
+	s.Clock = clock.NewManual(start)
 	if err := s.Run(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
+	"github.com/reglock/reglock/clock"
 	"github.com/reglock/reglock/providers"
 	"github.com/reglock/reglock/reconcile"
 	"github.com/reglock/reglock/redistest"
@@ -28,36 +29,10 @@ var (
 	sweepSeed  = flag.Int64("sweep.seed", -1, "run only this seed of TestRunner_property")
 )
 
-// testClock is a clock that moves only when told to or slept on.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Sleep(ctx context.Context, d time.Duration) error {
-	c.advance(d)
-	return ctx.Err()
-}
-
-func (c *testClock) advance(d time.Duration) {
-	if d <= 0 {
-		return
-	}
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
 // fakeRegistrars answers from a table of locks. A "flapping" domain
 // answers wrongly on its first reading only; a "broken" one never answers.
 type fakeRegistrars struct {
-	clock    *testClock
+	clock    *clock.Manual
 	accounts []Account
 	mu       sync.Mutex
 	seed     uint64
@@ -75,7 +50,7 @@ type fakeRegistrars struct {
 func (f *fakeRegistrars) Accounts() []Account { return f.accounts }
 
 func (f *fakeRegistrars) Read(_ context.Context, account, domain, _ string) (providers.State, error) {
-	f.clock.advance(time.Second) // a read takes a second
+	f.clock.Add(time.Second) // a read takes a second
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.owner[domain] != account {
@@ -205,7 +180,7 @@ type world struct {
 	queue   *taskQueue
 	fixes   *fixes
 	reg     *fakeRegistrars
-	clock   *testClock
+	clock   *clock.Manual
 	names   []string
 	drifted map[string]bool // truly drifted (two readings agree), readable
 	desired map[string]bool // the lock each domain should have
@@ -214,7 +189,7 @@ type world struct {
 func newWorld(t testing.TB, rdb redis.UniversalClient, prefix string, rng *rand.Rand) *world {
 	t.Helper()
 	ctx := context.Background()
-	clk := &testClock{now: time.Date(2026, 12, 2, 3, 0, 0, 0, time.UTC)}
+	clk := clock.NewManual(time.Date(2026, 12, 2, 3, 0, 0, 0, time.UTC))
 	reg := &fakeRegistrars{clock: clk, seed: rng.Uint64(), attempts: map[string]uint64{},
 		accounts: []Account{{Name: "lister", Bulk: true}, {Name: "single"}},
 		locked:   map[string]bool{}, owner: map[string]string{}, flap: map[string]bool{}, broken: map[string]bool{},

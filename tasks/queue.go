@@ -27,33 +27,29 @@ const SweepRetention = 7 * 24 * time.Hour
 // and returns its ID.
 func (q Queue) Lock(ctx context.Context, p LockPayload) (string, error) {
 	t, err := NewLockTask(p)
-	if err != nil {
-		return "", err
-	}
-	id := ChangeID("lock", p.Domain, p.Generation)
-	_, err = q.enqueue(ctx, t, id, QueueChanges)
-	return id, err
+	return q.change(ctx, "lock", p.Intent, t, err)
 }
 
 // Unlock queues the task of a recorded unlock intent and returns its ID.
 func (q Queue) Unlock(ctx context.Context, p UnlockPayload) (string, error) {
 	t, err := NewUnlockTask(p)
-	if err != nil {
-		return "", err
-	}
-	id := ChangeID("unlock", p.Domain, p.Generation)
-	_, err = q.enqueue(ctx, t, id, QueueChanges)
-	return id, err
+	return q.change(ctx, "unlock", p.Intent, t, err)
 }
 
 // TradeLock queues the task of a recorded trade lock setting and returns
 // its ID.
 func (q Queue) TradeLock(ctx context.Context, p TradeLockPayload) (string, error) {
 	t, err := NewTradeLockTask(p)
+	return q.change(ctx, "trade", p.Intent, t, err)
+}
+
+// change queues a producer's change t (unless building it failed) under
+// the ID of its kind and generation.
+func (q Queue) change(ctx context.Context, kind string, in Intent, t *asynq.Task, err error) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	id := ChangeID("trade", p.Domain, p.Generation)
+	id := ChangeID(kind, in.Domain, in.Generation)
 	_, err = q.enqueue(ctx, t, id, QueueChanges)
 	return id, err
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/reglock/reglock/breaker"
+	"github.com/reglock/reglock/clock"
 	"github.com/reglock/reglock/config"
 	"github.com/reglock/reglock/intent"
 	"github.com/reglock/reglock/providers"
@@ -122,18 +123,6 @@ func (s *steer) tradeOf(domain string) (bool, bool) {
 	return v, ok
 }
 
-// manualClock is a clock the test moves.
-type manualClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *manualClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-
-func (c *manualClock) Sleep(ctx context.Context, d time.Duration) error { c.Add(d); return ctx.Err() }
-
-func (c *manualClock) Add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
-
 // rig is one regression test's world: the store and asynq's queues in a
 // namespace of the test Redis, the steered registrar (an OpenSRS account
 // "osrs" for .com and .net), the handlers, and the clock.
@@ -144,7 +133,7 @@ type rig struct {
 	client  *asynq.Client
 	insp    *asynq.Inspector
 	queues  tasks.Namespace
-	clock   *manualClock
+	clock   *clock.Manual
 	reg     *steer
 	w       *worker.Worker
 	intents *intent.Service
@@ -160,7 +149,7 @@ func newRig(t *testing.T, storeClient ...*redis.Client) *rig {
 	}
 	r := &rig{t: t, env: env, client: asynq.NewClientFromRedisClient(env.Client),
 		insp: asynq.NewInspectorFromRedisClient(env.Client), queues: tasks.Namespace(env.Namespace),
-		clock: &manualClock{now: time.Now().UTC().Truncate(time.Millisecond)}, reg: newSteer()}
+		clock: clock.NewManual(time.Now().UTC().Truncate(time.Millisecond)), reg: newSteer()}
 	sys := system.New(system.Options{
 		Config: &config.Config{Providers: []config.Provider{{Name: "osrs", Type: "opensrs", TLDs: []string{"com", "net"}}}},
 		Redis:  rc, Enqueuer: r.client, Namespace: env.Namespace, Clock: r.clock,
