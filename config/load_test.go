@@ -355,7 +355,7 @@ func TestParse_problems(t *testing.T) {
 			"reglock.yaml:1: expected a mapping, got a list",
 		}},
 		{"unknown top-level key", "redis: {}\nredsi: {}\n", nil, []string{
-			"reglock.yaml:2: redsi: unknown key (known: redis, api, worker, scheduler, policy, providers)",
+			"reglock.yaml:2: redsi: unknown key (known: redis, api, worker, scheduler, policy, providers, audit, notifications)",
 		}},
 		{"unknown nested key", enom + "  - name: b\n    type: enom\n    endpoint: https://x\n    usrname: u\n    password: p\n", nil, []string{
 			"reglock.yaml:7: providers[1].username: required for type enom",
@@ -374,7 +374,7 @@ func TestParse_problems(t *testing.T) {
 			"reglock.yaml:2: api: duplicate key (first at line 1)",
 		}},
 		{"x- keys hold anchors", "x-any: {whatever: 1}\nxx: 1\n", nil, []string{
-			"reglock.yaml:2: xx: unknown key (known: redis, api, worker, scheduler, policy, providers)",
+			"reglock.yaml:2: xx: unknown key (known: redis, api, worker, scheduler, policy, providers, audit, notifications)",
 		}},
 		{"x- keys only at the top", "worker:\n  x-a: 1\n", nil, []string{
 			"reglock.yaml:2: worker.x-a: unknown key (known: concurrency, shutdown_timeout, listen)",
@@ -389,8 +389,8 @@ func TestParse_problems(t *testing.T) {
 			"reglock.yaml:2: worker: << merges a mapping into itself",
 		}},
 		{"odd unknown keys are quoted", "\"redis.url\": x\n\"a\\nb\": 1\n", nil, []string{
-			`reglock.yaml:1: "redis.url": unknown key (known: redis, api, worker, scheduler, policy, providers)`,
-			`reglock.yaml:2: "a\nb": unknown key (known: redis, api, worker, scheduler, policy, providers)`,
+			`reglock.yaml:1: "redis.url": unknown key (known: redis, api, worker, scheduler, policy, providers, audit, notifications)`,
+			`reglock.yaml:2: "a\nb": unknown key (known: redis, api, worker, scheduler, policy, providers, audit, notifications)`,
 		}},
 		{"unknown anchor", "api: *nope\n", nil, []string{
 			"reglock.yaml: unknown anchor 'nope' referenced",
@@ -467,7 +467,7 @@ redis: localhost
 			"reglock.yaml:9: api.tokens[2].token: invalid ${NAME}: a name is letters, digits and _, not starting with a digit (write $$ for a literal $)",
 		}},
 		{"variables only in values", "${KEY}: 1\n", map[string]string{"KEY": "api"}, []string{
-			"reglock.yaml:1: ${KEY}: unknown key (known: redis, api, worker, scheduler, policy, providers)",
+			"reglock.yaml:1: ${KEY}: unknown key (known: redis, api, worker, scheduler, policy, providers, audit, notifications)",
 		}},
 
 		// Providers.
@@ -894,15 +894,13 @@ func TestParse_aliasFanOutIsBounded(t *testing.T) {
 	src := "x-l: &l [" + strings.Repeat("a,", 999) + "a]\n" +
 		"x-p: &p {name: a, type: enom, endpoint: https://x, username: u, password: p, tlds: *l}\n" +
 		"providers: [" + strings.Repeat("*p,", 199) + "*p]\n"
-	start := time.Now()
+	// The bound is on values read, not on time (which a loaded machine
+	// stretches): past 100,000 the decoder stops.
 	_, err := Parse("reglock.yaml", []byte(src), nil)
 	if err == nil {
 		t.Fatal("no error")
 	}
 	if want := "reglock.yaml:1: more than 100000 values (aliases that fan out?); not read further\n"; !strings.HasPrefix(err.Error(), want) {
 		t.Errorf("error starts %.200q, want %q", err, want)
-	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("took %s", d)
 	}
 }

@@ -2,6 +2,7 @@ package metrics
 
 import (
 	"errors"
+	"slices"
 
 	"github.com/hibiken/asynq"
 	"github.com/prometheus/client_golang/prometheus"
@@ -43,12 +44,25 @@ func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
+	// A queue nothing was ever put in does not exist yet, and asynq's
+	// GetQueueInfo answers it with an internal error no caller can tell
+	// from a failure: ask which queues exist first, and report the others
+	// as all zero.
+	known, err := c.insp.Queues()
+	exists := func(string) bool { return true }
+	if err != nil {
+		c.errors.Inc()
+	} else {
+		exists = func(q string) bool { return slices.Contains(known, q) }
+	}
 	for _, q := range c.queues {
-		info, err := c.insp.GetQueueInfo(q)
-		if err != nil {
-			// A queue nothing was ever put in does not exist yet: all zero.
-			info = &asynq.QueueInfo{Queue: q}
-			if !errors.Is(err, asynq.ErrQueueNotFound) {
+		info := &asynq.QueueInfo{Queue: q}
+		if exists(q) {
+			got, err := c.insp.GetQueueInfo(q)
+			switch {
+			case err == nil:
+				info = got
+			case !errors.Is(err, asynq.ErrQueueNotFound):
 				c.errors.Inc()
 			}
 		}
