@@ -15,9 +15,10 @@ run: build
 	./$(BIN) serve
 
 ## test: every test, with the race detector, against a private redis-server
-## started (and installed if missing) for this run only.
+## started (and installed if missing) for this run only, and with Chromium
+## (installed if missing) for the console's browser test.
 test:
-	./scripts/with-redis.sh $(GO) test -race -count=1 -timeout 25m ./...
+	./scripts/with-redis.sh ./scripts/with-chromium.sh $(GO) test -race -count=1 -timeout 25m ./...
 
 ## soak: the convergence simulation over many more seeds than make test's
 ## 1,000 (SEEDS=100000 takes about an hour on two cores); FIRST picks the

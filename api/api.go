@@ -17,7 +17,9 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/reglock/reglock/audit"
 	"github.com/reglock/reglock/breaker"
+	"github.com/reglock/reglock/clock"
 	"github.com/reglock/reglock/config"
 	"github.com/reglock/reglock/intent"
 	"github.com/reglock/reglock/metrics"
@@ -43,16 +45,34 @@ type Server struct {
 	// Monitoring, when set, is asynqmon, served at /monitoring behind the
 	// tokens: reading needs the read scope, acting (retry, delete) admin.
 	Monitoring http.Handler
+	// Console, when set, is the read-only web console, served at /console.
+	// It signs its visitors in itself and reads through /v1 with their
+	// tokens, so it is mounted without authenticate.
+	Console http.Handler
 	// Breakers, when set, reads the registrar accounts' circuit breakers for
 	// /readyz's details (an open breaker does not make the API unready: it
 	// still records intent).
 	Breakers func(context.Context) (map[string]breaker.Status, error)
 
+	// Audit reads domains' histories.
+	Audit *audit.Log
+	// Tasks, when set, finds the task of a domain's pending work for its
+	// status (an asynq.Inspector).
+	Tasks TaskInspector
+	// Clock is the time source; nil is the wall clock.
+	Clock clock.Clock
+
+	// StoreGuard, when set, says whether the store is lost or replaced
+	// (store.IdentityWatch.Verify): /readyz answers 503 and every /v1 write
+	// 503 store_lost until an operator restores or accepts the store.
+	StoreGuard func(context.Context) error
+
 	// NoAuth serves /v1 to anyone (--insecure-no-auth with no tokens).
 	NoAuth bool
 
-	tokens   []token
-	draining atomic.Bool
+	tokens          []token
+	draining        atomic.Bool
+	complianceCache complianceCache
 }
 
 type token struct {
@@ -95,6 +115,11 @@ var routes = []route{
 	{"POST", "/v1/sweeps", ScopeWrite, func(s *Server) http.HandlerFunc { return s.startSweep }},
 	{"GET", "/v1/sweeps/{id}", ScopeRead, func(s *Server) http.HandlerFunc { return s.getSweep }},
 	{"POST", "/v1/sweeps/{id}/apply", ScopeAdmin, func(s *Server) http.HandlerFunc { return s.applySweep }},
+	{"DELETE", "/v1/domains/{domain}", ScopeAdmin, func(s *Server) http.HandlerFunc { return s.forget }},
+	{"GET", "/v1/domains/{domain}/history", ScopeRead, func(s *Server) http.HandlerFunc { return s.history }},
+	{"GET", "/v1/sweeps", ScopeRead, func(s *Server) http.HandlerFunc { return s.listSweeps }},
+	{"GET", "/v1/sweeps/{id}/report", ScopeRead, func(s *Server) http.HandlerFunc { return s.sweepReport }},
+	{"GET", "/v1/compliance", ScopeRead, func(s *Server) http.HandlerFunc { return s.compliance }},
 	{"GET", "/v1/openapi.json", ScopeRead, func(s *Server) http.HandlerFunc { return serveOpenAPI }},
 }
 
@@ -105,7 +130,7 @@ func (s *Server) Handler() http.Handler {
 	for _, rt := range routes {
 		h := rt.handler(s)
 		if rt.method != http.MethodGet {
-			h = s.idempotent(h)
+			h = s.storeGuarded(s.idempotent(h))
 		}
 		mux.Handle(rt.method+" "+rt.path, s.authenticate(rt.scope, h))
 		paths[rt.path] = true
@@ -130,6 +155,10 @@ func (s *Server) Handler() http.Handler {
 		})
 		mux.Handle("/monitoring", mon)
 		mux.Handle("/monitoring/", mon)
+	}
+	if s.Console != nil {
+		mux.Handle("/console", s.Console)
+		mux.Handle("/console/", s.Console)
 	}
 	return s.logRequests(canonicalV1(mux))
 }
@@ -231,6 +260,8 @@ func bearer(r *http.Request) (string, bool) {
 	return strings.TrimSpace(h[len(p):]), true
 }
 
+func (s *Server) now() time.Time { return clock.Or(s.Clock).Now() }
+
 // tokenName is the name of the token that authenticated the request.
 func tokenName(r *http.Request) string {
 	n, _ := r.Context().Value(ctxKey{}).(string)
@@ -249,12 +280,36 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := map[string]any{"ready": true, "checks": map[string]string{"redis": "ok"}}
+	if s.StoreGuard != nil {
+		if err := s.StoreGuard(ctx); err != nil {
+			writeJSON(w, http.StatusServiceUnavailable, map[string]any{"ready": false, "reason": "store lost", "checks": map[string]string{"redis": "ok", "store": err.Error()}})
+			return
+		}
+		out["checks"].(map[string]string)["store"] = "ok"
+	}
 	if s.Breakers != nil {
 		if all, err := s.Breakers(ctx); err == nil && len(all) > 0 {
 			out["registrars"] = all
 		}
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// storeGuarded refuses a write with 503 store_lost while the store is lost
+// or replaced: nothing is recorded into a wiped store (a lock policy
+// applied to an empty inventory, a generation starting again at 1), so
+// producers retry later and nothing is half recorded.
+func (s *Server) storeGuarded(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if s.StoreGuard != nil {
+			if err := s.StoreGuard(r.Context()); err != nil {
+				w.Header().Set("Retry-After", "30")
+				writeError(w, http.StatusServiceUnavailable, "store_lost", err.Error())
+				return
+			}
+		}
+		next(w, r)
+	}
 }
 
 // statusRecorder remembers what a handler answered, for the request log
@@ -298,8 +353,11 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 			if route == "" {
 				route = "unauthenticated"
 			}
-			if strings.HasPrefix(r.URL.Path, "/monitoring") {
+			switch {
+			case strings.HasPrefix(r.URL.Path, "/monitoring"):
 				route = "/monitoring"
+			case strings.HasPrefix(r.URL.Path, "/console"):
+				route = "/console"
 			}
 			s.Metrics.APIRequests.WithLabelValues(route, strconv.Itoa(rec.status)).Inc()
 			s.Metrics.APILatency.WithLabelValues(route).Observe(time.Since(start).Seconds())

@@ -34,6 +34,7 @@ type bundle struct {
 	insp    *asynq.Inspector
 	queues  tasks.Namespace
 	intents *intent.Service
+	sys     *system.System
 }
 
 func setup(t *testing.T) *bundle {
@@ -50,7 +51,7 @@ func setupEnv(t *testing.T, env redistest.Env) *bundle {
 		{Name: "opensrs", Type: "opensrs"},
 	}}
 	sys := system.New(system.Options{Config: cfg, Redis: env.Client, Namespace: env.Namespace, Log: zerolog.New(zerolog.NewTestWriter(t))})
-	b := &bundle{t: t, store: sys.Store, intents: sys.Intents, queues: tasks.Namespace(env.Namespace)}
+	b := &bundle{t: t, store: sys.Store, intents: sys.Intents, queues: tasks.Namespace(env.Namespace), sys: sys}
 	b.insp = asynq.NewInspectorFromRedisClient(env.Client)
 	srv := sys.API([]config.Token{
 		{Name: "billing", Token: secret.String(writeToken)},

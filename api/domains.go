@@ -44,6 +44,7 @@ func (s *Server) lock(w http.ResponseWriter, r *http.Request) {
 	}
 	acc, err := s.Intents.Lock(r.Context(), intent.Request{
 		Domain: r.PathValue("domain"), Provider: b.Provider, Reason: b.Reason, RequestedBy: requester(r, b.RequestedBy),
+		Token: tokenName(r),
 	})
 	s.accepted(w, acc, err)
 }
@@ -53,7 +54,8 @@ func (s *Server) unlock(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &b, true) {
 		return
 	}
-	req := intent.Request{Domain: r.PathValue("domain"), Provider: b.Provider, Reason: b.Reason, RequestedBy: requester(r, b.RequestedBy)}
+	req := intent.Request{Domain: r.PathValue("domain"), Provider: b.Provider, Reason: b.Reason,
+		RequestedBy: requester(r, b.RequestedBy), Token: tokenName(r)}
 	if b.RelockAfter != "" {
 		d, err := time.ParseDuration(b.RelockAfter)
 		if err != nil || d <= 0 {
@@ -82,7 +84,7 @@ func (s *Server) tradeLock(w http.ResponseWriter, r *http.Request) {
 	}
 	acc, err := s.Intents.TradeLock(r.Context(), intent.Request{
 		Domain: r.PathValue("domain"), Provider: b.Provider, Reason: b.Reason,
-		RequestedBy: requester(r, b.RequestedBy), TradeEnable: *b.Enable, ConsentIP: ip,
+		RequestedBy: requester(r, b.RequestedBy), Token: tokenName(r), TradeEnable: *b.Enable, ConsentIP: ip,
 	})
 	s.accepted(w, acc, err)
 }
@@ -119,7 +121,9 @@ func (s *Server) getDomain(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, DomainOf(d))
+	out := DomainOf(d)
+	s.describe(r.Context(), d, &out)
+	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) listDomains(w http.ResponseWriter, r *http.Request) {
@@ -202,6 +206,13 @@ type Domain struct {
 	Desired    Desired  `json:"desired"`
 	Observed   Observed `json:"observed"`
 	InSync     bool     `json:"in_sync"`
+	// Intent says who asked for the current intent and why (GET of one
+	// domain only: from its history).
+	Intent *IntentInfo `json:"intent,omitempty"`
+	// Task is the queued or retrying task of its pending work, if any.
+	Task *TaskInfo `json:"task,omitempty"`
+	// Relock is the end of its unlock window, if one is open.
+	Relock *RelockInfo `json:"relock,omitempty"`
 }
 
 // DomainList is a page of GET /v1/domains.

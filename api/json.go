@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/reglock/reglock/audit"
 	"github.com/reglock/reglock/intent"
 	"github.com/reglock/reglock/store"
 	"github.com/reglock/reglock/tasks"
@@ -46,7 +47,12 @@ func (s *Server) writeErr(w http.ResponseWriter, err error) {
 	var de *tasks.DomainError
 	var fe *tasks.FieldError
 	var nq *intent.NotQueuedError
+	var pc *store.ProviderConflictError
 	switch {
+	case errors.As(err, &pc):
+		writeError(w, http.StatusConflict, "provider_conflict", err.Error())
+	case errors.Is(err, audit.ErrBadCursor):
+		writeError(w, http.StatusBadRequest, "invalid_query", err.Error())
 	case errors.As(err, &de):
 		writeError(w, http.StatusBadRequest, "invalid_domain", err.Error())
 	case errors.As(err, &fe):

@@ -70,6 +70,10 @@ func TestOpenAPI_schemasMatchTheWireTypes(t *testing.T) {
 		"Accepted": Accepted{}, "Domain": Domain{}, "Desired": Desired{}, "Observed": Observed{},
 		"DomainList": DomainList{}, "Sweep": Sweep{}, "SweepStarted": SweepStarted{}, "SweepRequest": SweepRequest{},
 		"LockRequest": LockRequest{}, "UnlockRequest": UnlockRequest{}, "TradeLockRequest": TradeLockRequest{},
+		"HistoryEvent": HistoryEvent{}, "History": History{}, "IntentInfo": IntentInfo{}, "TaskInfo": TaskInfo{},
+		"RelockInfo": RelockInfo{}, "SweepList": SweepList{}, "ReportEntry": ReportEntry{}, "SweepReport": SweepReport{},
+		"ProviderCompliance": ProviderCompliance{}, "Compliance": Compliance{}, "ForgetRequest": ForgetRequest{},
+		"Forgotten": Forgotten{},
 	} {
 		want := jsonFields(reflect.TypeOf(v))
 		var got []string

@@ -1,9 +1,13 @@
 package api
 
 import (
+	"encoding/csv"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/reglock/reglock/intent"
@@ -101,4 +105,121 @@ func (s *Server) applySweep(w http.ResponseWriter, r *http.Request) {
 		s.Log.Warn().Str("sweep_id", st.ID).Str("token", tokenName(r)).Int64("fixes_queued", st.FixesQueued).Msg("paused sweep applied by an operator")
 		writeJSON(w, http.StatusAccepted, SweepOf(st))
 	}
+}
+
+func (s *Server) listSweeps(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	for k := range q {
+		if k != "state" && k != "cursor" && k != "limit" {
+			writeError(w, http.StatusBadRequest, "invalid_query", fmt.Sprintf("unknown query parameter %q (known: state, cursor, limit)", k))
+			return
+		}
+	}
+	state := q.Get("state")
+	switch state {
+	case "", sweep.StateRunning, sweep.StatePaused, sweep.StateDone:
+	default:
+		writeError(w, http.StatusBadRequest, "invalid_query", fmt.Sprintf("state: %q is not running, paused or done", state))
+		return
+	}
+	limit := 50
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 500 {
+			writeError(w, http.StatusBadRequest, "invalid_query", fmt.Sprintf("limit: %q is not a number from 1 to 500", v))
+			return
+		}
+		limit = n
+	}
+	page, err := s.Sweeps.Records.List(r.Context(), state, q.Get("cursor"), limit)
+	if errors.Is(err, sweep.ErrBadCursor) {
+		writeError(w, http.StatusBadRequest, "invalid_query", "cursor: "+err.Error())
+		return
+	}
+	if err != nil {
+		s.writeErr(w, err)
+		return
+	}
+	out := SweepList{Sweeps: make([]Sweep, len(page.Sweeps))}
+	for i, st := range page.Sweeps {
+		out.Sweeps[i] = SweepOf(st)
+	}
+	if page.Next != "" {
+		out.NextCursor = &page.Next
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) sweepReport(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	format := q.Get("format")
+	for k := range q {
+		if k != "format" {
+			writeError(w, http.StatusBadRequest, "invalid_query", fmt.Sprintf("unknown query parameter %q (known: format)", k))
+			return
+		}
+	}
+	if format != "" && format != "json" && format != "csv" {
+		writeError(w, http.StatusBadRequest, "invalid_query", fmt.Sprintf("format: %q is not json or csv", format))
+		return
+	}
+	id := r.PathValue("id")
+	st, entries, err := s.Sweeps.Records.Report(r.Context(), id, s.Store.GetMany)
+	if errors.Is(err, sweep.ErrNotFound) {
+		writeError(w, http.StatusNotFound, "not_found", "no sweep "+id+" (sweeps are kept for 7 days)")
+		return
+	}
+	if err != nil {
+		s.writeErr(w, err)
+		return
+	}
+	out := SweepReport{Sweep: SweepOf(st), Domains: make([]ReportEntry, len(entries))}
+	for i, e := range entries {
+		out.Domains[i] = ReportEntry{Domain: e.Domain, Provider: e.Provider, Before: lockWord(!e.Lock), After: lockWord(e.Lock),
+			Outcome: e.Outcome, Detail: e.Detail}
+	}
+	if format == "csv" {
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", `attachment; filename="sweep-`+csvName(id)+`.csv"`)
+		_ = WriteReportCSV(w, out)
+		return
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// WriteReportCSV writes a sweep report as CSV, a header row first.
+func WriteReportCSV(w io.Writer, rep SweepReport) error {
+	cw := csv.NewWriter(w)
+	_ = cw.Write([]string{"domain", "provider", "before", "after", "outcome", "detail"})
+	for _, e := range rep.Domains {
+		_ = cw.Write([]string{e.Domain, e.Provider, e.Before, e.After, e.Outcome, CSVSafe(e.Detail)})
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// CSVSafe keeps a spreadsheet from taking a cell for a formula: a value a
+// registrar or a requester wrote may start with = + - @.
+func CSVSafe(v string) string {
+	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
+		return "'" + v
+	}
+	return v
+}
+
+// csvName keeps a sweep ID safe in a header's filename.
+func csvName(id string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '-' || r == '.' || r == '_' || (r >= '0' && r <= '9') || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') {
+			return r
+		}
+		return '_'
+	}, id)
+}
+
+func lockWord(locked bool) string {
+	if locked {
+		return "locked"
+	}
+	return "unlocked"
 }

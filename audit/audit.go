@@ -1,140 +1,240 @@
-// Package audit keeps the trail of what reglock found and did: every drift
-// it detected and every change it made at a registrar, with time, domain,
-// provider, before and after, cause and requester.
+// Package audit is the record of what happened to each domain: every intent
+// accepted (who asked, with which token, why), every change reglock made at
+// a registrar, every drift it confirmed, every registrar error and the
+// recovery after it, every relock, and its forgetting.
 //
-// The trail is one Redis stream, capped at a configurable length (the
-// oldest entries go first), so it never grows without bound.
+// Each domain has a history of its own, a Redis stream in its store bucket
+// (see store/history.go for the layout and the fields), bounded per domain
+// and expiring after a retention, so one domain's history never depends on
+// how busy the others are. The store's scripts record intents, relocks,
+// errors and recoveries in the same atomic step as the change itself; this
+// package records the rest (changes, drift, forgetting) and reads it all.
 package audit
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/reglock/reglock/store"
 )
 
 // Kinds of events.
 const (
-	// KindDrift: a registrar's lock was found to differ from the desired
-	// state on two readings.
-	KindDrift = "drift"
-	// KindChange: reglock changed a registrar's lock (or trade lock setting).
-	KindChange = "change"
+	KindIntent    = store.HistoryIntent
+	KindRelock    = store.HistoryRelock
+	KindChange    = store.HistoryChange
+	KindDrift     = store.HistoryDrift
+	KindError     = store.HistoryError
+	KindRecovery  = store.HistoryRecovery
+	KindForgotten = store.HistoryForgotten
+	KindGone      = store.HistoryGone
 )
 
-// DefaultMaxLen is how many events the trail keeps by default.
-const DefaultMaxLen = 1_000_000
-
-// Event is one entry of the trail.
+// Event is one entry of a domain's history.
 type Event struct {
-	Time     time.Time `json:"time"`
-	Kind     string    `json:"kind"`
-	Domain   string    `json:"domain"`
-	Provider string    `json:"provider"`
+	// ID is the entry's stream ID (a cursor); empty until recorded.
+	ID         string
+	Time       time.Time
+	Kind       string
+	Domain     string
+	Provider   string
+	Generation int64
+	// Intent is lock, unlock or trade (KindIntent); Source says where it
+	// came from: record (API, CLI), task (a producer's own task), import,
+	// restore.
+	Intent, Source string
+	// Trade is the trade lock setting asked for, "1" or "0" (Intent trade).
+	Trade       string
+	RequestedBy string
+	Reason      string
+	// Token names the API token or CLI identity that asked.
+	Token    string
+	RelockAt time.Time
 	// Before and After are "locked", "unlocked" or, for the trade lock,
-	// "trade_lock:on" / "trade_lock:off".
-	Before string `json:"before"`
-	After  string `json:"after"`
+	// "trade_lock:on" / "trade_lock:off" (KindChange, KindDrift).
+	Before, After string
 	// Cause is request, sweep or relock (tasks.Cause*).
-	Cause       string `json:"cause"`
-	RequestedBy string `json:"requested_by,omitempty"`
-	Reason      string `json:"reason,omitempty"`
-	Generation  int64  `json:"generation"`
-	SweepID     string `json:"sweep_id,omitempty"`
-	TaskID      string `json:"task_id,omitempty"`
+	Cause   string
+	SweepID string
+	TaskID  string
+	// Error is the registrar's error (KindError).
+	Error string
 }
 
-// Log is the audit trail. It is safe for concurrent use.
+// Log reads and writes domains' histories. It is safe for concurrent use.
 type Log struct {
-	rdb    redis.UniversalClient
-	key    string
-	maxLen int64
+	store *store.Store
 }
 
-// New returns the trail kept under prefix, capped at maxLen events (0 means
-// DefaultMaxLen).
-func New(rdb redis.UniversalClient, prefix string, maxLen int64) *Log {
-	if maxLen <= 0 {
-		maxLen = DefaultMaxLen
-	}
-	return &Log{rdb: rdb, key: prefix + "audit", maxLen: maxLen}
-}
+// New returns the histories kept in s's Redis, with its limits.
+func New(s *store.Store) *Log { return &Log{store: s} }
 
 // Record appends an event. Time defaults to now.
 func (l *Log) Record(ctx context.Context, e Event) error {
-	return l.Append(ctx, l.rdb, e).Err()
+	p := l.store.Redis().Pipeline()
+	cmd := l.Append(ctx, p, e)
+	if _, err := p.Exec(ctx); err != nil {
+		return err
+	}
+	return cmd.Err()
 }
 
 // Append adds the event to c, which may be a pipeline, so that writing the
-// trail costs no round trip of its own.
+// history costs no round trip of its own (the stream and its expiry: two
+// commands in one slot).
 func (l *Log) Append(ctx context.Context, c redis.Cmdable, e Event) *redis.StringCmd {
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
-	return c.XAdd(ctx, &redis.XAddArgs{
-		Stream: l.key, MaxLen: l.maxLen, Approx: true,
-		Values: []any{
-			"time", e.Time.UnixMilli(), "kind", e.Kind, "domain", e.Domain, "provider", e.Provider,
-			"before", e.Before, "after", e.After, "cause", e.Cause, "requested_by", e.RequestedBy,
-			"reason", e.Reason, "generation", e.Generation, "sweep_id", e.SweepID, "task_id", e.TaskID,
-		},
-	})
+	h := l.store.History()
+	key := l.store.HistoryKey(e.Domain)
+	cmd := c.XAdd(ctx, &redis.XAddArgs{Stream: key, MaxLen: h.MaxLen, Approx: true, Values: encode(e)})
+	c.PExpire(ctx, key, h.Retention)
+	return cmd
 }
 
-// Query filters List.
-type Query struct {
-	// Domain keeps only one domain's events.
-	Domain string
-	// Kind keeps only one kind.
-	Kind string
-	// Limit is the most events returned (default 100).
-	Limit int
-	// Scan bounds how many of the newest events are looked at (default
-	// 100,000), so a filter matching nothing stays cheap.
-	Scan int
-}
-
-// List returns the newest events first.
-func (l *Log) List(ctx context.Context, q Query) ([]Event, error) {
-	if q.Limit <= 0 {
-		q.Limit = 100
-	}
-	if q.Scan <= 0 {
-		q.Scan = 100_000
-	}
-	var out []Event
-	end, scanned := "+", 0
-	for scanned < q.Scan && len(out) < q.Limit {
-		msgs, err := l.rdb.XRevRangeN(ctx, l.key, end, "-", 1000).Result()
-		if err != nil {
-			return nil, err
+// encode writes the fields store/history.go documents, leaving out empty
+// ones.
+func encode(e Event) []any {
+	v := []any{"time", strconv.FormatInt(e.Time.UnixMilli(), 10), "kind", e.Kind, "gen", strconv.FormatInt(e.Generation, 10)}
+	add := func(k, s string) {
+		if s != "" {
+			v = append(v, k, s)
 		}
-		for _, m := range msgs {
-			scanned++
-			e := decode(m.Values)
-			if (q.Domain == "" || e.Domain == q.Domain) && (q.Kind == "" || e.Kind == q.Kind) {
-				out = append(out, e)
-				if len(out) == q.Limit {
-					break
+	}
+	add("provider", e.Provider)
+	add("intent", e.Intent)
+	add("source", e.Source)
+	add("trade", e.Trade)
+	add("by", e.RequestedBy)
+	add("reason", e.Reason)
+	add("token", e.Token)
+	if !e.RelockAt.IsZero() {
+		add("relock", strconv.FormatInt(e.RelockAt.UnixMilli(), 10))
+	}
+	add("before", e.Before)
+	add("after", e.After)
+	add("cause", e.Cause)
+	add("sweep", e.SweepID)
+	add("task", e.TaskID)
+	add("error", e.Error)
+	return v
+}
+
+func decode(domain string, m redis.XMessage) Event {
+	s := func(k string) string { x, _ := m.Values[k].(string); return x }
+	ms := func(k string) time.Time {
+		n, err := strconv.ParseInt(s(k), 10, 64)
+		if err != nil || n <= 0 {
+			return time.Time{}
+		}
+		return time.UnixMilli(n).UTC()
+	}
+	gen, _ := strconv.ParseInt(s("gen"), 10, 64)
+	return Event{
+		ID: m.ID, Time: ms("time"), Kind: s("kind"), Domain: domain, Provider: s("provider"), Generation: gen,
+		Intent: s("intent"), Source: s("source"), Trade: s("trade"), RequestedBy: s("by"), Reason: s("reason"),
+		Token: s("token"), RelockAt: ms("relock"), Before: s("before"), After: s("after"), Cause: s("cause"),
+		SweepID: s("sweep"), TaskID: s("task"), Error: s("error"),
+	}
+}
+
+// MaxPage is the most events History returns at once.
+const MaxPage = 1000
+
+// ErrBadCursor is returned for a cursor History did not give out.
+var ErrBadCursor = errors.New("bad cursor")
+
+// History returns up to limit of a domain's events, newest first, starting
+// after cursor (empty: the newest), and the cursor of the next page ("" at
+// the end).
+func (l *Log) History(ctx context.Context, domain, cursor string, limit int) ([]Event, string, error) {
+	if limit <= 0 || limit > MaxPage {
+		limit = 100
+	}
+	end := "+"
+	if cursor != "" {
+		if !validID(cursor) {
+			return nil, "", fmt.Errorf("%w %q: pass the next_cursor of the previous page", ErrBadCursor, cursor)
+		}
+		end = "(" + cursor
+	}
+	msgs, err := l.store.Redis().XRevRangeN(ctx, l.store.HistoryKey(domain), end, "-", int64(limit)+1).Result()
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(msgs) > limit {
+		msgs = msgs[:limit]
+		next = msgs[limit-1].ID
+	}
+	out := make([]Event, len(msgs))
+	for i, m := range msgs {
+		out[i] = decode(domain, m)
+	}
+	return out, next, nil
+}
+
+// validID reports whether s is a stream ID (ms-seq).
+func validID(s string) bool {
+	a, b, ok := strings.Cut(s, "-")
+	if !ok {
+		return false
+	}
+	_, err1 := strconv.ParseUint(a, 10, 64)
+	_, err2 := strconv.ParseUint(b, 10, 64)
+	return err1 == nil && err2 == nil
+}
+
+// IntentOf returns the event that recorded a domain's intent at generation
+// gen (who asked for it, and why), looking through the newest events only
+// (a generation has long been recorded by the time many events follow it).
+func (l *Log) IntentOf(ctx context.Context, domain string, gen int64) (Event, bool, error) {
+	events, _, err := l.History(ctx, domain, "", 200)
+	if err != nil {
+		return Event{}, false, err
+	}
+	for _, e := range events {
+		if (e.Kind == KindIntent || e.Kind == KindRelock) && e.Generation == gen {
+			return e, true, nil
+		}
+	}
+	return Event{}, false, nil
+}
+
+// Export calls fn with every event recorded at or after since, in every
+// domain's history (forgotten domains' too, until their histories
+// expire): one domain after another, each oldest first. It is how the
+// record is shipped out of Redis (`reglock audit export`); a shipper that
+// runs again from the start time of its previous run gets every event at
+// least once.
+func (l *Log) Export(ctx context.Context, since time.Time, fn func(Event) error) error {
+	first := "-"
+	if !since.IsZero() {
+		first = strconv.FormatInt(since.UnixMilli(), 10)
+	}
+	return l.store.ScanHistories(ctx, func(domain string) error {
+		start := first
+		for {
+			msgs, err := l.store.Redis().XRangeN(ctx, l.store.HistoryKey(domain), start, "+", 1000).Result()
+			if err != nil {
+				return err
+			}
+			for _, m := range msgs {
+				if err := fn(decode(domain, m)); err != nil {
+					return err
 				}
 			}
+			if len(msgs) < 1000 {
+				return nil
+			}
+			start = "(" + msgs[len(msgs)-1].ID
 		}
-		if len(msgs) < 1000 {
-			break
-		}
-		end = "(" + msgs[len(msgs)-1].ID
-	}
-	return out, nil
-}
-
-func decode(v map[string]any) Event {
-	s := func(k string) string { x, _ := v[k].(string); return x }
-	ms, _ := strconv.ParseInt(s("time"), 10, 64)
-	gen, _ := strconv.ParseInt(s("generation"), 10, 64)
-	return Event{
-		Time: time.UnixMilli(ms).UTC(), Kind: s("kind"), Domain: s("domain"), Provider: s("provider"),
-		Before: s("before"), After: s("after"), Cause: s("cause"), RequestedBy: s("requested_by"),
-		Reason: s("reason"), Generation: gen, SweepID: s("sweep_id"), TaskID: s("task_id"),
-	}
+	})
 }

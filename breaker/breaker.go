@@ -88,6 +88,19 @@ type Status struct {
 	Until time.Time `json:"until,omitempty"`
 }
 
+// Transition is a breaker of this process opening or closing.
+type Transition struct {
+	Account string
+	// Status is the new state: Open, with its reason and probe time, or
+	// Closed.
+	Status Status
+	// Outage is when the outage began: the Since of the open breaker, both
+	// when it opens (again, after a failed probe) and when it closes. A
+	// process that took the open state from another shares its Since, so
+	// that every process names one outage alike.
+	Outage time.Time
+}
+
 // Set is one process's breakers. It is safe for concurrent use.
 type Set struct {
 	rdb  redis.UniversalClient
@@ -96,6 +109,10 @@ type Set struct {
 	log  zerolog.Logger
 	// OnChange, if set, is told of every transition (metrics).
 	OnChange func(account, state string)
+	// OnTransition, if set, is told of every transition with its status
+	// (notifications). It runs on the call that caused it, so it must be
+	// quick.
+	OnTransition func(ctx context.Context, t Transition)
 
 	mu       sync.Mutex
 	breakers map[string]*breaker
@@ -235,6 +252,7 @@ func (s *Set) success(ctx context.Context, account string) {
 	s.mu.Lock()
 	b := s.get(account)
 	wasOpen := b.state != Closed
+	outage := b.since
 	b.state, b.failures, b.probing, b.cooldown, b.reason = Closed, 0, false, 0, ""
 	b.since = s.opts.Clock.Now()
 	since := b.since
@@ -246,7 +264,7 @@ func (s *Set) success(ctx context.Context, account string) {
 	s.mu.Unlock()
 	if wasOpen {
 		s.log.Warn().Str("provider", account).Msg("registrar answers again: circuit closed")
-		s.publish(ctx, account, Status{State: Closed, Since: since})
+		s.publish(ctx, account, Status{State: Closed, Since: since}, outage)
 	}
 }
 
@@ -291,7 +309,7 @@ func (s *Set) trip(ctx context.Context, account, reason string, cooldown time.Du
 	}
 	ev.Str("provider", account).Str("reason", reason).Time("probe_at", st.Until).
 		Msg("circuit open: calls to this registrar account stop until a probe succeeds; its work waits")
-	s.publish(ctx, account, st)
+	s.publish(ctx, account, st, st.Since)
 }
 
 func (s *Set) get(account string) *breaker {
@@ -305,7 +323,7 @@ func (s *Set) get(account string) *breaker {
 
 // publish shares a transition through Redis. Failing to share only costs
 // the other processes a few failed calls of their own.
-func (s *Set) publish(ctx context.Context, account string, st Status) {
+func (s *Set) publish(ctx context.Context, account string, st Status, outage time.Time) {
 	if s.OnChange != nil {
 		s.OnChange(account, st.State)
 	}
@@ -321,6 +339,11 @@ func (s *Set) publish(ctx context.Context, account string, st Status) {
 	}
 	s.shared[account] = st
 	s.mu.Unlock()
+	// Last: the other processes need the state more than anyone needs
+	// to hear of it.
+	if s.OnTransition != nil {
+		s.OnTransition(ctx, Transition{Account: account, Status: st, Outage: outage})
+	}
 }
 
 // sharedEvery is how often a process looks at the other processes' breakers.

@@ -246,3 +246,42 @@ func TestBreaker_refusalsOpenOnlyOnEvidenceAboutTheAccount(t *testing.T) {
 		t.Fatalf("a refused listing: %v, want the breaker open", err)
 	}
 }
+
+// OnTransition names one outage alike in every process and on every
+// transition: when it opened, when a failed probe re-opened it, and when
+// another process, which took the open state from Redis, closed it.
+func TestBreaker_onTransitionNamesTheOutage(t *testing.T) {
+	a, c, rdb := setup(t)
+	b := New(rdb, "rl:", Options{Threshold: 3, Cooldown: 10 * time.Second, Clock: c}, zerolog.Nop())
+	type seen struct {
+		process string
+		Transition
+	}
+	var got []seen
+	a.OnTransition = func(_ context.Context, tr Transition) { got = append(got, seen{"a", tr}) }
+	b.OnTransition = func(_ context.Context, tr Transition) { got = append(got, seen{"b", tr}) }
+	reached := 0
+	opened := c.Now()
+	for range 3 {
+		call(a, "enom", errDown, &reached)
+	}
+	c.Add(11 * time.Second)
+	call(a, "enom", errDown, &reached) // a failed probe: open again
+	c.Add(21 * time.Second)
+	if err := call(b, "enom", nil, &reached); err != nil { // b's probe succeeds
+		t.Fatalf("b's probe: %v", err)
+	}
+	if len(got) != 3 {
+		t.Fatalf("transitions %+v, want open, open, closed", got)
+	}
+	for i, want := range []struct{ process, state string }{{"a", Open}, {"a", Open}, {"b", Closed}} {
+		g := got[i]
+		if g.process != want.process || g.Account != "enom" || g.Status.State != want.state ||
+			!g.Outage.Truncate(time.Millisecond).Equal(opened) {
+			t.Errorf("transition %d: %s %+v; want %s %s of the outage since %s", i, g.process, g.Transition, want.process, want.state, opened)
+		}
+	}
+	if r := got[0].Status.Reason; !strings.Contains(r, "3 failed calls in a row") {
+		t.Errorf("open reason %q", r)
+	}
+}

@@ -93,6 +93,10 @@ type Config struct {
 	Scheduler Scheduler  `yaml:"scheduler"`
 	Policy    Policy     `yaml:"policy"`
 	Providers []Provider `yaml:"providers"`
+	// Audit bounds each domain's history.
+	Audit Audit `yaml:"audit"`
+	// Notifications are the webhook endpoints told of reglock's events.
+	Notifications []Notification `yaml:"notifications"`
 }
 
 // Policy holds the rules that are policy rather than protocol, so that they
@@ -103,6 +107,16 @@ type Policy struct {
 	ImportLocked bool `yaml:"import_locked"`
 	// MaxUnlockWindow is the longest relock_after accepted. Default one year.
 	MaxUnlockWindow time.Duration `yaml:"max_unlock_window"`
+}
+
+// Audit bounds each domain's history (see the audit package).
+type Audit struct {
+	// HistoryMax is about how many events each domain keeps (default
+	// 1,000; older ones go first).
+	HistoryMax int64 `yaml:"history_max"`
+	// HistoryRetention is how long a domain's history outlives its newest
+	// event (default 400 days).
+	HistoryRetention time.Duration `yaml:"history_retention"`
 }
 
 // Redis says where Redis is. With URL, Sentinel and Cluster all empty,

@@ -78,6 +78,13 @@ func (d *decoder) validate(c *Config) {
 	d.validateScheduler(&c.Scheduler)
 	d.validatePolicy(&c.Policy)
 	d.validateProviders(c.Providers)
+	if c.Audit.HistoryMax < 0 {
+		d.problemf("audit.history_max", "must not be negative, got %d", c.Audit.HistoryMax)
+	}
+	if c.Audit.HistoryRetention < 0 {
+		d.problemf("audit.history_retention", "must not be negative, got %s", c.Audit.HistoryRetention)
+	}
+	d.validateNotifications(c.Notifications)
 }
 
 func (d *decoder) validateRedis(r *Redis) {

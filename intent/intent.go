@@ -44,6 +44,10 @@ type Request struct {
 	Provider    string
 	Reason      string
 	RequestedBy string
+	// Token names the API token (or CLI identity) the request came with:
+	// the domain's history records it beside the self-asserted
+	// RequestedBy.
+	Token string
 	// RelockAfter, for an unlock, flips the domain back to locked after it.
 	RelockAfter time.Duration
 	// TradeEnable and ConsentIP are the trade lock setting.
@@ -102,6 +106,7 @@ func (s *Service) record(ctx context.Context, kind store.Kind, r Request) (Accep
 	c := store.Change{
 		Domain: in.Domain, Kind: kind, Mode: store.ModeRecord, Provider: in.Provider,
 		DefaultProvider: s.Config.Route(in.Domain), RequestedAt: in.RequestedAt, TradeEnable: r.TradeEnable,
+		RequestedBy: in.RequestedBy, Reason: in.Reason, Token: r.Token,
 		// Owed until a worker has seen the registrar in the new state: if
 		// the task below is never queued (this process dies, Redis fails in
 		// between), the janitor queues it after UnqueuedAge.

@@ -208,6 +208,7 @@ func exportedMetrics(t *testing.T) (*Metrics, map[string]exported) {
 	m.WatchBreakers(func(context.Context) (map[string]breaker.Status, error) {
 		return map[string]breaker.Status{"enom-main": {State: breaker.Open, Reason: "refused"}}, nil
 	})
+	m.WatchStore(func() StoreStatus { return StoreStatus{ID: "0123456789abcdef", State: "ok"} })
 
 	known := map[string]exported{}
 	add := func(name, label, value string) {

@@ -41,6 +41,10 @@ type Metrics struct {
 	APILatency       *prometheus.HistogramVec // route
 	// BreakerTransitions is registered by WatchBreakers.
 	BreakerTransitions *prometheus.CounterVec // provider, state
+	// Notifications and NotificationLastSuccess count webhook deliveries
+	// (notifications.go).
+	Notifications           *prometheus.CounterVec // endpoint, kind, result
+	NotificationLastSuccess *prometheus.GaugeVec   // endpoint
 }
 
 // New returns the collectors, registered with the Go runtime and process
@@ -108,7 +112,9 @@ func New() *Metrics {
 			Buckets: []float64{.001, .0025, .005, .01, .02, .05, .1, .25, .5, 1},
 		}, []string{"route"}),
 	}
+	m.Notifications, m.NotificationLastSuccess = newNotificationCollectors()
 	m.Registry.MustRegister(
+		m.Notifications, m.NotificationLastSuccess,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.TasksProcessed, m.TasksSuperseded, m.RegistrarCalls, m.RegistrarLatency, m.RateLimitWait, m.RateLimitDefer,
 		m.DriftFound, m.DriftFixedTotal, m.SweepChecked, m.SweepErrors, m.SweepsFinished, m.APIRequests, m.APILatency,

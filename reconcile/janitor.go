@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/netip"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/reglock/reglock/clock"
+	"github.com/reglock/reglock/notify"
 	"github.com/reglock/reglock/store"
 	"github.com/reglock/reglock/tasks"
 )
@@ -39,6 +41,8 @@ type Janitor struct {
 	// ClaimFor is how long a claimed mark is left alone again: the task the
 	// janitor queued has that long to start (default 5 minutes).
 	ClaimFor time.Duration
+	// Notify, if set, hears of relocks the janitor found overdue.
+	Notify *notify.Notifier
 }
 
 // JanitorReport is what one run of the janitor did.
@@ -94,6 +98,7 @@ func (j *Janitor) handle(ctx context.Context, o store.Owed, now time.Time, claim
 		if queued {
 			rep.Relocks++
 			j.Log.Warn().Str("domain", o.Domain).Time("relock_at", o.RelockAt).Msg("janitor: queued the relock of an unlock window that ended without one")
+			j.relockOverdue(ctx, o.Domain, o.Desired.Provider, o.RelockAt)
 		}
 		return err
 	}
@@ -104,30 +109,26 @@ func (j *Janitor) handle(ctx context.Context, o store.Owed, now time.Time, claim
 	if m.Fails > 0 {
 		rep.Failing++
 	}
-	t, id, err := j.task(o, m)
+	t, err := j.task(o, m)
 	if err != nil {
 		j.Log.Error().Err(err).Str("domain", o.Domain).Msg("janitor: cannot rebuild the task of owed work")
 		return nil
 	}
-	queue := tasks.QueueChanges
-	if m.Kind == store.MarkFix || m.Kind == store.MarkRelock {
-		queue = tasks.QueueFixes
-	}
-	if m.TaskID != "" {
-		// The task that was queued for it: a live one has this ID.
-		id = m.TaskID
-	}
+	id, queue := OwedTask(o.Domain, o.Desired, m)
 	queued, err := j.ensure(ctx, t, id, queue, rep)
 	if queued {
 		j.Log.Warn().Str("domain", o.Domain).Int64("generation", m.Generation).Str("kind", string(m.Kind)).
 			Int("failures", m.Fails).Str("task_id", id).Msg("janitor: queued a task for owed work that had none")
+		if m.Kind == store.MarkRelock {
+			j.relockOverdue(ctx, o.Domain, o.Desired.Provider, m.RequestedAt)
+		}
 	}
 	return err
 }
 
 // task rebuilds the task that converges a mark's domain: its trade lock
 // setting for a trade mark, else its lock intent, at the current generation.
-func (j *Janitor) task(o store.Owed, m store.Mark) (*asynq.Task, string, error) {
+func (j *Janitor) task(o store.Owed, m store.Mark) (*asynq.Task, error) {
 	in := tasks.Intent{Domain: o.Domain, Provider: o.Desired.Provider, Generation: o.Desired.Generation,
 		RequestedAt: m.RequestedAt, RequestedBy: m.RequestedBy, Reason: m.Reason, Cause: tasks.CauseRequest}
 	switch m.Kind {
@@ -141,17 +142,14 @@ func (j *Janitor) task(o store.Owed, m store.Mark) (*asynq.Task, string, error) 
 	if m.Kind == store.MarkTrade && o.Desired.TradeLock != nil {
 		ip, err := netip.ParseAddr(o.Desired.ConsentIP)
 		if err != nil {
-			return nil, "", err
+			return nil, err
 		}
-		t, err := tasks.NewTradeLockTask(tasks.TradeLockPayload{Intent: in, Enable: *o.Desired.TradeLock, ConsentIP: ip})
-		return t, tasks.ChangeID("trade", o.Domain, in.Generation), err
+		return tasks.NewTradeLockTask(tasks.TradeLockPayload{Intent: in, Enable: *o.Desired.TradeLock, ConsentIP: ip})
 	}
 	if o.Desired.Locked {
-		t, err := tasks.NewLockTask(tasks.LockPayload{Intent: in})
-		return t, tasks.ChangeID("lock", o.Domain, in.Generation), err
+		return tasks.NewLockTask(tasks.LockPayload{Intent: in})
 	}
-	t, err := tasks.NewUnlockTask(tasks.UnlockPayload{Intent: in})
-	return t, tasks.ChangeID("unlock", o.Domain, in.Generation), err
+	return tasks.NewUnlockTask(tasks.UnlockPayload{Intent: in})
 }
 
 // ensure queues t under id unless a live task has that ID. A task of that
@@ -191,4 +189,20 @@ func (j *Janitor) ensure(ctx context.Context, t *asynq.Task, id, queue string, r
 		rep.Requeued++
 	}
 	return queued, err
+}
+
+// relockOverdue raises relock_overdue for the unlock window of domain that
+// ended at end: once per window, however often the janitor queues it.
+func (j *Janitor) relockOverdue(ctx context.Context, domain, provider string, end time.Time) {
+	if !j.Notify.Enabled() {
+		return
+	}
+	e := notify.Event{ID: notify.NewID(notify.KindRelockOverdue, domain+"@"+notify.At(end)), Kind: notify.KindRelockOverdue,
+		Domain: domain, Provider: provider,
+		Summary: fmt.Sprintf("relock of %s overdue: its unlock window ended at %s and it is not locked yet; the janitor queued the relock",
+			domain, end.UTC().Format(time.RFC3339)),
+		Data: map[string]any{"window_end": end.UTC()}}
+	if err := j.Notify.Raise(ctx, e); err != nil {
+		j.Log.Warn().Err(err).Str("domain", domain).Msg("janitor: could not queue a notification")
+	}
 }

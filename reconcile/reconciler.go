@@ -15,6 +15,7 @@ import (
 
 	"github.com/reglock/reglock/audit"
 	"github.com/reglock/reglock/clock"
+	"github.com/reglock/reglock/notify"
 	"github.com/reglock/reglock/providers"
 	"github.com/reglock/reglock/ratelimit"
 	"github.com/reglock/reglock/store"
@@ -46,6 +47,9 @@ type Reconciler struct {
 	Log   zerolog.Logger
 	// Audit, when set, receives every change made and every drift found.
 	Audit *audit.Log
+	// Notify, when set, hears of drift confirmed and fixed, relocks done,
+	// domains gone and changes failed for good.
+	Notify *notify.Notifier
 	// Counters, when set, counts drift confirmed and fixed (metrics).
 	Counters Counters
 	// Clock is the time source; nil means the wall clock.
@@ -190,6 +194,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req Request) (Result, error)
 	if req.Change != nil {
 		c = *req.Change
 		c.Domain = req.Domain
+		if c.RequestedBy == "" && c.Reason == "" {
+			c.RequestedBy, c.Reason = req.RequestedBy, req.Reason
+		}
 		if c.Work == nil {
 			c.Work = &store.WorkNote{Kind: markKind(c), RequestedBy: req.RequestedBy, Reason: req.Reason}
 		}
@@ -396,6 +403,7 @@ func (u *run) settle(ctx context.Context, acct Account, d store.Domain, reading 
 	}
 	if ev != nil {
 		u.logEvent(*ev)
+		u.r.notify(ctx, u.log, *ev)
 	}
 	if sent != nil {
 		u.log.Info().Bool("trade_lock", *sent).Str("consent_ip", d.Desired.ConsentIP).Msg("trade lock setting sent")
@@ -508,6 +516,18 @@ func (u *run) fail(ctx context.Context, d store.Domain, err error, wrote bool, a
 			ev = u.log.Error()
 		}
 		ev.Err(err).Bool("permanent", permanent).Msg("registrar error")
+		if permanent && !errors.Is(err, providers.ErrNotFound) && d.Work.Pending && d.Work.Mark.Fails == 0 {
+			// The first permanent failure of owed work (the store keeps the
+			// error in the domain's history; this tells a person).
+			u.r.notify(ctx, u.log, audit.Event{Kind: audit.KindError, Domain: d.Name, Provider: d.Desired.Provider,
+				Generation: d.Desired.Generation, Error: err.Error(), Time: now})
+		}
+		if errors.Is(err, providers.ErrNotFound) && !strings.Contains(d.Observed.Error, providers.ErrNotFound.Error()) {
+			// The account no longer holds the domain (expired, or
+			// transferred away): its history says so once.
+			u.audit(ctx, audit.Event{Kind: audit.KindGone, Domain: d.Name, Provider: d.Desired.Provider,
+				Generation: d.Desired.Generation, Error: err.Error(), TaskID: u.req.Attempt.TaskID, Time: now})
+		}
 	}
 	if _, _, ferr := u.finish(ctx, f); ferr != nil && !errors.Is(ferr, store.ErrNotFound) {
 		u.log.Error().Err(ferr).Msg("could not record the end of a failed reconcile")
@@ -614,20 +634,9 @@ func (u *run) logEvent(e audit.Event) {
 	}
 }
 
-// audit records an event on the trail and in the log. A trail that cannot
-// be written is logged, not fatal: the change itself has happened.
-func (u *run) audit(ctx context.Context, e audit.Event) {
-	u.log.Info().Str("event", e.Kind).Str("before", e.Before).Str("after", e.After).Str("cause", e.Cause).
-		Str("requested_by", e.RequestedBy).Int64("generation", e.Generation).Msg("audit")
-	if u.r.Audit == nil {
-		return
-	}
-	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	if err := u.r.Audit.Record(actx, e); err != nil {
-		u.log.Error().Err(err).Msg("could not write the audit trail")
-	}
-}
+// audit records an event in the domain's history, the log and the
+// notifications.
+func (u *run) audit(ctx context.Context, e audit.Event) { u.r.Record(ctx, u.log, e) }
 
 func markKind(c store.Change) store.MarkKind {
 	switch {

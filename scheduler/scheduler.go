@@ -31,6 +31,10 @@ type Scheduler struct {
 	log      zerolog.Logger
 	// Clock is the time source (the wall clock, unless a test replaces it).
 	Clock clock.Clock
+	// Hold, when set, is asked before each start: an error (the store is
+	// lost or replaced) holds the tick's sweep, which is tried again like a
+	// failed start until the next tick is due.
+	Hold func(context.Context) error
 }
 
 // New parses a cron spec ("0 3 * * *", "@every 15m", "@daily") for the time
@@ -49,6 +53,13 @@ func New(spec, tz string, starter Starter, log zerolog.Logger) (*Scheduler, erro
 		return nil, fmt.Errorf("scheduler.sweep %q: %w", spec, err)
 	}
 	return &Scheduler{schedule: sched, loc: loc, starter: starter, log: log, Clock: clock.Real}, nil
+}
+
+func (s *Scheduler) hold(ctx context.Context) error {
+	if s.Hold == nil {
+		return nil
+	}
+	return s.Hold(ctx)
 }
 
 // SweepID is the ID of the sweep of the tick scheduled at t.
@@ -80,7 +91,10 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		next = s.Next(tick)
 		id := SweepID(tick)
 		for attempt := 0; ; attempt++ {
-			err := s.starter.StartSweep(ctx, id)
+			err := s.hold(ctx)
+			if err == nil {
+				err = s.starter.StartSweep(ctx, id)
+			}
 			if err == nil {
 				s.log.Info().Str("sweep_id", id).Time("next", next).Msg("scheduled sweep started")
 				break

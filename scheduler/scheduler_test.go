@@ -101,3 +101,39 @@ func TestNew_badSpec(t *testing.T) {
 		t.Fatal("accepted an unknown time zone")
 	}
 }
+
+// While the store is lost, Hold holds each tick's sweep: it is tried again
+// like a failed start, starts if the store comes back before the next tick,
+// and is given up otherwise.
+func TestScheduler_holdsSweepsWhileTheStoreIsLost(t *testing.T) {
+	start := time.Date(2026, 11, 22, 1, 30, 0, 0, time.UTC)
+	clk := clock.NewManual(start)
+	restored := time.Date(2026, 11, 22, 2, 5, 0, 0, time.UTC)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	rec := &recorder{cancel: cancel, stopAt: 2}
+	s, err := New("@every 15m", "", rec, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Clock = clk
+	var held []time.Time
+	s.Hold = func(context.Context) error {
+		if clk.Now().Before(restored) {
+			held = append(held, clk.Now())
+			return errors.New("store lost")
+		}
+		return nil
+	}
+	if err := s.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// 01:45 is held until its next tick and given up; 02:00 is held until
+	// the store comes back at 02:05 and starts late; 02:15 starts on time.
+	if len(rec.ids) != 2 || rec.ids[0] != "sweep-20261122T020000Z" || rec.ids[1] != "sweep-20261122T021500Z" {
+		t.Fatalf("sweeps started %v, want 02:00 (late) and 02:15", rec.ids)
+	}
+	if len(held) == 0 || held[0] != time.Date(2026, 11, 22, 1, 45, 0, 0, time.UTC) {
+		t.Fatalf("held at %v", held)
+	}
+}

@@ -67,6 +67,10 @@ type Change struct {
 	// TradeEnable and ConsentIP are the trade lock setting (KindTrade).
 	TradeEnable bool
 	ConsentIP   string
+	// RequestedBy, Reason and Token say who asked and why: the domain's
+	// history records them with the intent. Source overrides how the
+	// history names where the intent came from (default: by Mode).
+	RequestedBy, Reason, Token, Source string
 	// Work, when set, marks an applied change as owed a reconcile: the mark
 	// stays until a worker has seen the registrar in the new state (see
 	// work.go), so that a task lost on the way is queued again.
@@ -105,14 +109,20 @@ const MaxGeneration = tasks.MaxGeneration
 // intentScript folds a change into a bucket, keeps the drift index, the
 // windows and the mark, and takes the domain's lease when asked to.
 //
-// KEYS: i o e x n q w. ARGV: domain mode kind provider default_provider
+// An applied change is recorded in the domain's history (an intent, or the
+// relock that ends a window) in the same step.
+//
+// KEYS: i o e x n q w h. ARGV: domain mode kind provider default_provider
 // generation requested_ms relock_ms trade_enable consent_ip now_ms
-// mark_kind mark_due_ms by reason lease_token lease_until_ms mark_task_id.
-// Returns {outcome, intent|false, observation|false, error|false,
-// mark|false, lease}, where lease is "" (not asked), "ok", "busy:<ms>" or
-// "settled" (an intent task whose intent is stored and confirmed: nothing
-// to do); or {"provider_required"}.
-var intentScript = redis.NewScript(`
+// mark_kind mark_due_ms by reason lease_token lease_until_ms mark_task_id
+// history_by history_reason history_token history_source, then the
+// history limits. Returns {outcome, intent|false, observation|false,
+// error|false, mark|false, lease}, where lease is "" (not asked), "ok",
+// "busy:<ms>" or "settled" (an intent task whose intent is stored and
+// confirmed: nothing to do); or {"provider_required"}; or
+// {"provider_conflict", stored_provider} for a request naming another
+// account than the domain's.
+var intentScript = redis.NewScript(historyLua + `
 local d = ARGV[1]
 local mode, kind = ARGV[2], ARGV[3]
 local tgen, treq = tonumber(ARGV[6]), tonumber(ARGV[7])
@@ -126,6 +136,10 @@ local gen, req = tonumber(f[3]) or 0, tonumber(f[4]) or 0
 local tradeReq = 0
 if f[5] ~= "" then tradeReq = tonumber(f[7]) or req end
 local outcome = "applied"
+if mode == "record" and cur and ARGV[4] ~= "" and ARGV[4] ~= f[1] then
+  -- Moving a domain to another account is not a lock request's business.
+  return {"provider_conflict", f[1]}
+end
 if mode == "check" then
   if not cur then return {"unknown", false, false, false, false, ""} end
   outcome = "current"
@@ -185,6 +199,11 @@ if outcome == "applied" then
   if f[7] == "" and f[5] ~= "" then f[7] = f[4] end
   cur = table.concat(f, "|")
   redis.call("HSET", KEYS[1], d, cur)
+  local hk, trade = "intent", ""
+  if mode == "relock" then hk = "relock" end
+  if kind == "trade" then trade = ARGV[9] end
+  hist(ARGV[11], "kind", hk, "gen", f[3], "provider", p, "intent", kind, "source", ARGV[22],
+    "by", ARGV[19], "reason", ARGV[20], "token", ARGV[21], "relock", f[6], "trade", trade)
   if ARGV[12] ~= "" then
     redis.call("HSET", KEYS[6], mkey, table.concat({f[3], ARGV[7], ARGV[13], "0", ARGV[12], ARGV[18], ARGV[14], ARGV[15]}, "|"))
   end
@@ -271,10 +290,10 @@ func (s *Store) fold(ctx context.Context, c Change, l *Lease, now time.Time) (Do
 		return Domain{}, "", LeaseResult{}, fmt.Errorf("store: generation %d out of range [0, %d]", c.Generation, int64(MaxGeneration))
 	}
 	b := Bucket(c.Domain)
-	k := s.keys(b)
-	args := foldArgs(c, l, now)
+	keys := s.withHistory(s.keys(b), c.Domain)
+	args := s.historyArgs(foldArgs(c, l, now))
 	var cmd *redis.Cmd
-	ops := []op{func(p redis.Pipeliner) redis.Cmder { cmd = intentScript.EvalSha(ctx, p, k[:], args...); return cmd }}
+	ops := []op{func(p redis.Pipeliner) redis.Cmder { cmd = intentScript.EvalSha(ctx, p, keys, args...); return cmd }}
 	if c.Mode != ModeCheck && (c.Provider != "" || c.DefaultProvider != "") {
 		// Mark the bucket occupied in the same round trip, before the domain
 		// can exist: a crash in between leaves at worst an empty bucket
@@ -306,9 +325,14 @@ func foldArgs(c Change, l *Lease, now time.Time) []any {
 	if l != nil {
 		token, until = l.Token, timeMS(l.Until)
 	}
+	source := c.Source
+	if source == "" {
+		source = map[Mode]string{ModeRecord: "record", ModeFold: "task", ModeImport: "import", ModeRelock: "relock"}[c.Mode]
+	}
 	return []any{c.Domain, string(c.Mode), string(c.Kind), c.Provider, c.DefaultProvider,
 		strconv.FormatInt(c.Generation, 10), timeMS(c.RequestedAt), timeMS(c.RelockAt), trade, c.ConsentIP,
-		timeMS(now), markKind, markDue, by, reason, token, until, taskID}
+		timeMS(now), markKind, markDue, by, reason, token, until, taskID,
+		errorText(c.RequestedBy), errorText(c.Reason), errorText(c.Token), source}
 }
 
 func foldResult(domain string, cmd *redis.Cmd) (Domain, Outcome, LeaseResult, error) {
@@ -318,6 +342,10 @@ func foldResult(domain string, cmd *redis.Cmd) (Domain, Outcome, LeaseResult, er
 	}
 	if len(res) == 1 {
 		return Domain{}, "", LeaseResult{}, ErrProviderRequired
+	}
+	if len(res) == 2 {
+		stored, _ := res[1].(string)
+		return Domain{}, "", LeaseResult{}, &ProviderConflictError{Domain: domain, Stored: stored}
 	}
 	if len(res) != 6 {
 		return Domain{}, "", LeaseResult{}, fmt.Errorf("store: unexpected script reply %v", res)
@@ -344,6 +372,17 @@ func foldResult(domain string, cmd *redis.Cmd) (Domain, Outcome, LeaseResult, er
 	return d, Outcome(res[0].(string)), lr, nil
 }
 
+// ProviderConflictError refuses a request that names another account than
+// the one the domain is in: moving a domain is an explicit admin action
+// (forget it, then record it under the new account).
+type ProviderConflictError struct {
+	Domain, Stored string
+}
+
+func (e *ProviderConflictError) Error() string {
+	return fmt.Sprintf("%s is in the inventory under provider %q: a request cannot move it (an admin can forget the domain and record it under the new provider)", e.Domain, e.Stored)
+}
+
 // FoldMany folds many changes in one round trip (imports, benchmarks).
 // Outcomes come back in order; a change that needs a provider has an empty
 // outcome.
@@ -365,9 +404,9 @@ func (s *Store) FoldMany(ctx context.Context, changes []Change) ([]Outcome, erro
 			marked[b] = true
 			ops = append(ops, func(p redis.Pipeliner) redis.Cmder { return p.SetBit(ctx, s.occupiedKey(), int64(b), 1) })
 		}
-		k, args := s.keys(b), foldArgs(c, nil, now)
+		keys, args := s.withHistory(s.keys(b), c.Domain), s.historyArgs(foldArgs(c, nil, now))
 		ops = append(ops, func(p redis.Pipeliner) redis.Cmder {
-			cmds[i] = intentScript.EvalSha(ctx, p, k[:], args...)
+			cmds[i] = intentScript.EvalSha(ctx, p, keys, args...)
 			return cmds[i]
 		})
 	}

@@ -26,10 +26,14 @@ type Reading struct {
 // the domain's lease does that (Finish), because a reading taken while
 // another worker's write may still land proves nothing.
 //
-// KEYS: i o e x n q w. ARGV: domain locked read_ms flags error.
+// A registrar error that is new (or differs from the stored one), and the
+// first good reading after one, go into the domain's history.
+//
+// KEYS: i o e x n q w h. ARGV: domain locked read_ms flags error, then the
+// history limits.
 // Returns {"stale"|"unknown"|"ok", intent, observation|false, error|false,
 // mark|false, lease|false}.
-var observeScript = redis.NewScript(`
+var observeScript = redis.NewScript(historyLua + `
 local d = ARGV[1]
 local ts = tonumber(ARGV[3])
 local cur = redis.call("HGET", KEYS[1], d)
@@ -44,12 +48,18 @@ local outcome = "ok"
 if ts < ots or ts < ets then
   outcome = "stale"
 elseif ARGV[5] ~= "" then
+  if not err or string.match(err, "^%d+|(.*)$") ~= ARGV[5] then
+    hist(ARGV[3], "kind", "error", "gen", string.match(cur, "^[^|]*|%d|(%d+)|"), "provider", string.match(cur, "^([^|]*)|"), "error", ARGV[5])
+  end
   err = ARGV[3] .. "|" .. ARGV[5]
   redis.call("HSET", KEYS[3], d, err)
 else
   obs = ARGV[2] .. "|" .. ARGV[3] .. "|" .. ARGV[4]
   redis.call("HSET", KEYS[2], d, obs)
-  if err then redis.call("HDEL", KEYS[3], d); err = nil end
+  if err then
+    redis.call("HDEL", KEYS[3], d); err = nil
+    hist(ARGV[3], "kind", "recovery", "gen", string.match(cur, "^[^|]*|%d|(%d+)|"), "provider", string.match(cur, "^([^|]*)|"))
+  end
 end
 local inSync = (obs and not err and string.sub(obs, 1, 1) == locked) and true or false
 -- The drift index changes only when the domain's sync state does (a stale
@@ -79,8 +89,8 @@ func (s *Store) Observe(ctx context.Context, domain string, r Reading, also ...f
 	if r.StartedAt.IsZero() {
 		r.StartedAt = time.Now()
 	}
-	args := []any{domain, locked, timeMS(r.StartedAt), strconv.Itoa(r.Flags), errorText(r.Err)}
-	cmd, err := s.runScript(ctx, observeScript, k[:], args, also)
+	args := s.historyArgs([]any{domain, locked, timeMS(r.StartedAt), strconv.Itoa(r.Flags), errorText(r.Err)})
+	cmd, err := s.runScript(ctx, observeScript, s.withHistory(k, domain), args, also)
 	if err != nil {
 		return Domain{}, false, err
 	}
@@ -160,9 +170,10 @@ func (s *Store) ObserveMany(ctx context.Context, readings []DomainReading) ([]Do
 		if at.IsZero() {
 			at = time.Now()
 		}
-		args := []any{r.Domain, locked, timeMS(at), strconv.Itoa(r.Flags), errorText(r.Err)}
+		args := s.historyArgs([]any{r.Domain, locked, timeMS(at), strconv.Itoa(r.Flags), errorText(r.Err)})
+		keys := s.withHistory(k, r.Domain)
 		ops[i] = func(p redis.Pipeliner) redis.Cmder {
-			cmds[i] = observeScript.EvalSha(ctx, p, k[:], args...)
+			cmds[i] = observeScript.EvalSha(ctx, p, keys, args...)
 			return cmds[i]
 		}
 	}

@@ -17,6 +17,7 @@
 //	                "l:"+domain -> who is converging it until when (a lease);
 //	                see work.go
 //	<prefix>{b}:w   sorted set domain -> end of its unlock window (ms)
+//	<prefix>{b}:h:<domain>  stream: the domain's history (history.go)
 //
 // Listing walks the buckets in order with a cursor (bucket, last name);
 // sweeps read whole chunks of buckets with pipelined commands.
@@ -49,8 +50,9 @@ var ErrProviderRequired = errors.New("domain not in the inventory: a provider is
 
 // Store is the inventory. It is safe for concurrent use.
 type Store struct {
-	rdb    redis.UniversalClient
-	prefix string
+	rdb     redis.UniversalClient
+	prefix  string
+	history HistoryLimits
 }
 
 // New returns a Store whose keys start with prefix ("rl:" by default), so
@@ -89,8 +91,12 @@ const (
 	keyWindows
 )
 
+func (s *Store) bucketTag(b int) string {
+	return s.prefix + "{" + strconv.FormatInt(int64(b), 16) + "}:"
+}
+
 func (s *Store) keys(b int) bucketKeys {
-	tag := s.prefix + "{" + strconv.FormatInt(int64(b), 16) + "}:"
+	tag := s.bucketTag(b)
 	return bucketKeys{tag + "i", tag + "o", tag + "e", tag + "x", tag + "n", tag + "q", tag + "w"}
 }
 

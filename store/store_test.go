@@ -61,8 +61,14 @@ func TestStore_Fold_record(t *testing.T) {
 		if d.Desired.Provider != "enom" || d.Desired.Locked || d.Desired.Generation != 2 || !d.Desired.RelockAt.Equal(t0.Add(72*time.Hour)) {
 			t.Fatalf("after unlock: %+v", d.Desired)
 		}
-		d, _, _ = s.Fold(ctx, Change{Domain: "example.com", Kind: KindLock, Provider: "enom2", RequestedAt: t0.Add(2 * time.Second)})
-		if d.Desired.Provider != "enom2" || !d.Desired.Locked || d.Desired.Generation != 3 || !d.Desired.RelockAt.IsZero() {
+		// A request naming another account is refused: moving is an admin's.
+		_, _, err = s.Fold(ctx, Change{Domain: "example.com", Kind: KindLock, Provider: "enom2", RequestedAt: t0.Add(2 * time.Second)})
+		var conflict *ProviderConflictError
+		if !errors.As(err, &conflict) || conflict.Stored != "enom" {
+			t.Fatalf("Fold with another provider = %v, want a ProviderConflictError naming enom", err)
+		}
+		d, _, _ = s.Fold(ctx, Change{Domain: "example.com", Kind: KindLock, Provider: "enom", RequestedAt: t0.Add(2 * time.Second)})
+		if d.Desired.Provider != "enom" || !d.Desired.Locked || d.Desired.Generation != 3 || !d.Desired.RelockAt.IsZero() {
 			t.Fatalf("after lock: %+v", d.Desired)
 		}
 		got, err := s.Get(ctx, "example.com")
@@ -270,8 +276,9 @@ func TestStore_List(t *testing.T) {
 		if got := listAll(t, s, ListOptions{Provider: "ee"}); len(got) != 50 {
 			t.Errorf("provider filter: %d, want 50", len(got))
 		}
-		// Moving a domain between providers moves its count.
-		s.Fold(ctx, Change{Domain: "d001.com", Kind: KindLock, Provider: "ee"})
+		// Moving a domain between providers (a producer's direct task can)
+		// moves its count.
+		s.Fold(ctx, Change{Domain: "d001.com", Kind: KindLock, Mode: ModeFold, Provider: "ee", RequestedAt: time.Now().Add(time.Hour)})
 		counts, err := s.CountByProvider(ctx)
 		if err != nil || counts["ee"] != 51 || counts["enom"] != 199 {
 			t.Errorf("CountByProvider = %v, %v; want ee 51, enom 199", counts, err)

@@ -106,13 +106,17 @@ func noteText(s string) string {
 // error), a trade lock setting the registrar accepted, the mark settled or
 // given a new due time, and the lease released, held or kept.
 //
-// KEYS: i o e x n q w. ARGV: domain locked("0"|"1"|"" for no reading)
+// A new registrar error, and the first good reading after one, go into
+// the domain's history.
+//
+// KEYS: i o e x n q w h. ARGV: domain locked("0"|"1"|"" for no reading)
 // read_ms flags error token settle_gen trade_sent("0"|"1"|"")
-// lease_action(release|hold|keep|settle) hold_until_ms mark_due_ms mark_fail.
+// lease_action(release|hold|keep|settle) hold_until_ms mark_due_ms
+// mark_fail, then the history limits.
 // Returns {outcome, intent|false, observation|false, error|false,
 // mark|false, settled} with outcome "ok", "stale" (an older reading than the
 // stored one: dropped), "none" (nothing read) or "unknown" (no such domain).
-var finishScript = redis.NewScript(`
+var finishScript = redis.NewScript(historyLua + `
 local d = ARGV[1]
 local lkey, mkey = "l:" .. d, "m:" .. d
 local function leaseDone(settled, held)
@@ -144,12 +148,18 @@ if ARGV[2] ~= "" or ARGV[5] ~= "" then
   if ts < ots or ts < ets then
     outcome = "stale"
   elseif ARGV[5] ~= "" then
+    if not err or string.match(err, "^%d+|(.*)$") ~= ARGV[5] then
+      hist(ARGV[3], "kind", "error", "gen", f[3], "provider", f[1], "error", ARGV[5])
+    end
     err = ARGV[3] .. "|" .. ARGV[5]
     redis.call("HSET", KEYS[3], d, err)
   else
     obs = ARGV[2] .. "|" .. ARGV[3] .. "|" .. ARGV[4]
     redis.call("HSET", KEYS[2], d, obs)
-    if err then redis.call("HDEL", KEYS[3], d); err = nil end
+    if err then
+      redis.call("HDEL", KEYS[3], d); err = nil
+      hist(ARGV[3], "kind", "recovery", "gen", f[3], "provider", f[1])
+    end
   end
 end
 if ARGV[8] ~= "" and string.sub(f[5], 1, 1) == ARGV[8] and string.sub(f[5], 2, 2) ~= "a" then
@@ -250,9 +260,9 @@ func (s *Store) Finish(ctx context.Context, f Finish, also ...func(redis.Pipelin
 	if f.Lease == "" {
 		f.Lease = Keep
 	}
-	args := []any{f.Domain, locked, readMS, flags, errText, f.Token, settle, trade,
-		string(f.Lease), timeMS(f.HoldUntil), timeMS(f.MarkDue), fail}
-	cmd, err := s.runScript(ctx, finishScript, k[:], args, also)
+	args := s.historyArgs([]any{f.Domain, locked, readMS, flags, errText, f.Token, settle, trade,
+		string(f.Lease), timeMS(f.HoldUntil), timeMS(f.MarkDue), fail})
+	cmd, err := s.runScript(ctx, finishScript, s.withHistory(k, f.Domain), args, also)
 	if err != nil {
 		return Domain{}, false, err
 	}

@@ -130,7 +130,7 @@ func (r *Records) Finalize(ctx context.Context, id string, g Guard, q FixQueue, 
 	if !st.Options.DryRun {
 		for p, c := range st.PerProvider {
 			if why := g.Hold(c); why != "" {
-				paused[p] = why
+				paused[p] = fmt.Sprintf("%s (review: reglock sweep report %s; then: reglock sweep apply %s)", why, id, id)
 			}
 		}
 	}

@@ -254,6 +254,12 @@ func (u *unitRun) classify(d store.Domain, rd store.Reading, registrarID string,
 	case reconcile.Wait, reconcile.NotOurs:
 		c.Drifted++
 		c.Unfixable++
+		why := "pending at the registry (a transfer or another operation): nothing to do until it ends"
+		if rd.Flags&store.FlagPending == 0 {
+			why = "unlock wanted, but the registry holds its own lock: only the registry (or a registry-lock request) lifts it"
+		}
+		u.found.Unfixable = append(u.found.Unfixable, Unfixable{Why: why,
+			Fix: Fix{Domain: d.Name, Provider: d.Desired.Provider, Lock: d.Desired.Locked, Generation: d.Desired.Generation, RegistrarID: registrarID}})
 	case reconcile.Confirm:
 		u.found.Suspects = append(u.found.Suspects, Suspect{ReadAt: rd.StartedAt,
 			Fix: Fix{Domain: d.Name, Provider: d.Desired.Provider, Lock: d.Desired.Locked, Generation: d.Desired.Generation, RegistrarID: registrarID}})

@@ -305,7 +305,22 @@ type Suspect struct {
 type Found struct {
 	Suspects []Suspect
 	Fixes    []Fix
+	// Unfixable is drift reglock must not touch, for the sweep's report.
+	Unfixable []Unfixable
 }
+
+// Unfixable is a drifted domain reglock leaves alone, and why.
+type Unfixable struct {
+	Fix
+	Why string
+}
+
+// unfixablePrefix marks a unit's unfixable drift in its fix hash: no domain
+// name starts with it, so Fixes never takes one for a fix.
+const unfixablePrefix = "!"
+
+// whySep starts the reason of an unfixable entry, after its fix fields.
+const whySep = "why:"
 
 // Commit records one run of a unit: its tally, what it found and where it
 // stopped. prev is the cursor the run started from; a final commit marks
@@ -328,6 +343,9 @@ func (r *Records) Commit(ctx context.Context, id, unit, prev, cursor string, fin
 	for _, f := range found.Fixes {
 		args = append(args, f.Domain, f.encode())
 	}
+	for _, f := range found.Unfixable {
+		args = append(args, unfixablePrefix+f.Domain, f.encode()+"|"+whySep+f.Why)
+	}
 	res, err := commitScript.Run(ctx, r.rdb, []string{r.key(id), r.fixKey(id, unit), r.suspectKey(id, unit)}, args...).Int64Slice()
 	if err != nil {
 		return 0, false, err
@@ -344,6 +362,11 @@ func (r *Records) Get(ctx context.Context, id string) (Status, error) {
 	if len(m) == 0 {
 		return Status{}, ErrNotFound
 	}
+	return statusOf(id, m), nil
+}
+
+// statusOf decodes a sweep's record.
+func statusOf(id string, m map[string]string) Status {
 	st := Status{ID: id, State: m["state"], Stage: Stage(m["stage"]), PerProvider: map[string]Counts{}, Paused: map[string]string{}}
 	st.Options = Options{Provider: m["provider"], DryRun: m["dry_run"] == "1", Trigger: m["trigger"]}
 	st.Pending = atoi(m["pending"])
@@ -382,14 +405,25 @@ func (r *Records) Get(ctx context.Context, id string) (Status, error) {
 		}
 		st.PerProvider[p] = c
 	}
-	return st, nil
+	return st
 }
 
 // Fixes returns the confirmed drift of every unit of the sweep.
 func (r *Records) Fixes(ctx context.Context, id string) ([]Fix, error) {
-	m, err := r.rdb.HMGet(ctx, r.key(id), "units:"+string(StageConfirm)).Result()
+	fixes, _, err := r.findings(ctx, id, StageConfirm)
+	return fixes, err
+}
+
+// findings reads what the units of the given stages recorded: confirmed
+// drift to fix, and drift reglock leaves alone. Both come sorted by domain.
+func (r *Records) findings(ctx context.Context, id string, stages ...Stage) ([]Fix, []Unfixable, error) {
+	fields := make([]string, len(stages))
+	for i, st := range stages {
+		fields[i] = "units:" + string(st)
+	}
+	m, err := r.rdb.HMGet(ctx, r.key(id), fields...).Result()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var units []string
 	for _, v := range m {
@@ -397,7 +431,8 @@ func (r *Records) Fixes(ctx context.Context, id string) ([]Fix, error) {
 			units = append(units, strings.Split(s, ",")...)
 		}
 	}
-	var out []Fix
+	var fixes []Fix
+	var unfixable []Unfixable
 	const batch = 64
 	for start := 0; start < len(units); start += batch {
 		pipe := r.rdb.Pipeline()
@@ -406,20 +441,30 @@ func (r *Records) Fixes(ctx context.Context, id string) ([]Fix, error) {
 			cmds = append(cmds, pipe.HGetAll(ctx, r.fixKey(id, u)))
 		}
 		if _, err := pipe.Exec(ctx); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, c := range cmds {
-			for domain, v := range c.Val() {
-				f, err := parseFix(domain, v)
-				if err != nil {
-					return nil, err
+			for field, v := range c.Val() {
+				if domain, ok := strings.CutPrefix(field, unfixablePrefix); ok {
+					enc, why, _ := strings.Cut(v, "|"+whySep)
+					f, err := parseFix(domain, enc)
+					if err != nil {
+						return nil, nil, err
+					}
+					unfixable = append(unfixable, Unfixable{Fix: f, Why: why})
+					continue
 				}
-				out = append(out, f)
+				f, err := parseFix(field, v)
+				if err != nil {
+					return nil, nil, err
+				}
+				fixes = append(fixes, f)
 			}
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Domain < out[j].Domain })
-	return out, nil
+	sort.Slice(fixes, func(i, j int) bool { return fixes[i].Domain < fixes[j].Domain })
+	sort.Slice(unfixable, func(i, j int) bool { return unfixable[i].Domain < unfixable[j].Domain })
+	return fixes, unfixable, nil
 }
 
 // Suspects returns the suspects a unit found.

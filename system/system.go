@@ -18,8 +18,10 @@ import (
 	"github.com/reglock/reglock/audit"
 	"github.com/reglock/reglock/clock"
 	"github.com/reglock/reglock/config"
+	"github.com/reglock/reglock/console"
 	"github.com/reglock/reglock/intent"
 	"github.com/reglock/reglock/metrics"
+	"github.com/reglock/reglock/notify"
 	"github.com/reglock/reglock/ratelimit"
 	"github.com/reglock/reglock/reconcile"
 	"github.com/reglock/reglock/secret"
@@ -59,6 +61,12 @@ type System struct {
 	Intents *intent.Service
 	Sweeps  *sweep.Starter
 	Audit   *audit.Log
+	// Notify raises events to the configured webhooks (notify.go).
+	Notify *notify.Notifier
+	// StoreWatch says whether Redis still holds the store this process
+	// works for (storewatch.go); the API, the worker and the scheduler
+	// refuse to work while it is lost or replaced.
+	StoreWatch *store.IdentityWatch
 }
 
 // New builds the shared parts of a process.
@@ -72,11 +80,14 @@ func New(o Options) *System {
 	o.Clock = clock.Or(o.Clock)
 	prefix := Prefix(o.Namespace)
 	s := &System{Options: o, Store: store.New(o.Redis, prefix), Limiter: ratelimit.New(o.Redis, prefix),
-		Queue: tasks.Queue{Client: o.Enqueuer, Namespace: tasks.Namespace(o.Namespace)},
-		Audit: audit.New(o.Redis, prefix, 0)}
+		Queue: tasks.Queue{Client: o.Enqueuer, Namespace: tasks.Namespace(o.Namespace)}}
+	s.Store.SetHistory(store.HistoryLimits{MaxLen: o.Config.Audit.HistoryMax, Retention: o.Config.Audit.HistoryRetention})
+	s.Audit = audit.New(s.Store)
 	s.Limiter.Clock = o.Clock
 	s.Intents = &intent.Service{Store: s.Store, Queue: s.Queue, Config: o.Config, Clock: o.Clock}
 	s.Sweeps = &sweep.Starter{Records: sweep.New(o.Redis, prefix), Queue: s.Queue, Fixes: s.FixQueue(), Clock: o.Clock}
+	s.Notify = s.newNotifier()
+	s.StoreWatch = s.newStoreWatch()
 	if m := o.Metrics; m != nil {
 		s.Limiter.OnWait = func(account string, wait time.Duration) {
 			m.RateLimitWait.WithLabelValues(account).Observe(wait.Seconds())
@@ -102,15 +113,18 @@ func (s *System) Worker() *worker.Worker {
 			Store: s.Store, Limiter: s.Limiter, Accounts: s.Accounts, Queue: s.Queue,
 			Log:          s.Log.With().Str("component", "worker").Logger(),
 			Audit:        s.Audit,
+			Notify:       s.Notify,
 			ConfirmDelay: sched.ConfirmDelay,
 			Clock:        s.Clock,
 		},
 		RouteTLD: s.Config.Route,
+		Notify:   s.Notify,
 	}
 	if s.Metrics != nil {
 		w.Counters, w.Metrics = s.Metrics, s.Metrics
 	}
 	w.Sweeps = w.SweepRunner(&sweep.Runner{Records: s.Sweeps.Records, Guard: sweep.Guard{MaxDriftShare: sched.MaxDriftShare}})
+	w.StoreGuard = s.StoreWatch.Verify
 	return w
 }
 
@@ -121,14 +135,19 @@ func (s *System) Janitor(insp reconcile.Inspector) *reconcile.Janitor {
 		insp = asynq.NewInspectorFromRedisClient(s.Redis)
 	}
 	return &reconcile.Janitor{Store: s.Store, Queue: s.Queue, Inspector: insp, Clock: s.Clock,
-		Log: s.Log.With().Str("component", "janitor").Logger()}
+		Log: s.Log.With().Str("component", "janitor").Logger(), Notify: s.Notify}
 }
 
 // API returns the HTTP API, accepting tokens.
 func (s *System) API(tokens []config.Token) *api.Server {
 	srv := api.New(tokens)
 	srv.Intents, srv.Store, srv.Sweeps, srv.Metrics = s.Intents, s.Store, s.Sweeps, s.Metrics
+	srv.Audit, srv.Clock, srv.Tasks = s.Audit, s.Clock, asynq.NewInspectorFromRedisClient(s.Redis)
 	srv.Log = s.Log.With().Str("component", "api").Logger()
+	srv.StoreGuard = s.StoreWatch.Verify
+	// The console reads through the API with its visitors' tokens: the
+	// handler it gets is taken before it is mounted, so it has /v1, not itself.
+	srv.Console = console.New(srv.Handler())
 	return srv
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/hibiken/asynq"
 	"github.com/rs/zerolog"
 
+	"github.com/reglock/reglock/notify"
 	"github.com/reglock/reglock/providers"
 	"github.com/reglock/reglock/reconcile"
 	"github.com/reglock/reglock/tasks"
@@ -93,6 +94,7 @@ var backoffCap = map[string]time.Duration{
 	tasks.TypeTradeLock: 15 * time.Minute,
 	tasks.TypeCheck:     5 * time.Minute,
 	tasks.TypeSweep:     2 * time.Minute,
+	notify.TypeWebhook:  time.Hour, // an endpoint down for hours still hears (notify.MaxRetry)
 }
 
 // DefaultBackoff is the pause before the first retry.

@@ -112,7 +112,8 @@ func (w *Worker) sweepWait(ctx context.Context, acct Account) error {
 	}
 }
 
-// sweepReporter sends what sweeps find to the metrics and the audit trail.
+// sweepReporter sends what sweeps find to the metrics and the audit trail,
+// and how they end to the notifications.
 type sweepReporter struct{ w *Worker }
 
 func (s sweepReporter) Found(ctx context.Context, sweepID string, t sweep.Tally, fixes []sweep.Fix) {
@@ -132,10 +133,11 @@ func (s sweepReporter) Found(ctx context.Context, sweepID string, t sweep.Tally,
 	}
 }
 
-func (s sweepReporter) Finished(_ context.Context, st sweep.Status) {
+func (s sweepReporter) Finished(ctx context.Context, st sweep.Status) {
 	if s.w.Metrics != nil {
 		s.w.Metrics.SweepsFinished.WithLabelValues(st.State).Inc()
 	}
+	s.w.notifySweep(ctx, st)
 }
 
 func lockWord(locked bool) string {

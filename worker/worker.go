@@ -18,6 +18,7 @@ import (
 
 	"github.com/reglock/reglock/audit"
 	"github.com/reglock/reglock/metrics"
+	"github.com/reglock/reglock/notify"
 	"github.com/reglock/reglock/reconcile"
 	"github.com/reglock/reglock/sweep"
 	"github.com/reglock/reglock/tasks"
@@ -37,6 +38,12 @@ type Worker struct {
 	Sweeps *sweep.Runner
 	// Metrics, when set, counts what the worker does.
 	Metrics *metrics.Metrics
+	// Notify, when set, delivers notify:webhook tasks and hears of the
+	// sweeps' ends.
+	Notify *notify.Notifier
+	// StoreGuard, when set, holds every domain and sweep task while the
+	// store is lost or replaced (storeguard.go).
+	StoreGuard func(context.Context) error
 }
 
 // Mux routes task types to their handlers.
@@ -45,20 +52,16 @@ func (w *Worker) Mux() *asynq.ServeMux {
 		panic("worker: no Reconciler")
 	}
 	mux := asynq.NewServeMux()
-	mux.Use(w.instrument, w.verdicts)
+	mux.Use(w.instrument, w.verdicts, w.storeGuard)
 	mux.HandleFunc(tasks.TypeLock, w.handleLock)
 	mux.HandleFunc(tasks.TypeUnlock, w.handleUnlock)
 	mux.HandleFunc(tasks.TypeTradeLock, w.handleTradeLock)
 	mux.HandleFunc(tasks.TypeCheck, w.handleCheck)
 	mux.HandleFunc(tasks.TypeSweep, w.handleSweep)
+	if w.Notify != nil {
+		mux.HandleFunc(notify.TypeWebhook, w.Notify.Deliver)
+	}
 	return mux
-}
-
-// auditLog writes an audit event to the process log.
-func (w *Worker) auditLog(e audit.Event) {
-	w.Log.Info().Str("event", e.Kind).Str("domain", e.Domain).Str("provider", e.Provider).Str("before", e.Before).
-		Str("after", e.After).Str("cause", e.Cause).Str("requested_by", e.RequestedBy).Int64("generation", e.Generation).
-		Str("sweep_id", e.SweepID).Msg("audit")
 }
 
 // taskReport is what a handler tells the metrics middleware about its task.
@@ -93,18 +96,10 @@ func (w *Worker) superseded(t *asynq.Task) {
 	}
 }
 
-// audit records an event on the trail and in the log. A trail that cannot
-// be written is logged, not fatal: the change itself has happened.
+// audit records a domain's history event, logs it and notifies it, as the
+// reconciler does.
 func (w *Worker) audit(ctx context.Context, e audit.Event) {
-	w.auditLog(e)
-	if w.Audit == nil {
-		return
-	}
-	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-	defer cancel()
-	if err := w.Audit.Record(actx, e); err != nil {
-		w.Log.Error().Err(err).Str("domain", e.Domain).Msg("could not write the audit trail")
-	}
+	w.Reconciler.Record(ctx, w.Log, e)
 }
 
 // ServerConfig configures the asynq servers.
@@ -143,7 +138,11 @@ func NewServers(rdb redis.UniversalClient, c ServerConfig) *Servers {
 			c.Queues.Queue(tasks.QueueChanges): 6,
 			c.Queues.Queue(tasks.QueueFixes):   3,
 		}),
-		Checks: newServer(rdb, c, c.CheckConcurrency, map[string]int{c.Queues.Queue(tasks.QueueChecks): 1}),
+		// Notifications first: few and short, they must not wait for a sweep.
+		Checks: newServer(rdb, c, c.CheckConcurrency, map[string]int{
+			c.Queues.Queue(notify.Queue):      2,
+			c.Queues.Queue(tasks.QueueChecks): 1,
+		}),
 	}
 }
 

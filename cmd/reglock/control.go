@@ -28,6 +28,11 @@ type controller interface {
 	StartSweep(ctx context.Context, r api.SweepRequest) (api.SweepStarted, error)
 	Sweep(ctx context.Context, id string) (api.Sweep, error)
 	ApplySweep(ctx context.Context, id string) (api.Sweep, error)
+	History(ctx context.Context, domain, cursor string, limit int) (api.History, error)
+	Sweeps(ctx context.Context, state, cursor string) (api.SweepList, error)
+	SweepReport(ctx context.Context, id string) (api.SweepReport, error)
+	Compliance(ctx context.Context) (api.Compliance, error)
+	Forget(ctx context.Context, domain string, r api.ForgetRequest) (api.Forgotten, error)
 }
 
 // openController picks the backend: --api, else --config (Redis), else a
@@ -61,7 +66,8 @@ func openController(ctx context.Context, g *globals) (controller, func(), error)
 	return nil, nil, usageError{errors.New("nothing to talk to: give --config FILE (Redis), --api URL, or start `reglock serve` (the sandbox) first")}
 }
 
-// requestedBy names the operator for the audit trail.
+// requestedBy is the CLI's identity in --config mode, where no token
+// names the caller: the history records it as the token.
 func requestedBy() string {
 	u := os.Getenv("USER")
 	if u == "" {
@@ -82,7 +88,6 @@ func newLockCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer done()
-			r.RequestedBy = requestedBy()
 			acc, err := c.Lock(cmd.Context(), args[0], r)
 			if err != nil {
 				return err
@@ -92,7 +97,8 @@ func newLockCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&r.Provider, "provider", "", "provider name from the configuration (needed for a new domain no provider's tlds cover)")
-	cmd.Flags().StringVar(&r.Reason, "reason", "", "why, for the audit trail")
+	cmd.Flags().StringVar(&r.Reason, "reason", "", "why, for the domain's history")
+	cmd.Flags().StringVar(&r.RequestedBy, "requested-by", "", "on whose behalf, for the domain's history (the token's name is recorded either way)")
 	addAPIFlags(cmd, g)
 	return cmd
 }
@@ -114,7 +120,6 @@ func newUnlockCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer done()
-			r.RequestedBy = requestedBy()
 			acc, err := c.Unlock(cmd.Context(), args[0], r)
 			if err != nil {
 				return err
@@ -125,7 +130,8 @@ func newUnlockCmd(g *globals) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&r.RelockAfter, "relock-after", "", "flip back to locked after this long, e.g. 72h")
 	cmd.Flags().StringVar(&r.Provider, "provider", "", "provider name from the configuration")
-	cmd.Flags().StringVar(&r.Reason, "reason", "", "why, for the audit trail")
+	cmd.Flags().StringVar(&r.Reason, "reason", "", "why, for the domain's history")
+	cmd.Flags().StringVar(&r.RequestedBy, "requested-by", "", "on whose behalf, for the domain's history (the token's name is recorded either way)")
 	addAPIFlags(cmd, g)
 	return cmd
 }
@@ -153,7 +159,6 @@ func newTradeLockCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer done()
-			r.RequestedBy = requestedBy()
 			acc, err := c.TradeLock(cmd.Context(), args[0], r)
 			if err != nil {
 				return err
@@ -165,7 +170,8 @@ func newTradeLockCmd(g *globals) *cobra.Command {
 	cmd.Flags().BoolVar(&enable, "enable", true, "apply the 60-day lock after the next change of registrant")
 	cmd.Flags().StringVar(&r.ConsentIP, "consent-ip", "", "the registrant's IP address when they gave consent")
 	cmd.Flags().StringVar(&r.Provider, "provider", "", "provider name from the configuration")
-	cmd.Flags().StringVar(&r.Reason, "reason", "", "why, for the audit trail")
+	cmd.Flags().StringVar(&r.Reason, "reason", "", "why, for the domain's history")
+	cmd.Flags().StringVar(&r.RequestedBy, "requested-by", "", "on whose behalf, for the domain's history (the token's name is recorded either way)")
 	addAPIFlags(cmd, g)
 	return cmd
 }
@@ -245,4 +251,40 @@ func printDomain(w io.Writer, d api.Domain) {
 		sync = "no"
 	}
 	fmt.Fprintf(w, "  in sync:     %s\n", sync)
+	if in := d.Intent; in != nil {
+		fmt.Fprintf(w, "  asked by:    %s", orDash(in.RequestedBy))
+		if in.Token != "" {
+			fmt.Fprintf(w, " (token %s)", in.Token)
+		}
+		if in.RequestedAt != nil {
+			fmt.Fprintf(w, " at %s", in.RequestedAt.Format(time.RFC3339))
+		}
+		fmt.Fprintln(w)
+		if in.Reason != "" {
+			fmt.Fprintf(w, "  reason:      %s\n", in.Reason)
+		}
+	}
+	if t := d.Task; t != nil {
+		fmt.Fprintf(w, "  task:        %s (%s", t.ID, t.State)
+		if t.Retried > 0 {
+			fmt.Fprintf(w, ", retried %d of %d", t.Retried, t.MaxRetry)
+		}
+		if t.NextAttempt != nil {
+			fmt.Fprintf(w, ", next attempt %s", t.NextAttempt.Format(time.RFC3339))
+		}
+		fmt.Fprintln(w, ")")
+		if t.LastError != "" {
+			fmt.Fprintf(w, "  task error:  %s\n", t.LastError)
+		}
+	}
+	if rl := d.Relock; rl != nil {
+		fmt.Fprintf(w, "  relock:      %s (%s)\n", rl.At.Format(time.RFC3339), rl.State)
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

@@ -52,6 +52,8 @@ type e2e struct {
 	sim    *simulator.Simulator
 	enom   *simulator.Account
 	config string
+	// simURL is the simulator's address ("{{SIM}}" in extra config).
+	simURL string
 	api    string
 	token  string
 	// extraEnv is added to every process's environment.
@@ -64,6 +66,7 @@ func newE2E(t *testing.T, extraConfig ...string) *e2e {
 	e.enom = e.sim.AddAccount(simulator.ENom, "resellid", "resellpw")
 	hs := httptest.NewServer(e.sim.Handler())
 	t.Cleanup(hs.Close)
+	e.simURL = hs.URL
 	e.api = "127.0.0.1:" + freePort(t)
 	e.token = "e2e-token-0123456789abcdef"
 	e.config = filepath.Join(t.TempDir(), "reglock.yaml")
@@ -85,7 +88,7 @@ providers:
     password: ${E2E_ENOM_PW}
     tlds: [com, net]
     rate: 100
-%s`, redistest.Addr(), e.api, hs.URL, strings.Join(extraConfig, ""))
+%s`, redistest.Addr(), e.api, hs.URL, strings.ReplaceAll(strings.Join(extraConfig, ""), "{{SIM}}", hs.URL))
 	if err := os.WriteFile(e.config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -293,7 +293,8 @@ func TestHA_sentinelFailover(t *testing.T) {
 
 // With no master at all (master and replica both down, so the sentinels
 // have nothing to promote), a lock request fails with 503 in bounded time
-// and /readyz says so; once a master is back, the same process accepts the
+// and /readyz says so; once a master is back (empty: the store is lost) and
+// an operator has accepted the empty store, the same process accepts the
 // lock and its worker carries it out, with no restart.
 func TestHA_sentinelNoMasterAnswers503(t *testing.T) {
 	t.Parallel()
@@ -320,8 +321,21 @@ func TestHA_sentinelNoMasterAnswers503(t *testing.T) {
 	t.Logf("with no master, a lock request answered 503 after %v", took.Round(time.Millisecond))
 
 	// The master comes back (empty: it persisted nothing), at the address
-	// the sentinels still give.
+	// the sentinels still give. Its data is gone: that is a Redis loss, and
+	// the process says so instead of starting again from nothing.
 	master.Start()
+	e.eventually("the process to see the store lost", 20*time.Second, func() bool {
+		code, resp := e.http("POST", "/v1/domains/outage.com/lock")
+		errBody, _ := resp["error"].(map[string]any)
+		return code == 503 && errBody["code"] == "store_lost"
+	})
+	if c, body := e.haGet("/readyz"); c != 503 || !strings.Contains(body, "store lost") {
+		t.Fatalf("/readyz with the store lost: %d %s", c, body)
+	}
+	// With nothing to restore, the operator accepts the empty store.
+	if out, err := e.run("restore", "--accept-empty"); err != nil {
+		t.Fatalf("restore --accept-empty: %v\n%s", err, out)
+	}
 	e.eventually("the API to accept the lock again", 20*time.Second, func() bool {
 		code, _ := e.http("POST", "/v1/domains/outage.com/lock")
 		return code == 202

@@ -70,6 +70,13 @@ func runImport(ctx context.Context, g *globals, provider string, adopt bool) err
 	if !ok {
 		return fmt.Errorf("provider %s (%s) cannot list its domains", provider, acct.Type)
 	}
+	if !adopt {
+		// A policy import into a wiped store would lock (or unlock) every
+		// domain, those deliberately unlocked included.
+		if err := rt.StoreWatch.Verify(ctx); err != nil {
+			return fmt.Errorf("import refused: it would record every listed domain as %s (policy.import_locked), and %w", lockWord(cfg.Policy.ImportLocked), err)
+		}
+	}
 	im := &importer{rt: rt, acct: acct, adopt: adopt, policyLocked: cfg.Policy.ImportLocked}
 	// The listing's pages keep to the account's rate limit too.
 	ctx = providers.WithPacer(ctx, func(ctx context.Context) error {

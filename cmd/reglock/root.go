@@ -124,6 +124,8 @@ every domain for drift. Run "reglock serve" with no configuration for a sandbox.
 		newSimulateCmd(g),
 		newLockCmd(g), newUnlockCmd(g), newTradeLockCmd(g), newStatusCmd(g),
 		newSweepCmd(g), newImportCmd(g), newDriftCmd(g), newHealthcheckCmd(g),
+		newHistoryCmd(g), newComplianceCmd(g), newForgetCmd(g), newAuditCmd(g),
+		newExportCmd(g), newRestoreCmd(g),
 	)
 	return root
 }

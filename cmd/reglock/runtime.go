@@ -13,6 +13,7 @@ import (
 	"github.com/reglock/reglock/breaker"
 	"github.com/reglock/reglock/config"
 	"github.com/reglock/reglock/metrics"
+	"github.com/reglock/reglock/notify"
 	"github.com/reglock/reglock/reconcile"
 	"github.com/reglock/reglock/system"
 	"github.com/reglock/reglock/tasks"
@@ -101,9 +102,14 @@ func openRuntime(ctx context.Context, cfg *config.Config, log zerolog.Logger, op
 		}
 	}
 	rt.System = system.New(system.Options{Config: cfg, Redis: rt.rdb, Namespace: opt.namespace, Accounts: accounts, Log: log, Metrics: m})
+	rt.NotifyBreakers(breakers)
 	m.WatchSweeps(rt.Sweeps.Records)
 	m.WatchQueues(asynq.NewInspectorFromRedisClient(rt.rdb), rt.queueNames())
 	m.WatchBreakers(rt.breakerReport)
+	m.WatchStore(rt.StoreStatus)
+	// A command sees a store marked lost (and refuses); the serving roles
+	// adopt the store's marker in runRoles and watch it.
+	_, _ = rt.StoreWatch.Check(ctx)
 	return rt, nil
 }
 
@@ -116,7 +122,8 @@ func (rt *runtime) Close() {
 
 // queueNames are reglock's asynq queues in this namespace.
 func (rt *runtime) queueNames() []string {
-	return []string{rt.queues.Queue(tasks.QueueChanges), rt.queues.Queue(tasks.QueueFixes), rt.queues.Queue(tasks.QueueChecks)}
+	return []string{rt.queues.Queue(tasks.QueueChanges), rt.queues.Queue(tasks.QueueFixes), rt.queues.Queue(tasks.QueueChecks),
+		rt.queues.Queue(notify.Queue)}
 }
 
 // redisClient builds the client for a configured Redis (a single server, a

@@ -105,6 +105,11 @@ func runRoles(ctx context.Context, g *globals, r roles) error {
 		return err
 	}
 	defer rt.Close()
+	// Adopt the store's identity and notice if Redis loses it (docs/operations.md, "Redis loss").
+	if _, err := rt.StoreWatch.Adopt(ctx); err != nil {
+		return fmt.Errorf("reading the store's identity: %w", err)
+	}
+	go rt.StoreWatch.Run(ctx)
 
 	var srv *workerServer
 	if r.worker {
@@ -158,6 +163,7 @@ func runRoles(ctx context.Context, g *globals, r roles) error {
 				srv.stop()
 				return err
 			}
+			sched.Hold = rt.StoreWatch.Verify
 			go sched.Run(ctx)
 		}
 	}
@@ -201,6 +207,10 @@ func runJanitors(ctx context.Context, rt *runtime) {
 }
 
 func runJanitorsOnce(ctx context.Context, rt *runtime, j *reconcile.Janitor) {
+	if err := rt.StoreWatch.Verify(ctx); err != nil {
+		rt.log.Warn().Err(err).Msg("janitors held: the store is lost")
+		return
+	}
 	ids, err := rt.Sweeps.ResumeStuck(ctx)
 	if err != nil {
 		rt.log.Warn().Err(err).Msg("could not look for stuck sweeps")
@@ -284,8 +294,9 @@ func announceSandbox(g *globals, addr, token string) {
 	fmt.Fprintf(g.stderr, `
   reglock sandbox: in-memory Redis + simulated registrars (eNom, OpenSRS, WHMCS, .ee). Development only.
 
-    API:    %[1]s
-    Token:  %[2]s
+    API:      %[1]s
+    Token:    %[2]s
+    Console:  %[1]s/console  (sign in with the token)
 
     curl -s -X POST -H "Authorization: Bearer %[2]s" %[1]s/v1/domains/example.net/lock
     curl -s -H "Authorization: Bearer %[2]s" %[1]s/v1/domains/example.net

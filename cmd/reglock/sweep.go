@@ -16,7 +16,7 @@ import (
 
 // errPaused is the exit of `reglock sweep --wait` for a sweep the guard
 // paused: the run worked, but the drift needs an operator.
-var errPaused = errors.New("sweep paused by the blast-radius guard: review the drift, then `reglock sweep apply ID`")
+var errPaused = errors.New("paused by the blast-radius guard")
 
 func newSweepCmd(g *globals) *cobra.Command {
 	var r api.SweepRequest
@@ -51,7 +51,7 @@ With --wait it prints progress until the sweep ends; a paused sweep exits with s
 	cmd.Flags().BoolVar(&r.DryRun, "dry-run", false, "report drift without fixing it")
 	cmd.Flags().BoolVar(&wait, "wait", false, "print progress until the sweep ends")
 	addAPIFlags(cmd, g)
-	cmd.AddCommand(newSweepApplyCmd(g), newSweepStatusCmd(g))
+	cmd.AddCommand(newSweepApplyCmd(g), newSweepStatusCmd(g), newSweepListCmd(g), newSweepReportCmd(g))
 	return cmd
 }
 
@@ -119,7 +119,7 @@ func waitSweep(ctx context.Context, c controller, w io.Writer, id string) error 
 			return nil
 		case sweep.StatePaused:
 			printSweep(w, st)
-			return exitError{code: 3, err: errPaused}
+			return exitError{code: 3, err: fmt.Errorf("sweep %s %w: review the drift with `reglock sweep report %s`, then `reglock sweep apply %s`", st.SweepID, errPaused, st.SweepID, st.SweepID)}
 		}
 		select {
 		case <-ctx.Done():

@@ -1,0 +1,68 @@
+package api
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/reglock/reglock/store"
+)
+
+// complianceTTL is how long one reading of the whole inventory answers
+// GET /v1/compliance: the figures move with sweeps, not by the second,
+// and a large inventory takes seconds to read.
+const complianceTTL = 30 * time.Second
+
+// complianceCache holds the last summary.
+type complianceCache struct {
+	mu  sync.Mutex
+	at  time.Time
+	out Compliance
+}
+
+func (s *Server) compliance(w http.ResponseWriter, r *http.Request) {
+	if len(r.URL.Query()) > 0 {
+		writeError(w, http.StatusBadRequest, "invalid_query", "GET /v1/compliance takes no query parameters")
+		return
+	}
+	c := &s.complianceCache
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := s.now()
+	if !c.at.IsZero() && now.Sub(c.at) < complianceTTL {
+		writeJSON(w, http.StatusOK, c.out)
+		return
+	}
+	sums, err := s.Store.Summarize(r.Context(), now, RelockGrace)
+	if err != nil {
+		s.writeErr(w, err)
+		return
+	}
+	out := Compliance{GeneratedAt: now.UTC(), Providers: []ProviderCompliance{}}
+	if s.Intents != nil {
+		// A configured account with no domains yet is a line of zeros.
+		for _, name := range s.Intents.Config.ProviderNames() {
+			if sums[name] == nil {
+				sums[name] = &store.Summary{Provider: name}
+			}
+		}
+	}
+	for _, sum := range sums {
+		pc := ProviderCompliance{Provider: sum.Provider, Domains: sum.Domains, InDesiredState: sum.InDesiredState,
+			Drifted: sum.Drifted, InError: sum.InError, NeverRead: sum.NeverRead, RegistryLocked: sum.RegistryLocked,
+			WindowsOpen: sum.WindowsOpen, WindowsOverdue: sum.WindowsOverdue}
+		if sum.Domains > 0 {
+			pc.Share = float64(sum.InDesiredState) / float64(sum.Domains)
+		}
+		if !sum.OldestReading.IsZero() {
+			t := sum.OldestReading
+			pc.OldestReading = &t
+		}
+		out.Providers = append(out.Providers, pc)
+	}
+	slices.SortFunc(out.Providers, func(a, b ProviderCompliance) int { return strings.Compare(a.Provider, b.Provider) })
+	c.at, c.out = now, out
+	writeJSON(w, http.StatusOK, out)
+}
