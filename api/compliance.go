@@ -52,7 +52,7 @@ func (s *Server) compliance(w http.ResponseWriter, r *http.Request) {
 	for _, sum := range sums {
 		pc := ProviderCompliance{Provider: sum.Provider, Domains: sum.Domains, InDesiredState: sum.InDesiredState,
 			Drifted: sum.Drifted, InError: sum.InError, NeverRead: sum.NeverRead, RegistryLocked: sum.RegistryLocked,
-			WindowsOpen: sum.WindowsOpen, WindowsOverdue: sum.WindowsOverdue}
+			WindowsOpen: sum.WindowsOpen, WindowsOverdue: sum.WindowsOverdue, TransferPending: sum.TransferPending}
 		if sum.Domains > 0 {
 			pc.Share = float64(sum.InDesiredState) / float64(sum.Domains)
 		}

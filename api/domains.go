@@ -23,6 +23,10 @@ type LockRequest struct {
 // UnlockRequest is the optional body of DELETE /v1/domains/{domain}/lock.
 type UnlockRequest struct {
 	RelockAfter string `json:"relock_after,omitempty"`
+	// ForTransfer keeps the domain unlocked until it leaves the account
+	// (the transfer is done: recorded, and the domain forgotten) or the
+	// window ends (relocked; default intent.DefaultTransferWindow).
+	ForTransfer bool   `json:"for_transfer,omitempty"`
 	Provider    string `json:"provider,omitempty"`
 	Reason      string `json:"reason,omitempty"`
 	RequestedBy string `json:"requested_by,omitempty"`
@@ -55,7 +59,7 @@ func (s *Server) unlock(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req := intent.Request{Domain: r.PathValue("domain"), Provider: b.Provider, Reason: b.Reason,
-		RequestedBy: requester(r, b.RequestedBy), Token: tokenName(r)}
+		RequestedBy: requester(r, b.RequestedBy), Token: tokenName(r), ForTransfer: b.ForTransfer}
 	if b.RelockAfter != "" {
 		d, err := time.ParseDuration(b.RelockAfter)
 		if err != nil || d <= 0 {
@@ -186,6 +190,8 @@ type Desired struct {
 	TradeLock    *bool      `json:"trade_lock"`
 	TradeApplied *bool      `json:"trade_lock_applied,omitempty"`
 	RelockAt     *time.Time `json:"relock_at"`
+	// ForTransfer: unlocked for a transfer away.
+	ForTransfer bool `json:"for_transfer,omitempty"`
 }
 
 // Observed is the registrar's lock as last read.
@@ -196,6 +202,8 @@ type Observed struct {
 	ByRegistry bool       `json:"by_registry,omitempty"`
 	Pending    bool       `json:"pending,omitempty"`
 	Indirect   bool       `json:"indirect,omitempty"`
+	// TransferPending: a transfer away is pending at the registry.
+	TransferPending bool `json:"transfer_pending,omitempty"`
 }
 
 // Domain is a domain's record: GET /v1/domains/{domain}.
@@ -222,7 +230,7 @@ type DomainList struct {
 }
 
 func desiredOf(d store.Domain) Desired {
-	out := Desired{Locked: d.Desired.Locked, TradeLock: d.Desired.TradeLock}
+	out := Desired{Locked: d.Desired.Locked, TradeLock: d.Desired.TradeLock, ForTransfer: d.Desired.ForTransfer && !d.Desired.Locked}
 	if d.Desired.TradeLock != nil {
 		applied := d.Desired.TradeApplied
 		out.TradeApplied = &applied
@@ -247,6 +255,7 @@ func DomainOf(d store.Domain) Domain {
 		out.Observed.ByRegistry = o.Flags&store.FlagByRegistry != 0
 		out.Observed.Pending = o.Flags&store.FlagPending != 0
 		out.Observed.Indirect = o.Flags&store.FlagIndirect != 0
+		out.Observed.TransferPending = o.Flags&store.FlagTransfer != 0
 	}
 	if o.Error != "" {
 		e := o.Error

@@ -67,7 +67,7 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request) {
 func HistoryEventOf(e audit.Event) HistoryEvent {
 	out := HistoryEvent{ID: e.ID, Time: e.Time, Kind: e.Kind, Generation: e.Generation, Provider: e.Provider,
 		Intent: e.Intent, Before: e.Before, After: e.After, Cause: e.Cause, RequestedBy: e.RequestedBy,
-		Reason: e.Reason, Token: e.Token, SweepID: e.SweepID, TaskID: e.TaskID, Error: e.Error}
+		Reason: e.Reason, Token: e.Token, SweepID: e.SweepID, TaskID: e.TaskID, Error: e.Error, ForTransfer: e.ForTransfer}
 	if e.Intent == "trade" {
 		out.After = "trade_lock:off"
 		if e.Trade == "1" {

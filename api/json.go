@@ -11,6 +11,7 @@ import (
 
 	"github.com/reglock/reglock/audit"
 	"github.com/reglock/reglock/intent"
+	"github.com/reglock/reglock/policy"
 	"github.com/reglock/reglock/store"
 	"github.com/reglock/reglock/tasks"
 )
@@ -61,6 +62,10 @@ func (s *Server) writeErr(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusUnprocessableEntity, "unknown_provider", err.Error())
 	case errors.Is(err, store.ErrProviderRequired):
 		writeError(w, http.StatusUnprocessableEntity, "provider_required", "the domain is not in the inventory and no provider's tlds cover it: give \"provider\"")
+	case errors.Is(err, policy.ErrUnlockable): // *policy.CannotLockError
+		writeError(w, http.StatusUnprocessableEntity, "lock_unsupported", err.Error())
+	case errors.Is(err, policy.ErrLockedByPolicy): // *policy.PolicyLockedError, naming the window's end
+		writeError(w, http.StatusUnprocessableEntity, "locked_by_policy", err.Error())
 	case errors.Is(err, intent.ErrNoTradeLock):
 		writeError(w, http.StatusUnprocessableEntity, "trade_lock_unsupported", err.Error())
 	case errors.Is(err, store.ErrBadCursor):

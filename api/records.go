@@ -34,8 +34,10 @@ type HistoryEvent struct {
 	// Token names the API token (or the CLI identity) that asked.
 	Token    string     `json:"token,omitempty"`
 	RelockAt *time.Time `json:"relock_at,omitempty"`
-	SweepID  string     `json:"sweep_id,omitempty"`
-	TaskID   string     `json:"task_id,omitempty"`
+	// ForTransfer marks an unlock asked for a transfer away.
+	ForTransfer bool   `json:"for_transfer,omitempty"`
+	SweepID     string `json:"sweep_id,omitempty"`
+	TaskID      string `json:"task_id,omitempty"`
 	// Error is the registrar's error (kind error).
 	Error string `json:"error,omitempty"`
 }
@@ -128,8 +130,10 @@ type ProviderCompliance struct {
 	// OldestReading is the least recent reading of any of its domains.
 	OldestReading  *time.Time `json:"oldest_reading"`
 	RegistryLocked int64      `json:"registry_locked"`
-	WindowsOpen    int64      `json:"windows_open"`
-	WindowsOverdue int64      `json:"windows_overdue"`
+	// TransferPending domains have a transfer away pending at the registry.
+	TransferPending int64 `json:"transfer_pending"`
+	WindowsOpen     int64 `json:"windows_open"`
+	WindowsOverdue  int64 `json:"windows_overdue"`
 }
 
 // Compliance is GET /v1/compliance.

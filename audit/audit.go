@@ -34,6 +34,10 @@ const (
 	KindRecovery  = store.HistoryRecovery
 	KindForgotten = store.HistoryForgotten
 	KindGone      = store.HistoryGone
+	// KindTransferPending is the transfer-out alarm; KindTransferred a
+	// transfer away done after an unlock for it.
+	KindTransferPending = store.HistoryTransferPending
+	KindTransferred     = store.HistoryTransferred
 )
 
 // Event is one entry of a domain's history.
@@ -56,6 +60,8 @@ type Event struct {
 	// Token names the API token or CLI identity that asked.
 	Token    string
 	RelockAt time.Time
+	// ForTransfer marks an unlock asked for a transfer away.
+	ForTransfer bool
 	// Before and After are "locked", "unlocked" or, for the trade lock,
 	// "trade_lock:on" / "trade_lock:off" (KindChange, KindDrift).
 	Before, After string
@@ -118,6 +124,9 @@ func encode(e Event) []any {
 	if !e.RelockAt.IsZero() {
 		add("relock", strconv.FormatInt(e.RelockAt.UnixMilli(), 10))
 	}
+	if e.ForTransfer {
+		add("transfer", "t")
+	}
 	add("before", e.Before)
 	add("after", e.After)
 	add("cause", e.Cause)
@@ -140,7 +149,7 @@ func decode(domain string, m redis.XMessage) Event {
 	return Event{
 		ID: m.ID, Time: ms("time"), Kind: s("kind"), Domain: domain, Provider: s("provider"), Generation: gen,
 		Intent: s("intent"), Source: s("source"), Trade: s("trade"), RequestedBy: s("by"), Reason: s("reason"),
-		Token: s("token"), RelockAt: ms("relock"), Before: s("before"), After: s("after"), Cause: s("cause"),
+		Token: s("token"), RelockAt: ms("relock"), ForTransfer: s("transfer") == "t", Before: s("before"), After: s("after"), Cause: s("cause"),
 		SweepID: s("sweep"), TaskID: s("task"), Error: s("error"),
 	}
 }

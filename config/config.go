@@ -71,7 +71,10 @@ func Default() *Config {
 		Policy: Policy{
 			ImportLocked:    true,
 			MaxUnlockWindow: DefaultMaxUnlockWindow,
+			Windows:         DefaultWindows(),
+			TLDs:            DefaultTLDs(),
 		},
+		RDAP: DefaultRDAP(),
 	}
 }
 
@@ -97,6 +100,7 @@ type Config struct {
 	Audit Audit `yaml:"audit"`
 	// Notifications are the webhook endpoints told of reglock's events.
 	Notifications []Notification `yaml:"notifications"`
+	RDAP          RDAP           `yaml:"rdap"`
 }
 
 // Policy holds the rules that are policy rather than protocol, so that they
@@ -107,6 +111,14 @@ type Policy struct {
 	ImportLocked bool `yaml:"import_locked"`
 	// MaxUnlockWindow is the longest relock_after accepted. Default one year.
 	MaxUnlockWindow time.Duration `yaml:"max_unlock_window"`
+	// Windows are the transfer locks after a registration, a transfer or a
+	// change of registrant (see Window and package policy). Default
+	// DefaultWindows(); giving the key replaces them all.
+	Windows []Window `yaml:"windows"`
+	// TLDs says what lock each TLD has (see TLDCapability). Default
+	// DefaultTLDs(); the entries given add to those or replace them, TLD by
+	// TLD. A TLD in neither has a registrar lock.
+	TLDs map[string]TLDCapability `yaml:"tlds"`
 }
 
 // Audit bounds each domain's history (see the audit package).

@@ -53,7 +53,10 @@ func (d *decoder) spend(n *yaml.Node) bool {
 	return d.budget > 0
 }
 
-var durationType = reflect.TypeFor[time.Duration]()
+var (
+	durationType = reflect.TypeFor[time.Duration]()
+	timeType     = reflect.TypeFor[time.Time]()
+)
 
 // defaulter is a struct that list items and pointers start from.
 type defaulter interface{ setDefaults() }
@@ -69,9 +72,22 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 			dur, err := time.ParseDuration(s)
 			if err != nil {
 				d.addf(n, path, "invalid duration %q (use Go syntax like \"30s\" or \"72h\")", s)
+				d.bad[path] = true // the one problem to report there
 				return
 			}
 			v.SetInt(int64(dur))
+		}
+		return
+	}
+	if t == timeType {
+		if s, ok := d.scalar(n, path, "a date"); ok {
+			tm, err := parseDate(s)
+			if err != nil {
+				d.addf(n, path, "invalid date %q (use RFC 3339: 2026-01-31 or 2026-01-31T00:00:00Z)", s)
+				d.bad[path] = true
+				return
+			}
+			v.Set(reflect.ValueOf(tm))
 		}
 		return
 	}
@@ -93,6 +109,8 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		d.decodeStruct(n, v, path)
 	case reflect.Slice:
 		d.decodeSlice(n, v, path)
+	case reflect.Map:
+		d.decodeMap(n, v, path)
 	case reflect.String:
 		if s, ok := d.scalar(n, path, "a string"); ok {
 			v.SetString(s)
@@ -193,6 +211,35 @@ func (d *decoder) decodeSlice(n *yaml.Node, v reflect.Value, path string) {
 		d.decode(item, ev, child)
 	}
 	v.Set(s)
+}
+
+// decodeMap decodes a mapping into a map with string keys, adding to (or
+// replacing) the entries it already holds: the defaults. Each value starts
+// from its type's defaults, not from the entry it replaces; a null value is
+// as if absent.
+func (d *decoder) decodeMap(n *yaml.Node, v reflect.Value, path string) {
+	if n.Kind != yaml.MappingNode {
+		d.shape(n, path, "a mapping")
+		return
+	}
+	t := v.Type()
+	if v.IsNil() {
+		v.Set(reflect.MakeMap(t))
+	}
+	for _, e := range d.entries(n, path, nil) {
+		child := joinKey(path, quoteKey(e.key.Value))
+		val := resolve(e.value)
+		if isNull(val) {
+			continue
+		}
+		d.nodes[child] = e.key
+		ev := reflect.New(t.Elem()).Elem()
+		if df, ok := ev.Addr().Interface().(defaulter); ok {
+			df.setDefaults()
+		}
+		d.decode(val, ev, child)
+		v.SetMapIndex(reflect.ValueOf(e.key.Value).Convert(t.Key()), ev)
+	}
 }
 
 // shape reports a node of the wrong kind, without its value: it could be a

@@ -29,6 +29,8 @@ func FuzzParse(f *testing.F) {
 		"api: {tokens: [{name: a, token: \"${A}$$${AB}\"}]}",
 		"providers: [{tlds: [\"xn--\", рф, .Co.Uk.]}]",
 		"redis: {url: \"redis://:p@h:1/0?dial_timeout=x\"}",
+		"policy: {windows: [{kind: transfer, tlds: [\"*\", Co.Uk], duration: 720h, effective_from: 2027-01-01, effective_until: 2026-01-01T00:00:00Z}]}",
+		"policy: {tlds: {COM: {lock: none, locks: [delete]}, com: ~, \"*\": {lock: registry}}}",
 	} {
 		f.Add([]byte(s))
 	}

@@ -64,7 +64,8 @@ func TestLoad_specExample(t *testing.T) {
 		},
 		Worker:    Worker{Concurrency: 50, ShutdownTimeout: 30 * time.Second},
 		Scheduler: Scheduler{Sweep: "0 3 * * *", Timezone: "UTC", MaxDriftShare: 0.10, ConfirmDelay: DefaultConfirmDelay},
-		Policy:    Policy{ImportLocked: true, MaxUnlockWindow: DefaultMaxUnlockWindow},
+		Policy:    Policy{ImportLocked: true, MaxUnlockWindow: DefaultMaxUnlockWindow, Windows: DefaultWindows(), TLDs: DefaultTLDs()},
+		RDAP:      DefaultRDAP(),
 		Providers: []Provider{
 			{
 				Name: "enom-main", Type: "enom", Endpoint: "https://resellertest.enom.com/interface.asp",
@@ -105,7 +106,8 @@ func TestLoad_haSentinel(t *testing.T) {
 		},
 		Worker:    Worker{Concurrency: 8, ShutdownTimeout: 2 * time.Minute},
 		Scheduler: Scheduler{Sweep: "@every 15m", Timezone: "Europe/Tallinn", MaxDriftShare: 1, ConfirmDelay: DefaultConfirmDelay},
-		Policy:    Policy{ImportLocked: true, MaxUnlockWindow: DefaultMaxUnlockWindow},
+		Policy:    Policy{ImportLocked: true, MaxUnlockWindow: DefaultMaxUnlockWindow, Windows: DefaultWindows(), TLDs: DefaultTLDs()},
+		RDAP:      DefaultRDAP(),
 		Providers: []Provider{{
 			Name: "ee", Type: "ee", Endpoint: "https://registrant.internet.ee", API: "repp",
 			EID:  &EID{Ident: "38903110313", FirstName: "Mari", LastName: "Maasikas", CountryCode: "EE"},
@@ -125,7 +127,8 @@ func TestLoad_cluster(t *testing.T) {
 		API:       API{Listen: "127.0.0.1:8080", Monitoring: true},
 		Worker:    Worker{Concurrency: 50, ShutdownTimeout: 30 * time.Second},
 		Scheduler: Scheduler{Sweep: "", Timezone: "UTC", MaxDriftShare: 0.10, ConfirmDelay: DefaultConfirmDelay},
-		Policy:    Policy{ImportLocked: true, MaxUnlockWindow: DefaultMaxUnlockWindow},
+		Policy:    Policy{ImportLocked: true, MaxUnlockWindow: DefaultMaxUnlockWindow, Windows: DefaultWindows(), TLDs: DefaultTLDs()},
+		RDAP:      DefaultRDAP(),
 		Providers: []Provider{
 			{
 				Name: "uk", Type: "whmcs", Endpoint: "http://127.0.0.1:9000/includes/api.php",
@@ -166,7 +169,8 @@ func TestDefault(t *testing.T) {
 		API:       API{Listen: "127.0.0.1:8080", Monitoring: true},
 		Worker:    Worker{Concurrency: 50, ShutdownTimeout: 30 * time.Second},
 		Scheduler: Scheduler{Sweep: "0 3 * * *", Timezone: "UTC", MaxDriftShare: 0.10, ConfirmDelay: DefaultConfirmDelay},
-		Policy:    Policy{ImportLocked: true, MaxUnlockWindow: DefaultMaxUnlockWindow},
+		Policy:    Policy{ImportLocked: true, MaxUnlockWindow: DefaultMaxUnlockWindow, Windows: DefaultWindows(), TLDs: DefaultTLDs()},
+		RDAP:      DefaultRDAP(),
 	}
 	assertConfig(t, Default(), want)
 	if !Default().Redis.Embedded() {
@@ -355,7 +359,7 @@ func TestParse_problems(t *testing.T) {
 			"reglock.yaml:1: expected a mapping, got a list",
 		}},
 		{"unknown top-level key", "redis: {}\nredsi: {}\n", nil, []string{
-			"reglock.yaml:2: redsi: unknown key (known: redis, api, worker, scheduler, policy, providers, audit, notifications)",
+			"reglock.yaml:2: redsi: unknown key (known: redis, api, worker, scheduler, policy, providers, audit, notifications, rdap)",
 		}},
 		{"unknown nested key", enom + "  - name: b\n    type: enom\n    endpoint: https://x\n    usrname: u\n    password: p\n", nil, []string{
 			"reglock.yaml:7: providers[1].username: required for type enom",
@@ -374,7 +378,7 @@ func TestParse_problems(t *testing.T) {
 			"reglock.yaml:2: api: duplicate key (first at line 1)",
 		}},
 		{"x- keys hold anchors", "x-any: {whatever: 1}\nxx: 1\n", nil, []string{
-			"reglock.yaml:2: xx: unknown key (known: redis, api, worker, scheduler, policy, providers, audit, notifications)",
+			"reglock.yaml:2: xx: unknown key (known: redis, api, worker, scheduler, policy, providers, audit, notifications, rdap)",
 		}},
 		{"x- keys only at the top", "worker:\n  x-a: 1\n", nil, []string{
 			"reglock.yaml:2: worker.x-a: unknown key (known: concurrency, shutdown_timeout, listen)",
@@ -389,8 +393,8 @@ func TestParse_problems(t *testing.T) {
 			"reglock.yaml:2: worker: << merges a mapping into itself",
 		}},
 		{"odd unknown keys are quoted", "\"redis.url\": x\n\"a\\nb\": 1\n", nil, []string{
-			`reglock.yaml:1: "redis.url": unknown key (known: redis, api, worker, scheduler, policy, providers, audit, notifications)`,
-			`reglock.yaml:2: "a\nb": unknown key (known: redis, api, worker, scheduler, policy, providers, audit, notifications)`,
+			`reglock.yaml:1: "redis.url": unknown key (known: redis, api, worker, scheduler, policy, providers, audit, notifications, rdap)`,
+			`reglock.yaml:2: "a\nb": unknown key (known: redis, api, worker, scheduler, policy, providers, audit, notifications, rdap)`,
 		}},
 		{"unknown anchor", "api: *nope\n", nil, []string{
 			"reglock.yaml: unknown anchor 'nope' referenced",
@@ -467,7 +471,7 @@ redis: localhost
 			"reglock.yaml:9: api.tokens[2].token: invalid ${NAME}: a name is letters, digits and _, not starting with a digit (write $$ for a literal $)",
 		}},
 		{"variables only in values", "${KEY}: 1\n", map[string]string{"KEY": "api"}, []string{
-			"reglock.yaml:1: ${KEY}: unknown key (known: redis, api, worker, scheduler, policy, providers, audit, notifications)",
+			"reglock.yaml:1: ${KEY}: unknown key (known: redis, api, worker, scheduler, policy, providers, audit, notifications, rdap)",
 		}},
 
 		// Providers.

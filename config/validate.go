@@ -85,6 +85,7 @@ func (d *decoder) validate(c *Config) {
 		d.problemf("audit.history_retention", "must not be negative, got %s", c.Audit.HistoryRetention)
 	}
 	d.validateNotifications(c.Notifications)
+	d.validateRDAP(&c.RDAP)
 }
 
 func (d *decoder) validateRedis(r *Redis) {
@@ -237,6 +238,7 @@ func (d *decoder) validatePolicy(p *Policy) {
 	if p.MaxUnlockWindow <= 0 {
 		d.problemf("policy.max_unlock_window", "must be positive, got %s", p.MaxUnlockWindow)
 	}
+	d.validatePolicyRules(p) // policy.windows, policy.tlds: policy.go
 }
 
 // checkCron parses spec the way the scheduler will.

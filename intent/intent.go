@@ -14,6 +14,7 @@ import (
 
 	"github.com/reglock/reglock/clock"
 	"github.com/reglock/reglock/config"
+	"github.com/reglock/reglock/policy"
 	"github.com/reglock/reglock/store"
 	"github.com/reglock/reglock/tasks"
 )
@@ -36,6 +37,11 @@ type Service struct {
 	Config *config.Config
 	// Clock stamps each intent; nil is the wall clock.
 	Clock clock.Clock
+	// Dates returns a domain's registration, transfer and registrant-change
+	// dates, for the policy windows (policy.windows): an unlock inside a
+	// registry-enforced window is refused. Zero dates, or a nil Dates, mean
+	// unknown: no window applies.
+	Dates func(ctx context.Context, domain string) (policy.Dates, error)
 }
 
 // Request is a producer's request.
@@ -50,6 +56,10 @@ type Request struct {
 	Token string
 	// RelockAfter, for an unlock, flips the domain back to locked after it.
 	RelockAfter time.Duration
+	// ForTransfer, for an unlock, keeps the domain unlocked until it leaves
+	// the account (a transfer away done) or the window ends (RelockAfter,
+	// default DefaultTransferWindow).
+	ForTransfer bool
 	// TradeEnable and ConsentIP are the trade lock setting.
 	TradeEnable bool
 	ConsentIP   netip.Addr
@@ -95,6 +105,12 @@ func (s *Service) record(ctx context.Context, kind store.Kind, r Request) (Accep
 	if r.RelockAfter < 0 || r.RelockAfter > maxWindow {
 		return Accepted{}, &tasks.FieldError{Field: "relock_after", Reason: fmt.Sprintf("must be between 0 and %s (policy.max_unlock_window)", maxWindow)}
 	}
+	if r.ForTransfer && kind != store.KindUnlock {
+		return Accepted{}, &tasks.FieldError{Field: "for_transfer", Reason: "only an unlock can be for a transfer"}
+	}
+	if r.ForTransfer && r.RelockAfter == 0 {
+		r.RelockAfter = min(DefaultTransferWindow, maxWindow)
+	}
 	if kind == store.KindTrade && !r.ConsentIP.IsValid() {
 		return Accepted{}, &tasks.FieldError{Field: "consent_ip", Reason: "required: the registrant's IP address when they gave consent"}
 	}
@@ -103,10 +119,14 @@ func (s *Service) record(ctx context.Context, kind store.Kind, r Request) (Accep
 			return Accepted{}, err
 		}
 	}
+	// Policy (policy.tlds, policy.windows): see policy.go.
+	if err := s.policyAllows(ctx, kind, in.Domain); err != nil {
+		return Accepted{}, err
+	}
 	c := store.Change{
 		Domain: in.Domain, Kind: kind, Mode: store.ModeRecord, Provider: in.Provider,
 		DefaultProvider: s.Config.Route(in.Domain), RequestedAt: in.RequestedAt, TradeEnable: r.TradeEnable,
-		RequestedBy: in.RequestedBy, Reason: in.Reason, Token: r.Token,
+		RequestedBy: in.RequestedBy, Reason: in.Reason, Token: r.Token, ForTransfer: r.ForTransfer,
 		// Owed until a worker has seen the registrar in the new state: if
 		// the task below is never queued (this process dies, Redis fails in
 		// between), the janitor queues it after UnqueuedAge.
@@ -177,6 +197,11 @@ func (s *Service) enqueueChange(ctx context.Context, kind store.Kind, in tasks.I
 		return "", fmt.Errorf("unknown kind %q", kind)
 	}
 }
+
+// DefaultTransferWindow is how long an unlock for a transfer stays open
+// when no relock_after is given: a gTLD transfer completes within five days
+// of its request (auto-approval), with room to start it.
+const DefaultTransferWindow = 14 * 24 * time.Hour
 
 // UnqueuedAge is how long a recorded intent's mark gives its task to start
 // before the janitor queues it again. The API queues it within milliseconds

@@ -44,6 +44,15 @@ const (
 	// KindStoreLost: the store lost its data (a Redis without persistence
 	// restarted). ID: "store_lost:<when it was noticed>".
 	KindStoreLost = "store_lost"
+	// KindTransferPending: a transfer away is pending at the registry for
+	// a domain whose intent is locked — a hijack in progress, or a lock
+	// lost: the losing registrar has days, not weeks, to stop it.
+	// ID: "transfer_pending:<domain>@<generation>".
+	KindTransferPending = "transfer_pending"
+	// KindTransferred: a domain unlocked for a transfer left the account;
+	// reglock recorded it and forgot the domain.
+	// ID: "transferred:<domain>@<generation>".
+	KindTransferred = "transferred"
 )
 
 // Kinds are all kinds of event, in the order of their documentation.

@@ -41,6 +41,10 @@ type State struct {
 	// Pending is set while the domain is in a pending state in which the
 	// registry refuses changes; reglock does not write until it clears.
 	Pending bool
+	// PendingTransfer is set while a transfer away is pending at the
+	// registry: with the domain meant to be locked, a hijack in progress
+	// (reconcile raises the transfer-out alarm). It comes with Pending.
+	PendingTransfer bool
 	// Indirect is set when the reading came through an intermediary that is
 	// known to answer "unlocked" when its own registrar call failed (WHMCS).
 	// Such an "unlocked" is never taken as proof (reconcile.Decide): an

@@ -37,6 +37,12 @@ func eventOf(e audit.Event) (notify.Event, bool) {
 		n.Kind = notify.KindDomainGone
 		n.Summary = fmt.Sprintf("%s is no longer in registrar account %s (expired or transferred away): %s", e.Domain, e.Provider, e.Error)
 		n.Data["error"] = e.Error
+	case e.Kind == audit.KindTransferPending:
+		n.Kind = notify.KindTransferPending
+		n.Summary = fmt.Sprintf("CRITICAL: a transfer away is pending for %s (%s), which should be locked: stop it at the registrar now", e.Domain, e.Provider)
+	case e.Kind == audit.KindTransferred:
+		n.Kind = notify.KindTransferred
+		n.Summary = fmt.Sprintf("%s left registrar account %s after its unlock for a transfer: done, and forgotten", e.Domain, e.Provider)
 	case e.Kind == audit.KindError:
 		n.Kind = notify.KindFixFailed
 		n.Summary = fmt.Sprintf("%s (%s): a change failed for good: %s", e.Domain, e.Provider, e.Error)

@@ -284,6 +284,7 @@ func (u *run) converge(ctx context.Context, d store.Domain) (Result, error) {
 		if err != nil {
 			return u.fail(ctx, d, err, false, read)
 		}
+		u.r.WatchTransfer(ctx, u.log, d, st)
 		reading := &store.Reading{Locked: st.Locked, Flags: store.FlagsOf(st), StartedAt: read}
 		v := Decide(want, st, Situation{Acting: true, Pending: d.Work.Pending, Confirmed: u.req.Confirm})
 		switch v {
@@ -474,6 +475,10 @@ func (u *run) arm(ctx context.Context, d store.Domain, reading *store.Reading) (
 // (not a wait for a slot or a busy registrar), gives the mark its next due
 // time, and releases the lease, or holds it while a write may still land.
 func (u *run) fail(ctx context.Context, d store.Domain, err error, wrote bool, at time.Time) (Result, error) {
+	if !wrote && u.r.Departed(ctx, u.log, d, err) {
+		_, _, _ = u.finish(ctx, store.Finish{Domain: d.Name, Token: u.tok, Lease: store.Release})
+		return Result{Outcome: Converged, Domain: d}, nil
+	}
 	if !strings.Contains(err.Error(), d.Name) {
 		// Name the domain: asynqmon shows this error as the task's last.
 		err = fmt.Errorf("%s: %w", d.Name, err)

@@ -60,6 +60,8 @@ type ExportRecord struct {
 	TradeLockApplied bool       `json:"trade_lock_applied"`
 	TradeRequestedAt *time.Time `json:"trade_requested_at"`
 	ConsentIP        string     `json:"consent_ip"`
+	// ForTransfer: an unlock asked for a transfer away.
+	ForTransfer bool `json:"for_transfer,omitempty"`
 }
 
 // exportEnd is an export's last line.
@@ -71,7 +73,7 @@ type exportEnd struct {
 // RecordOf is a domain's desired state as an export holds it.
 func RecordOf(name string, d Desired) ExportRecord {
 	r := ExportRecord{Domain: name, Provider: d.Provider, Locked: d.Locked, Generation: d.Generation,
-		RequestedAt: timePtr(d.RequestedAt), RelockAt: timePtr(d.RelockAt)}
+		RequestedAt: timePtr(d.RequestedAt), RelockAt: timePtr(d.RelockAt), ForTransfer: d.ForTransfer && !d.Locked}
 	if d.TradeLock != nil {
 		on := *d.TradeLock
 		r.TradeLock, r.TradeLockApplied, r.TradeRequestedAt, r.ConsentIP = &on, d.TradeApplied, timePtr(d.TradeRequestedAt), d.ConsentIP
@@ -316,7 +318,7 @@ func checkRecord(r *ExportRecord) error {
 }
 
 // intentValue is a record's intent in the store's format:
-// provider|locked|generation|requested_ms|trade|relock_ms|trade_ms|consent_ip,
+// provider|locked|generation|requested_ms|trade|relock_ms|trade_ms|consent_ip|transfer,
 // where trade is "" (no setting) or the setting ('1' on, '0' off) followed
 // by 'p' (pending) or 'a' (accepted by the registrar).
 func intentValue(r ExportRecord) string {
@@ -337,12 +339,15 @@ func intentValue(r ExportRecord) string {
 			tradeMS = ms(r.RequestedAt)
 		}
 	}
-	relock := ""
+	relock, transfer := "", ""
 	if !r.Locked {
 		relock = ms(r.RelockAt)
+		if r.ForTransfer {
+			transfer = "t"
+		}
 	}
 	return strings.Join([]string{r.Provider, boolDigit(r.Locked), strconv.FormatInt(r.Generation, 10), ms(r.RequestedAt),
-		trade, relock, tradeMS, ip}, "|")
+		trade, relock, tradeMS, ip, transfer}, "|")
 }
 
 // RestoreOutcome says what restoring one record did.

@@ -25,7 +25,7 @@ import (
 // audit.Log write them; absent fields are empty):
 //
 //	time      event time, Unix ms
-//	kind      intent | relock | change | drift | error | recovery | forgotten | gone
+//	kind      intent | relock | change | drift | error | recovery | forgotten | gone | transfer_pending | transferred
 //	gen       the domain's generation when it happened
 //	provider  the account
 //	intent    lock | unlock | trade (kind intent)
@@ -35,6 +35,7 @@ import (
 //	token     the API token (or CLI identity) that asked
 //	relock    end of the unlock window, Unix ms
 //	trade     the trade lock setting asked for: 1 or 0 (intent trade)
+//	transfer  "t": an unlock for a transfer away (intent unlock)
 //	before, after, cause, sweep, task   (kinds change and drift)
 //	error     the registrar's error (kind error)
 
@@ -48,6 +49,10 @@ const (
 	HistoryRecovery  = "recovery"
 	HistoryForgotten = "forgotten"
 	HistoryGone      = "gone"
+	// HistoryTransferPending: the transfer-out alarm.
+	HistoryTransferPending = "transfer_pending"
+	// HistoryTransferred: a domain unlocked for a transfer left the account.
+	HistoryTransferred = "transferred"
 )
 
 // HistoryLimits bound each domain's history.

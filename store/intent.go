@@ -64,6 +64,8 @@ type Change struct {
 	RequestedAt time.Time
 	// RelockAt ends an unlock window (KindUnlock).
 	RelockAt time.Time
+	// ForTransfer marks an unlock asked for a transfer away (KindUnlock).
+	ForTransfer bool
 	// TradeEnable and ConsentIP are the trade lock setting (KindTrade).
 	TradeEnable bool
 	ConsentIP   string
@@ -115,8 +117,8 @@ const MaxGeneration = tasks.MaxGeneration
 // KEYS: i o e x n q w h. ARGV: domain mode kind provider default_provider
 // generation requested_ms relock_ms trade_enable consent_ip now_ms
 // mark_kind mark_due_ms by reason lease_token lease_until_ms mark_task_id
-// history_by history_reason history_token history_source, then the
-// history limits. Returns {outcome, intent|false, observation|false,
+// history_by history_reason history_token history_source
+// for_transfer("t"|""), then the history limits. Returns {outcome, intent|false, observation|false,
 // error|false, mark|false, lease}, where lease is "" (not asked), "ok",
 // "busy:<ms>" or "settled" (an intent task whose intent is stored and
 // confirmed: nothing to do); or {"provider_required"}; or
@@ -127,7 +129,7 @@ local d = ARGV[1]
 local mode, kind = ARGV[2], ARGV[3]
 local tgen, treq = tonumber(ARGV[6]), tonumber(ARGV[7])
 local cur = redis.call("HGET", KEYS[1], d)
-local f = {"", "1", "0", "0", "", "", "", ""}
+local f = {"", "1", "0", "0", "", "", "", "", ""}
 if cur then
   local n = 1
   for v in string.gmatch(cur .. "|", "([^|]*)|") do f[n] = v; n = n + 1 end
@@ -186,9 +188,9 @@ if outcome == "applied" then
     -- being ordered against the unlock that opened it.
     if mode ~= "relock" and (treq > req or not cur) then f[4] = ARGV[7] end
     if kind == "lock" then
-      f[2] = "1"; f[6] = ""
+      f[2] = "1"; f[6] = ""; f[9] = ""
     else
-      f[2] = "0"; f[6] = ARGV[8]
+      f[2] = "0"; f[6] = ARGV[8]; f[9] = ARGV[23]
     end
     if f[6] ~= "" then
       redis.call("ZADD", KEYS[7], f[6], d)
@@ -203,7 +205,7 @@ if outcome == "applied" then
   if mode == "relock" then hk = "relock" end
   if kind == "trade" then trade = ARGV[9] end
   hist(ARGV[11], "kind", hk, "gen", f[3], "provider", p, "intent", kind, "source", ARGV[22],
-    "by", ARGV[19], "reason", ARGV[20], "token", ARGV[21], "relock", f[6], "trade", trade)
+    "by", ARGV[19], "reason", ARGV[20], "token", ARGV[21], "relock", f[6], "trade", trade, "transfer", f[9])
   if ARGV[12] ~= "" then
     redis.call("HSET", KEYS[6], mkey, table.concat({f[3], ARGV[7], ARGV[13], "0", ARGV[12], ARGV[18], ARGV[14], ARGV[15]}, "|"))
   end
@@ -325,6 +327,10 @@ func foldArgs(c Change, l *Lease, now time.Time) []any {
 	if l != nil {
 		token, until = l.Token, timeMS(l.Until)
 	}
+	transfer := ""
+	if c.ForTransfer && c.Kind == KindUnlock {
+		transfer = "t"
+	}
 	source := c.Source
 	if source == "" {
 		source = map[Mode]string{ModeRecord: "record", ModeFold: "task", ModeImport: "import", ModeRelock: "relock"}[c.Mode]
@@ -332,7 +338,7 @@ func foldArgs(c Change, l *Lease, now time.Time) []any {
 	return []any{c.Domain, string(c.Mode), string(c.Kind), c.Provider, c.DefaultProvider,
 		strconv.FormatInt(c.Generation, 10), timeMS(c.RequestedAt), timeMS(c.RelockAt), trade, c.ConsentIP,
 		timeMS(now), markKind, markDue, by, reason, token, until, taskID,
-		errorText(c.RequestedBy), errorText(c.Reason), errorText(c.Token), source}
+		errorText(c.RequestedBy), errorText(c.Reason), errorText(c.Token), source, transfer}
 }
 
 func foldResult(domain string, cmd *redis.Cmd) (Domain, Outcome, LeaseResult, error) {

@@ -120,6 +120,9 @@ type Desired struct {
 	ConsentIP string
 	// RelockAt, when set, is when desired flips back to locked.
 	RelockAt time.Time
+	// ForTransfer marks an unlock asked for a transfer away: the domain
+	// leaving the account is its success, not an error.
+	ForTransfer bool
 }
 
 // TradePending reports whether a trade lock setting is asked for and not yet
@@ -131,6 +134,8 @@ const (
 	FlagByRegistry = 1 << iota
 	FlagPending
 	FlagIndirect
+	// FlagTransfer: a transfer away is pending at the registry.
+	FlagTransfer
 )
 
 // FlagsOf is the store's form of a reading's flags.
@@ -141,6 +146,9 @@ func FlagsOf(st providers.State) int {
 	}
 	if st.Pending {
 		f |= FlagPending
+	}
+	if st.PendingTransfer {
+		f |= FlagTransfer
 	}
 	if st.Indirect {
 		f |= FlagIndirect
@@ -241,11 +249,12 @@ func decodeDomain(name, intent, obs, errv string) (Domain, error) {
 }
 
 // decodeIntent parses
-// provider|locked|generation|requested_ms|trade|relock_ms|trade_ms|consent_ip;
-// records written before trade_ms and consent_ip existed have six fields.
+// provider|locked|generation|requested_ms|trade|relock_ms|trade_ms|consent_ip|transfer;
+// records written before trade_ms and consent_ip existed have six fields,
+// before transfer ("t": an unlock for a transfer away) eight.
 func decodeIntent(v string) (Desired, error) {
-	var f [8]string
-	if n := splitFields(v, f[:]); n != len(f) && n != 6 {
+	var f [9]string
+	if n := splitFields(v, f[:]); n != len(f) && n != 8 && n != 6 {
 		return Desired{}, fmt.Errorf("intent %q has %d fields, want %d", v, n, len(f))
 	}
 	gen, err := strconv.ParseInt(f[2], 10, 64)
@@ -258,6 +267,7 @@ func decodeIntent(v string) (Desired, error) {
 		Generation:  gen,
 		RequestedAt: msTime(f[3]),
 		RelockAt:    msTime(f[5]),
+		ForTransfer: f[8] == "t",
 	}
 	if t := f[4]; len(t) == 2 {
 		on := t[0] == '1'

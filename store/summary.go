@@ -22,6 +22,9 @@ type Summary struct {
 	OldestReading time.Time
 	// RegistryLocked domains carry the registry's own lock.
 	RegistryLocked int64
+	// TransferPending domains have a transfer away pending at the registry
+	// (their newest reading).
+	TransferPending int64
 	// WindowsOpen are unlock windows still running; WindowsOverdue ended
 	// more than the grace period ago and the domain is still not locked.
 	WindowsOpen, WindowsOverdue int64
@@ -74,6 +77,9 @@ func (sum *Summary) add(d Domain, now time.Time, grace time.Duration) {
 		}
 		if o.Flags&FlagByRegistry != 0 {
 			sum.RegistryLocked++
+		}
+		if o.Flags&FlagTransfer != 0 {
+			sum.TransferPending++
 		}
 	}
 	if at := d.Desired.RelockAt; !at.IsZero() && !d.Desired.Locked {

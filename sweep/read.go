@@ -147,7 +147,7 @@ func (u *unitRun) recordListing(ctx context.Context, account string, page []prov
 		return err
 	}
 	for i, d := range after {
-		u.classify(d, readings[i].Reading, ids[i], nil)
+		u.classify(ctx, d, readings[i].Reading, ids[i], nil)
 	}
 	return nil
 }
@@ -235,7 +235,7 @@ func (u *unitRun) check(ctx context.Context, doms []store.Domain) error {
 		if d.Name == "" {
 			continue // removed from the inventory meanwhile
 		}
-		u.classify(d, readings[i].Reading, "", errs[i])
+		u.classify(ctx, d, readings[i].Reading, "", errs[i])
 	}
 	return nil
 }
@@ -243,7 +243,10 @@ func (u *unitRun) check(ctx context.Context, doms []store.Domain) error {
 // classify counts one first reading: checked, an error, in sync, drift
 // reglock must not fix, a domain a change owns right now, or a suspect to
 // read again before anything is done about it.
-func (u *unitRun) classify(d store.Domain, rd store.Reading, registrarID string, err error) {
+func (u *unitRun) classify(ctx context.Context, d store.Domain, rd store.Reading, registrarID string, err error) {
+	if u.r.Reporter != nil && (errors.Is(err, providers.ErrNotFound) || (err == nil && rd.Flags&store.FlagTransfer != 0)) {
+		u.r.Reporter.Transfer(ctx, d, rd, err)
+	}
 	c := u.tally.Add(d.Desired.Provider)
 	if err != nil {
 		c.Errors++

@@ -60,6 +60,12 @@ type Queue interface {
 type Reporter interface {
 	Found(ctx context.Context, sweepID string, t Tally, fixes []Fix)
 	Finished(ctx context.Context, st Status)
+	// Transfer hears of a reading that shows a transfer away pending
+	// (rd.Flags has store.FlagTransfer), or of a domain the registrar no
+	// longer holds (err is providers.ErrNotFound): the transfer-out alarm,
+	// and the end of an unlock for a transfer (reconcile.WatchTransfer,
+	// reconcile.Departed).
+	Transfer(ctx context.Context, d store.Domain, rd store.Reading, err error)
 }
 
 // Runner runs sweeps: the sweep:run handler hands it every task of a sweep.

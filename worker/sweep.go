@@ -15,6 +15,7 @@ import (
 	"github.com/reglock/reglock/clock"
 	"github.com/reglock/reglock/providers"
 	"github.com/reglock/reglock/reconcile"
+	"github.com/reglock/reglock/store"
 	"github.com/reglock/reglock/sweep"
 	"github.com/reglock/reglock/tasks"
 )
@@ -138,6 +139,19 @@ func (s sweepReporter) Finished(ctx context.Context, st sweep.Status) {
 		s.w.Metrics.SweepsFinished.WithLabelValues(st.State).Inc()
 	}
 	s.w.notifySweep(ctx, st)
+}
+
+// Transfer raises the transfer-out alarm for a pending transfer a sweep
+// read (every sweep that sees it, while it lasts), and ends an unlock for
+// a transfer whose domain left the account.
+func (s sweepReporter) Transfer(ctx context.Context, d store.Domain, rd store.Reading, err error) {
+	if err != nil {
+		s.w.Departed(ctx, s.w.Log, d, err)
+		return
+	}
+	before := d
+	before.Observed.Flags &^= store.FlagTransfer
+	s.w.WatchTransfer(ctx, s.w.Log, before, providers.State{Locked: rd.Locked, PendingTransfer: true})
 }
 
 func lockWord(locked bool) string {

@@ -129,6 +129,7 @@ func newUnlockCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&r.RelockAfter, "relock-after", "", "flip back to locked after this long, e.g. 72h")
+	cmd.Flags().BoolVar(&r.ForTransfer, "for-transfer", false, "unlocked until the domain leaves the account (transfer done: recorded and forgotten) or the window ends (--relock-after, default 14 days)")
 	cmd.Flags().StringVar(&r.Provider, "provider", "", "provider name from the configuration")
 	cmd.Flags().StringVar(&r.Reason, "reason", "", "why, for the domain's history")
 	cmd.Flags().StringVar(&r.RequestedBy, "requested-by", "", "on whose behalf, for the domain's history (the token's name is recorded either way)")

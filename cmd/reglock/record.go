@@ -259,14 +259,14 @@ func newComplianceCmd(g *globals) *cobra.Command {
 				return printJSON(g.stdout, out)
 			}
 			tw := tabwriter.NewWriter(g.stdout, 2, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "PROVIDER\tDOMAINS\tIN DESIRED STATE\tDRIFTED\tIN ERROR\tNEVER READ\tOLDEST READING\tREGISTRY-LOCKED\tWINDOWS OPEN\tOVERDUE")
+			fmt.Fprintln(tw, "PROVIDER\tDOMAINS\tIN DESIRED STATE\tDRIFTED\tIN ERROR\tNEVER READ\tOLDEST READING\tREGISTRY-LOCKED\tWINDOWS OPEN\tOVERDUE\tTRANSFER PENDING")
 			for _, p := range out.Providers {
 				oldest := "-"
 				if p.OldestReading != nil {
 					oldest = p.OldestReading.Format(time.RFC3339)
 				}
-				fmt.Fprintf(tw, "%s\t%d\t%d (%.1f%%)\t%d\t%d\t%d\t%s\t%d\t%d\t%d\n", p.Provider, p.Domains, p.InDesiredState, 100*p.Share,
-					p.Drifted, p.InError, p.NeverRead, oldest, p.RegistryLocked, p.WindowsOpen, p.WindowsOverdue)
+				fmt.Fprintf(tw, "%s\t%d\t%d (%.1f%%)\t%d\t%d\t%d\t%s\t%d\t%d\t%d\t%d\n", p.Provider, p.Domains, p.InDesiredState, 100*p.Share,
+					p.Drifted, p.InError, p.NeverRead, oldest, p.RegistryLocked, p.WindowsOpen, p.WindowsOverdue, p.TransferPending)
 			}
 			tw.Flush()
 			fmt.Fprintf(g.stdout, "as of %s\n", out.GeneratedAt.Format(time.RFC3339))

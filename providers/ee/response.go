@@ -116,6 +116,8 @@ func (o domainObject) state(api string) providers.State {
 		Locked:     mine || blocked,
 		ByRegistry: blocked && !mine,
 		Pending:    slices.ContainsFunc(o.statuses, func(s string) bool { return slices.Contains(pendingStatuses, s) }),
+		// The registry's own word for a transfer away under way.
+		PendingTransfer: o.has("pendingTransfer"),
 	}
 }
 

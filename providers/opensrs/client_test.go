@@ -315,7 +315,7 @@ func TestClient_LockState(t *testing.T) {
 	}{
 		{name: "locked", answer: fixtureFunc("get_status_locked.xml"), want: providers.State{Locked: true}},
 		{name: "unlocked", answer: fixtureFunc("get_status_unlocked.xml"), want: providers.State{}},
-		{name: "transfer away in progress", answer: fixtureFunc("get_status_transferaway.xml"), want: providers.State{Pending: true}},
+		{name: "transfer away in progress", answer: fixtureFunc("get_status_transferaway.xml"), want: providers.State{Pending: true, PendingTransfer: true}},
 		{name: "no lock_state", answer: fixtureFunc("modify_status_lock.xml"), wantMsg: `no usable lock_state: ""`},
 		{name: "bad lock_state", answer: func(t *testing.T) providertest.Answer {
 			return edited(t, "get_status_locked.xml", `"lock_state">1<`, `"lock_state">yes<`)

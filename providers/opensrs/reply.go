@@ -93,6 +93,7 @@ func parseStatus(attrs ops.Assoc) (providers.State, error) {
 		return providers.State{}, fmt.Errorf("answer has no usable lock_state: \"%s\"", v)
 	}
 	st.Pending = attrs.Text("transfer_away_in_progress") == "1"
+	st.PendingTransfer = st.Pending
 	return st, nil
 }
 

@@ -29,6 +29,8 @@ import (
 //	POST /_sim/accounts/{kind}/{user}/domains           {"name": "example.com", "locked": false}: register
 //	POST /_sim/accounts/{kind}/{user}/transfer-in       {"name": "example.com", "locked": false}: transfer in
 //	POST /_sim/accounts/{kind}/{user}/faults            {"fail_next": 3, "fault": "unavailable", "latency": "100ms"}
+//	PUT  /_sim/domains/{name}/rdap-disagree             {"disagree": true}: RDAP shows the opposite of the registrar lock
+//	PUT  /_sim/rdap                                     {"lag": "5m", "rate_limit_next": 2}: RDAP's lag and next 429s
 //	GET  /_sim/log?since=SEQ&limit=N                    the request log
 //	GET  /_sim/stats                                    calls per registrar and command, busiest second per account
 //	POST /_sim/stats/reset                              start counting afresh
@@ -80,6 +82,8 @@ func adminTable() []adminRoute {
 		{"POST", "/_sim/accounts/{kind}/{user}/domains", `{"name": "example.com", "locked": false}`, "register a new domain in the account (unlocked unless locked is true)", adminArrival((*Account).Register)},
 		{"POST", "/_sim/accounts/{kind}/{user}/transfer-in", `{"name": "example.com", "locked": false}`, "transfer a domain in to the account, with a new WHMCS domainid or .ee UUID", adminArrival((*Account).TransferIn)},
 		{"POST", "/_sim/accounts/{kind}/{user}/faults", `{"fail_next": 3, "fault": "unavailable", "latency": "100ms"}`, `make the account's next calls fail ("fail_next": 0 clears) and set its latency`, (*Simulator).adminFaults},
+		{"PUT", "/_sim/domains/{name}/rdap-disagree", `{"disagree": true}`, "make RDAP report the opposite of the domain's registrar lock (false: the truth)", (*Simulator).adminRDAPDisagree},
+		{"PUT", "/_sim/rdap", `{"lag": "5m", "rate_limit_next": 2}`, `RDAP answers the state as it was "lag" ago ("0s": no lag); the next "rate_limit_next" RDAP requests answer 429`, (*Simulator).adminRDAP},
 		{"GET", "/_sim/log", "", "the request log (?since=SEQ&limit=N)", (*Simulator).adminLog},
 		{"GET", "/_sim/stats", "", "calls per registrar and command, busiest second per account", func(s *Simulator, w http.ResponseWriter, _ *http.Request) { adminJSON(w, 200, s.Stats()) }},
 		{"POST", "/_sim/stats/reset", "", "start counting afresh", func(s *Simulator, w http.ResponseWriter, _ *http.Request) {
@@ -368,6 +372,53 @@ func (s *Simulator) adminFaults(w http.ResponseWriter, r *http.Request) {
 	n, f, lat := a.faults()
 	adminJSON(w, 200, map[string]any{"account": a.user, "kind": a.kind, "calls": a.Calls(),
 		"fail_next": n, "fault": f, "latency": lat.String()})
+}
+
+func (s *Simulator) adminRDAPDisagree(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Disagree *bool `json:"disagree"`
+	}
+	if err := adminDecode(r, &body); err != nil || body.Disagree == nil {
+		adminError(w, 400, `want {"disagree": true|false}`)
+		return
+	}
+	name := strings.ToLower(r.PathValue("name"))
+	s.SetRDAPDisagree(name, *body.Disagree)
+	adminJSON(w, 200, map[string]any{"name": name, "rdap_disagree": *body.Disagree})
+}
+
+func (s *Simulator) adminRDAP(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Lag           *string `json:"lag"`
+		RateLimitNext *int    `json:"rate_limit_next"`
+	}
+	if err := adminDecode(r, &body); err != nil {
+		adminError(w, 400, "bad JSON: "+err.Error())
+		return
+	}
+	var lag time.Duration
+	if body.Lag != nil {
+		d, err := time.ParseDuration(*body.Lag)
+		if err != nil || d < 0 {
+			adminError(w, 400, "lag: want a duration such as 5m")
+			return
+		}
+		lag = d
+	}
+	if body.RateLimitNext != nil && *body.RateLimitNext < 0 {
+		adminError(w, 400, "rate_limit_next: want 0 (clear) or more")
+		return
+	}
+	if body.Lag != nil {
+		s.SetRDAPLag(lag)
+	}
+	if body.RateLimitNext != nil {
+		s.SetRDAPRateLimit(*body.RateLimitNext)
+	}
+	s.rdap.mu.Lock()
+	out := map[string]any{"lag": s.rdap.lag.String(), "rate_limit_next": s.rdap.limited}
+	s.rdap.mu.Unlock()
+	adminJSON(w, 200, out)
 }
 
 func (s *Simulator) adminLog(w http.ResponseWriter, r *http.Request) {

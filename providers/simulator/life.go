@@ -183,6 +183,7 @@ func (s *Simulator) SetRegistryLock(name string, locked bool) (DomainInfo, error
 	} else {
 		d.registryLocked = locked
 	}
+	s.rdapNote(d)
 	return s.info(d), nil
 }
 
@@ -203,6 +204,7 @@ func (s *Simulator) setTransferPending(d *domain, pending bool) {
 		return
 	}
 	d.transferPending = pending
+	s.rdapNote(d)
 }
 
 // leave takes d out of its account and the inventory and returns it as it

@@ -123,6 +123,9 @@ type Simulator struct {
 	logFull bool
 	seq     atomic.Uint64
 	stats   stats
+
+	// rdap holds the RDAP switches (rdap.go).
+	rdap rdapState
 }
 
 type accountKey struct {
@@ -156,6 +159,8 @@ type domain struct {
 	// ee is the .ee registry's view (UUID, statuses, lock time, role); nil
 	// for other kinds.
 	ee *eeDomain
+	// created is when the record was added: RDAP's registration event.
+	created time.Time
 }
 
 // tradeSetting is the last modify_trade_lock_setting a domain received.
@@ -207,6 +212,7 @@ func New(opts Options) *Simulator {
 //	/whmcs/includes/api.php             WHMCS API (POST form)
 //	/ee/api/v1/registrant/...           .ee registrant API, as the registry serves it
 //	/ee/repp/v1/registrant/...          .ee registrant API, the 2018 draft
+//	/rdap/dns.json, /rdap/domain/{name} RDAP of the .com, .net and .org domains (rdap.go)
 //	/_sim/...                           the simulator's own controls (admin.go; GET /_sim/ lists them)
 func (s *Simulator) Handler() http.Handler {
 	mux := http.NewServeMux()
@@ -214,6 +220,7 @@ func (s *Simulator) Handler() http.Handler {
 	mux.Handle("/opensrs/", http.HandlerFunc(s.serveOpenSRS))
 	mux.Handle("/whmcs/includes/api.php", http.HandlerFunc(s.serveWHMCS))
 	mux.Handle("/ee/", http.StripPrefix("/ee", http.HandlerFunc(s.serveEE)))
+	mux.Handle("/rdap/", http.HandlerFunc(s.serveRDAP))
 	s.adminRoutes(mux)
 	return mux
 }
@@ -295,7 +302,7 @@ func (s *Simulator) add(a *Account, name string, locked, freshUUID bool) *domain
 	}
 	s.nextID++
 	s.version++
-	d := &domain{name: name, account: a, locked: locked, id: s.nextID}
+	d := &domain{name: name, account: a, locked: locked, id: s.nextID, created: s.now()}
 	s.domains[name] = d
 	s.byID = append(s.byID, d)
 	a.doms = append(a.doms, d)
@@ -410,6 +417,7 @@ func (s *Simulator) SetLocked(name string, locked bool) bool {
 	} else {
 		d.locked = locked
 	}
+	s.rdapNote(d)
 	return true
 }
 
@@ -535,6 +543,9 @@ func (s *Simulator) lockable(name string) bool {
 
 // record appends to the request log.
 func (s *Simulator) record(r Request) {
+	if r.Write {
+		s.rdapNoteName(r.Domain) // RDAP's lag dates the change now
+	}
 	r.Seq = s.seq.Add(1)
 	r.Time = s.now()
 	s.logMu.Lock()
