@@ -4,17 +4,12 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/reglock/reglock/api"
-	"github.com/reglock/reglock/notify"
 	"github.com/reglock/reglock/providers/simulator"
 )
 
@@ -24,34 +19,13 @@ import (
 // summary, through the API and each CLI command, in both CLI modes.
 func TestE2E_theRecord(t *testing.T) {
 	t.Parallel()
-	const hookSecret = "webhook-secret-0123456789"
-	var mu sync.Mutex
-	heard := map[string]int{}
-	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		if err := notify.Verify(hookSecret, r.Header.Get("Reglock-Signature"), body, time.Minute, time.Now()); err != nil {
-			t.Errorf("webhook signature: %v", err)
-			w.WriteHeader(400)
-			return
-		}
-		var ev notify.Event
-		_ = json.Unmarshal(body, &ev)
-		mu.Lock()
-		heard[ev.Kind+" "+ev.Domain]++
-		mu.Unlock()
-	}))
-	t.Cleanup(hook.Close)
+	hook := newWebhook(t)
 	e := newE2E(t, `  - name: enom-two
     type: enom
     endpoint: {{SIM}}/enom/interface.asp
     username: other
     password: other-password
-notifications:
-  - name: ops
-    url: `+hook.URL+`
-    secret: `+hookSecret+`
-    events: [drift_confirmed, drift_fixed, sweep_finished]
-`)
+`, hook.config("drift_confirmed, drift_fixed, sweep_finished"))
 	e.sim.AddAccount(simulator.ENom, "other", "other-password")
 	for i := range 10 {
 		e.enom.AddDomain(fmt.Sprintf("owned%02d.com", i), true)
@@ -131,9 +105,8 @@ notifications:
 	e.eventually("the fix", 15*time.Second, func() bool { l, _ := e.sim.Locked("owned04.com"); return l })
 	// The drift and its fix were notified, signed, once each.
 	e.eventually("the notifications", 15*time.Second, func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return heard["drift_confirmed owned04.com"] == 1 && heard["drift_fixed owned04.com"] == 1 && heard["sweep_finished "] == 1
+		return len(hook.Heard("drift_confirmed owned04.com")) == 1 && len(hook.Heard("drift_fixed owned04.com")) == 1 &&
+			len(hook.Heard("sweep_finished ")) == 1
 	})
 	var list api.SweepList
 	if err := json.Unmarshal([]byte(cli(append([]string{"sweep", "list", "--format", "json", "--state", "done"}, viaAPI...)...)), &list); err != nil {

@@ -2,16 +2,11 @@ package main
 
 import (
 	"encoding/json"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/reglock/reglock/api"
-	"github.com/reglock/reglock/notify"
 )
 
 // The transfer-out drill, end to end on a running service:
@@ -22,23 +17,8 @@ import (
 //     critical event, notified within a minute of the reading that sees it.
 func TestE2E_transferOut(t *testing.T) {
 	t.Parallel()
-	const hookSecret = "webhook-secret-0123456789"
-	var mu sync.Mutex
-	heard := map[string]string{}
-	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		if err := notify.Verify(hookSecret, r.Header.Get("Reglock-Signature"), body, time.Minute, time.Now()); err != nil {
-			w.WriteHeader(400)
-			return
-		}
-		var ev notify.Event
-		_ = json.Unmarshal(body, &ev)
-		mu.Lock()
-		heard[ev.Kind+" "+ev.Domain] = ev.Summary
-		mu.Unlock()
-	}))
-	t.Cleanup(hook.Close)
-	e, _, _ := newE2EFour(t, 50, 2, "notifications:\n  - url: "+hook.URL+"\n    secret: "+hookSecret+"\n    events: [transfer_pending, transferred]\n")
+	hook := newWebhook(t)
+	e, _, _ := newE2EFour(t, 50, 2, hook.config("transfer_pending, transferred"))
 	e.start("serve")
 	e.eventually("the API", 15*time.Second, func() bool { c, _ := e.http("GET", "/v1/domains?limit=1"); return c == 200 })
 	viaAPI := []string{"--api", "http://" + e.api, "--token", e.token}
@@ -98,18 +78,13 @@ func TestE2E_transferOut(t *testing.T) {
 	out = cli("sweep")
 	id = strings.Fields(out)[1]
 	e.eventually("the transfer-out alarm", time.Minute, func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return strings.Contains(heard["transfer_pending rate00.net"], "CRITICAL")
+		got := hook.Heard("transfer_pending rate00.net")
+		return len(got) == 1 && strings.Contains(got[0].Summary, "CRITICAL")
 	})
 	t.Logf("transfer-out alarm %v after the sweep started", time.Since(start).Round(10*time.Millisecond))
-	mu.Lock()
-	if s, ok := heard["transferred rate00.com"]; !ok {
-		t.Errorf("no transferred notification for rate00.com (heard %v)", heard)
-	} else if !strings.Contains(s, "forgotten") {
-		t.Errorf("transferred summary %q", s)
+	if got := hook.Heard("transferred rate00.com"); len(got) != 1 || !strings.Contains(got[0].Summary, "forgotten") {
+		t.Errorf("transferred notifications for rate00.com: %+v", got)
 	}
-	mu.Unlock()
 	if err := json.Unmarshal([]byte(cli("history", "rate00.net", "--format", "json")), &h); err != nil {
 		t.Fatal(err)
 	}
