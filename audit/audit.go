@@ -38,6 +38,8 @@ const (
 	// transfer away done after an unlock for it.
 	KindTransferPending = store.HistoryTransferPending
 	KindTransferred     = store.HistoryTransferred
+	// KindRegistryDisagrees: the second witness (RDAP) disagreed.
+	KindRegistryDisagrees = store.HistoryRegistryDisagrees
 )
 
 // Event is one entry of a domain's history.

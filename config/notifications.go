@@ -26,19 +26,20 @@ const EventsAll = "*"
 // to, in the order of their documentation. Package notify raises them; its
 // Kind constants are these strings.
 var NotificationEvents = []string{
-	"drift_confirmed",  // a domain's lock differed from its intent on two readings
-	"drift_fixed",      // reglock changed a lock back to its intent
-	"fix_failed",       // a change failed permanently; the error is recorded on the domain
-	"sweep_paused",     // the blast-radius guard held a sweep's fixes for an operator
-	"sweep_finished",   // a sweep ended (done or paused), with its figures
-	"breaker_opened",   // calls to a registrar account stopped (failing, or credentials refused)
-	"breaker_closed",   // the account answers again
-	"relock_done",      // an unlock window ended and the domain is locked again
-	"relock_overdue",   // an unlock window ended without its relock: the janitor queued it
-	"domain_gone",      // a domain is no longer in its registrar account
-	"store_lost",       // the store lost its data (a Redis without persistence restarted)
-	"transfer_pending", // a transfer away is pending for a domain meant to be locked: act now
-	"transferred",      // a domain unlocked for a transfer left the account: done, and forgotten
+	"drift_confirmed",    // a domain's lock differed from its intent on two readings
+	"drift_fixed",        // reglock changed a lock back to its intent
+	"fix_failed",         // a change failed permanently; the error is recorded on the domain
+	"sweep_paused",       // the blast-radius guard held a sweep's fixes for an operator
+	"sweep_finished",     // a sweep ended (done or paused), with its figures
+	"breaker_opened",     // calls to a registrar account stopped (failing, or credentials refused)
+	"breaker_closed",     // the account answers again
+	"relock_done",        // an unlock window ended and the domain is locked again
+	"relock_overdue",     // an unlock window ended without its relock: the janitor queued it
+	"domain_gone",        // a domain is no longer in its registrar account
+	"store_lost",         // the store lost its data (a Redis without persistence restarted)
+	"transfer_pending",   // a transfer away is pending for a domain meant to be locked: act now
+	"transferred",        // a domain unlocked for a transfer left the account: done, and forgotten
+	"registry_disagrees", // the registry's record (RDAP) disagrees with the registrar: re-read
 }
 
 // minNotificationSecret is the shortest notification secret accepted, in

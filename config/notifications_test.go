@@ -101,7 +101,7 @@ func TestParse_notificationProblems(t *testing.T) {
     events: [drift_fixed, drift_found]
     format: teams
 `, []string{
-			"reglock.yaml:4: notifications[0].events[1]: unknown event \"drift_found\" (known: drift_confirmed, drift_fixed, fix_failed, sweep_paused, sweep_finished, breaker_opened, breaker_closed, relock_done, relock_overdue, domain_gone, store_lost, transfer_pending, transferred, or * for all)",
+			"reglock.yaml:4: notifications[0].events[1]: unknown event \"drift_found\" (known: drift_confirmed, drift_fixed, fix_failed, sweep_paused, sweep_finished, breaker_opened, breaker_closed, relock_done, relock_overdue, domain_gone, store_lost, transfer_pending, transferred, registry_disagrees, or * for all)",
 			"reglock.yaml:5: notifications[0].format: unknown format \"teams\" (want json or slack)",
 		}},
 		{"empty format", "notifications:\n  - {url: \"https://x.example.com\", secret: s-0123456789abcdef, format: \"\"}\n", []string{

@@ -45,6 +45,10 @@ type Metrics struct {
 	// (notifications.go).
 	Notifications           *prometheus.CounterVec // endpoint, kind, result
 	NotificationLastSuccess *prometheus.GaugeVec   // endpoint
+	// RDAPLookups and RegistryDisagreements count the second witness
+	// (rdap.go).
+	RDAPLookups           *prometheus.CounterVec // result
+	RegistryDisagreements *prometheus.CounterVec // provider
 }
 
 // New returns the collectors, registered with the Go runtime and process
@@ -113,8 +117,9 @@ func New() *Metrics {
 		}, []string{"route"}),
 	}
 	m.Notifications, m.NotificationLastSuccess = newNotificationCollectors()
+	m.RDAPLookups, m.RegistryDisagreements = newWitnessCollectors()
 	m.Registry.MustRegister(
-		m.Notifications, m.NotificationLastSuccess,
+		m.Notifications, m.NotificationLastSuccess, m.RDAPLookups, m.RegistryDisagreements,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.TasksProcessed, m.TasksSuperseded, m.RegistrarCalls, m.RegistrarLatency, m.RateLimitWait, m.RateLimitDefer,
 		m.DriftFound, m.DriftFixedTotal, m.SweepChecked, m.SweepErrors, m.SweepsFinished, m.APIRequests, m.APILatency,

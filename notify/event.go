@@ -53,6 +53,11 @@ const (
 	// reglock recorded it and forgot the domain.
 	// ID: "transferred:<domain>@<generation>".
 	KindTransferred = "transferred"
+	// KindRegistryDisagrees: the registry's public record (RDAP) disagrees
+	// with the registrar about a domain's lock; reglock reads the registrar
+	// again and writes only on its word.
+	// ID: "registry_disagrees:<domain>@<generation>".
+	KindRegistryDisagrees = "registry_disagrees"
 )
 
 // Kinds are all kinds of event, in the order of their documentation.

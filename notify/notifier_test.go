@@ -562,7 +562,7 @@ func TestKinds(t *testing.T) {
 	want := []string{
 		notify.KindDriftConfirmed, notify.KindDriftFixed, notify.KindFixFailed, notify.KindSweepPaused,
 		notify.KindSweepFinished, notify.KindBreakerOpened, notify.KindBreakerClosed, notify.KindRelockDone,
-		notify.KindRelockOverdue, notify.KindDomainGone, notify.KindStoreLost, notify.KindTransferPending, notify.KindTransferred,
+		notify.KindRelockOverdue, notify.KindDomainGone, notify.KindStoreLost, notify.KindTransferPending, notify.KindTransferred, notify.KindRegistryDisagrees,
 	}
 	if got := notify.Kinds(); !reflect.DeepEqual(got, want) {
 		t.Errorf("Kinds() = %v, want the Kind constants %v", got, want)

@@ -43,6 +43,9 @@ func eventOf(e audit.Event) (notify.Event, bool) {
 	case e.Kind == audit.KindTransferred:
 		n.Kind = notify.KindTransferred
 		n.Summary = fmt.Sprintf("%s left registrar account %s after its unlock for a transfer: done, and forgotten", e.Domain, e.Provider)
+	case e.Kind == audit.KindRegistryDisagrees:
+		n.Kind = notify.KindRegistryDisagrees
+		n.Summary = fmt.Sprintf("%s (%s): %s; reading the registrar again", e.Domain, e.Provider, e.Error)
 	case e.Kind == audit.KindError:
 		n.Kind = notify.KindFixFailed
 		n.Summary = fmt.Sprintf("%s (%s): a change failed for good: %s", e.Domain, e.Provider, e.Error)

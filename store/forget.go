@@ -13,7 +13,7 @@ import (
 // error, drift index, count, work and window) and records it in the
 // domain's history, which stays until its retention ends.
 //
-// KEYS: i o e x n q w h. ARGV: domain now_ms by reason token, then the
+// KEYS: i o e x n q w h r. ARGV: domain now_ms by reason token, then the
 // history limits. Returns the intent that was removed, or false.
 var forgetScript = redis.NewScript(historyLua + `
 local d = ARGV[1]
@@ -27,6 +27,7 @@ redis.call("SREM", KEYS[4], d)
 if redis.call("HINCRBY", KEYS[5], p, -1) <= 0 then redis.call("HDEL", KEYS[5], p) end
 redis.call("HDEL", KEYS[6], "m:" .. d, "l:" .. d)
 redis.call("ZREM", KEYS[7], d)
+redis.call("HDEL", KEYS[9], d)
 hist(ARGV[2], "kind", "forgotten", "gen", string.match(cur, "^[^|]*|%d|(%d+)|"), "provider", p,
   "by", ARGV[3], "reason", ARGV[4], "token", ARGV[5])
 return cur
@@ -47,7 +48,8 @@ func (s *Store) Forget(ctx context.Context, domain string, f Forgotten) (Desired
 		f.At = time.Now()
 	}
 	args := s.historyArgs([]any{domain, timeMS(f.At), noteText(f.RequestedBy), errorText(f.Reason), noteText(f.Token)})
-	v, err := forgetScript.Run(ctx, s.rdb, s.withHistory(s.keys(Bucket(domain)), domain), args...).Text()
+	b := Bucket(domain)
+	v, err := forgetScript.Run(ctx, s.rdb, append(s.withHistory(s.keys(b), domain), s.registryKey(b)), args...).Text()
 	if errors.Is(err, redis.Nil) {
 		return Desired{}, ErrNotFound
 	}

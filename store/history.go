@@ -53,6 +53,9 @@ const (
 	HistoryTransferPending = "transfer_pending"
 	// HistoryTransferred: a domain unlocked for a transfer left the account.
 	HistoryTransferred = "transferred"
+	// HistoryRegistryDisagrees: the registry's record (RDAP) disagreed
+	// with the registrar's reading.
+	HistoryRegistryDisagrees = "registry_disagrees"
 )
 
 // HistoryLimits bound each domain's history.

@@ -18,6 +18,7 @@
 //	                see work.go
 //	<prefix>{b}:w   sorted set domain -> end of its unlock window (ms)
 //	<prefix>{b}:h:<domain>  stream: the domain's history (history.go)
+//	<prefix>{b}:r   hash domain -> the registry's view (RDAP; registry.go)
 //
 // Listing walks the buckets in order with a cursor (bucket, last name);
 // sweeps read whole chunks of buckets with pipelined commands.

@@ -149,7 +149,23 @@ func (u *unitRun) recordListing(ctx context.Context, account string, page []prov
 	for i, d := range after {
 		u.classify(ctx, d, readings[i].Reading, ids[i], nil)
 	}
+	u.witness(ctx, after, nil)
 	return nil
+}
+
+// witness asks the second witness, if any, about the domains just read
+// without an error.
+func (u *unitRun) witness(ctx context.Context, after []store.Domain, errs []error) {
+	if u.r.Witness == nil {
+		return
+	}
+	read := make([]store.Domain, 0, len(after))
+	for i, d := range after {
+		if d.Name != "" && (errs == nil || errs[i] == nil) {
+			read = append(read, d)
+		}
+	}
+	u.r.Witness.Check(ctx, read)
 }
 
 // target is one domain to read.
@@ -237,6 +253,7 @@ func (u *unitRun) check(ctx context.Context, doms []store.Domain) error {
 		}
 		u.classify(ctx, d, readings[i].Reading, "", errs[i])
 	}
+	u.witness(ctx, after, errs)
 	return nil
 }
 
@@ -255,12 +272,21 @@ func (u *unitRun) classify(ctx context.Context, d store.Domain, rd store.Reading
 	c.Checked++
 	switch reconcile.Decide(d.Desired.Locked, stateOf(rd), reconcile.Situation{Pending: d.Work.Changing(), InDoubt: d.Work.InDoubt(u.r.now())}) {
 	case reconcile.Wait, reconcile.NotOurs:
-		c.Drifted++
-		c.Unfixable++
 		why := "pending at the registry (a transfer or another operation): nothing to do until it ends"
 		if rd.Flags&store.FlagPending == 0 {
 			why = "unlock wanted, but the registry holds its own lock: only the registry (or a registry-lock request) lifts it"
+			if u.r.PolicyLock != nil {
+				if lock := u.r.PolicyLock(ctx, d); lock != "" {
+					// The registry's transfer lock after a registration or a
+					// transfer: policy, not drift.
+					u.found.Unfixable = append(u.found.Unfixable, Unfixable{Why: lock,
+						Fix: Fix{Domain: d.Name, Provider: d.Desired.Provider, Lock: d.Desired.Locked, Generation: d.Desired.Generation, RegistrarID: registrarID}})
+					return
+				}
+			}
 		}
+		c.Drifted++
+		c.Unfixable++
 		u.found.Unfixable = append(u.found.Unfixable, Unfixable{Why: why,
 			Fix: Fix{Domain: d.Name, Provider: d.Desired.Provider, Lock: d.Desired.Locked, Generation: d.Desired.Generation, RegistrarID: registrarID}})
 	case reconcile.Confirm:

@@ -68,6 +68,11 @@ type Reporter interface {
 	Transfer(ctx context.Context, d store.Domain, rd store.Reading, err error)
 }
 
+// Witness is a second opinion on domains just read at their registrars.
+type Witness interface {
+	Check(ctx context.Context, doms []store.Domain)
+}
+
 // Runner runs sweeps: the sweep:run handler hands it every task of a sweep.
 // It is safe for concurrent use and meant to be shared by all of a
 // process's tasks (it bounds their concurrent reads per account).
@@ -80,8 +85,15 @@ type Runner struct {
 	Guard      Guard
 	// Reporter, if set, hears what the sweeps find.
 	Reporter Reporter
-	Log      zerolog.Logger
-	Clock    clock.Clock
+	// Witness, if set, is asked about every domain a check stage read
+	// (witness.Witness: the registry's record, RDAP).
+	Witness Witness
+	// PolicyLock, if set, says why a domain is locked by policy now ("locked
+	// by policy (...) until T", policy.Window.Reason) or "": such a domain
+	// is reported so, not as drift.
+	PolicyLock func(ctx context.Context, d store.Domain) string
+	Log        zerolog.Logger
+	Clock      clock.Clock
 	// ConfirmDelay is how long after a suspect's first reading the second
 	// is taken (reconcile.DefaultConfirmDelay if zero).
 	ConfirmDelay time.Duration

@@ -45,6 +45,8 @@ type fakeRegistrars struct {
 	busy     float64 // share of reads answered "retry after"
 	noBulk   bool
 	unlisted map[string]bool // missing from the listing
+	// byRegistry: locked by the registry, not the account.
+	byRegistry map[string]bool
 }
 
 func (f *fakeRegistrars) Accounts() []Account { return f.accounts }
@@ -70,7 +72,7 @@ func (f *fakeRegistrars) Read(_ context.Context, account, domain, _ string) (pro
 	if f.flap[domain] && f.reads[domain] == 1 {
 		l = !l
 	}
-	return providers.State{Locked: l}, nil
+	return providers.State{Locked: l, ByRegistry: f.byRegistry[domain]}, nil
 }
 
 func (f *fakeRegistrars) List(_ context.Context, account string) iter.Seq2[providers.DomainState, error] {

@@ -85,6 +85,11 @@ func New(o Options) *System {
 	s.Audit = audit.New(s.Store)
 	s.Limiter.Clock = o.Clock
 	s.Intents = &intent.Service{Store: s.Store, Queue: s.Queue, Config: o.Config, Clock: o.Clock}
+	if o.Config.RDAP.Enabled {
+		// The policy windows start from the dates the registry's record
+		// gave (the second witness keeps them).
+		s.Intents.Dates = s.registryDates
+	}
 	s.Sweeps = &sweep.Starter{Records: sweep.New(o.Redis, prefix), Queue: s.Queue, Fixes: s.FixQueue(), Clock: o.Clock}
 	s.Notify = s.newNotifier()
 	s.StoreWatch = s.newStoreWatch()
@@ -123,7 +128,12 @@ func (s *System) Worker() *worker.Worker {
 	if s.Metrics != nil {
 		w.Counters, w.Metrics = s.Metrics, s.Metrics
 	}
-	w.Sweeps = w.SweepRunner(&sweep.Runner{Records: s.Sweeps.Records, Guard: sweep.Guard{MaxDriftShare: sched.MaxDriftShare}})
+	runner := &sweep.Runner{Records: s.Sweeps.Records, Guard: sweep.Guard{MaxDriftShare: sched.MaxDriftShare}}
+	if wit := s.newWitness(w.Reconciler); wit != nil {
+		runner.Witness = wit
+		runner.PolicyLock = s.policyLock
+	}
+	w.Sweeps = w.SweepRunner(runner)
 	w.StoreGuard = s.StoreWatch.Verify
 	return w
 }
