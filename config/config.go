@@ -44,6 +44,7 @@ const (
 	DefaultConfirmDelay    = 10 * time.Second
 	DefaultMaxUnlockWindow = 366 * 24 * time.Hour
 	DefaultBurst           = 1
+	DefaultSweepShare      = 0.8
 	DefaultTimeout         = 30 * time.Second
 	DefaultEEAPI           = EEAPIV1
 	DefaultCountryCode     = "EE"
@@ -83,6 +84,7 @@ func Default() *Config {
 // in validation.
 func (p *Provider) setDefaults() {
 	p.Burst = DefaultBurst
+	p.SweepShare = DefaultSweepShare
 	p.Timeout = DefaultTimeout
 }
 
@@ -268,6 +270,10 @@ type Provider struct {
 	Rate float64 `yaml:"rate"`
 	// Burst is at least 1 (the default).
 	Burst int `yaml:"burst"`
+	// SweepShare is the most of Rate that background reads (sweeps,
+	// checks) may use, in (0, 1]; default 0.8. Changes take the next free
+	// slot ahead of any background read, so they never wait behind a sweep.
+	SweepShare float64 `yaml:"sweep_share"`
 	// Timeout bounds one registrar request; default 30s.
 	Timeout time.Duration `yaml:"timeout"`
 	// BulkMax (enom only) is the largest account, in domains, that a sweep

@@ -70,19 +70,19 @@ func TestLoad_specExample(t *testing.T) {
 			{
 				Name: "enom-main", Type: "enom", Endpoint: "https://resellertest.enom.com/interface.asp",
 				Username: "resellid", Password: "enom-pw", TLDs: []string{"com", "net"},
-				Rate: 5, Burst: 1, Timeout: 30 * time.Second,
+				Rate: 5, Burst: 1, SweepShare: 0.8, Timeout: 30 * time.Second,
 			},
 			{
 				Name: "opensrs", Type: "opensrs", Endpoint: "https://horizon.opensrs.net:55443",
-				Username: "reseller", Key: "opensrs-key", Burst: 1, Timeout: 30 * time.Second,
+				Username: "reseller", Key: "opensrs-key", Burst: 1, SweepShare: 0.8, Timeout: 30 * time.Second,
 			},
 			{
 				Name: "whmcs", Type: "whmcs", Endpoint: "https://billing.example.com/includes/api.php",
-				Identifier: "whmcs-id", Secret: "whmcs-secret", Burst: 1, Timeout: 30 * time.Second,
+				Identifier: "whmcs-id", Secret: "whmcs-secret", Burst: 1, SweepShare: 0.8, Timeout: 30 * time.Second,
 			},
 			{
 				Name: "ee", Type: "ee", Endpoint: "https://registrant.internet.ee", API: "v1",
-				Token: "ee-token", TLDs: []string{"ee"}, Burst: 1, Timeout: 30 * time.Second,
+				Token: "ee-token", TLDs: []string{"ee"}, Burst: 1, SweepShare: 0.8, Timeout: 30 * time.Second,
 			},
 		},
 	}
@@ -111,7 +111,7 @@ func TestLoad_haSentinel(t *testing.T) {
 		Providers: []Provider{{
 			Name: "ee", Type: "ee", Endpoint: "https://registrant.internet.ee", API: "repp",
 			EID:  &EID{Ident: "38903110313", FirstName: "Mari", LastName: "Maasikas", CountryCode: "EE"},
-			TLDs: []string{"ee", "pri.ee", "xn--p1ai"}, Rate: 2.5, Burst: 3, Timeout: 10 * time.Second,
+			TLDs: []string{"ee", "pri.ee", "xn--p1ai"}, Rate: 2.5, Burst: 3, SweepShare: 0.8, Timeout: 10 * time.Second,
 		}},
 	}
 	assertConfig(t, cfg, want)
@@ -132,11 +132,11 @@ func TestLoad_cluster(t *testing.T) {
 		Providers: []Provider{
 			{
 				Name: "uk", Type: "whmcs", Endpoint: "http://127.0.0.1:9000/includes/api.php",
-				Identifier: "id", Secret: "${not-a-variable}", TLDs: []string{"uk"}, Burst: 1, Timeout: 30 * time.Second,
+				Identifier: "id", Secret: "${not-a-variable}", TLDs: []string{"uk"}, Burst: 1, SweepShare: 0.8, Timeout: 30 * time.Second,
 			},
 			{
 				Name: "co.uk", Type: "opensrs", Endpoint: "http://127.0.0.1:9001",
-				Username: "reseller", Key: "k", TLDs: []string{"co.uk"}, Burst: 1, Timeout: 30 * time.Second,
+				Username: "reseller", Key: "k", TLDs: []string{"co.uk"}, Burst: 1, SweepShare: 0.8, Timeout: 30 * time.Second,
 			},
 		},
 	}
@@ -363,7 +363,7 @@ func TestParse_problems(t *testing.T) {
 		}},
 		{"unknown nested key", enom + "  - name: b\n    type: enom\n    endpoint: https://x\n    usrname: u\n    password: p\n", nil, []string{
 			"reglock.yaml:7: providers[1].username: required for type enom",
-			"reglock.yaml:10: providers[1].usrname: unknown key (known: name, type, endpoint, username, password, key, identifier, secret, api, token, eid, tlds, rate, burst, timeout, bulk_max)",
+			"reglock.yaml:10: providers[1].usrname: unknown key (known: name, type, endpoint, username, password, key, identifier, secret, api, token, eid, tlds, rate, burst, sweep_share, timeout, bulk_max)",
 		}},
 		{"unknown key deep", enom + "    type: ee\n    token: t\n    eid: {ident: x, first_name: a, last_name: b, middle_name: c}\n", nil, []string{
 			"reglock.yaml:7: providers[0].type: duplicate key (first at line 3)",
@@ -701,7 +701,7 @@ providers:
 			"reglock.yaml:8: worker.concurrency: must be at least 1, got -1",
 			`reglock.yaml:10: scheduler.sweep: invalid cron spec "every day": expected exactly 5 fields, found 2: [every day]`,
 			"reglock.yaml:16: providers[0].password: environment variable ENOM_PW is not set",
-			"reglock.yaml:17: providers[0].pasword: unknown key (known: name, type, endpoint, username, password, key, identifier, secret, api, token, eid, tlds, rate, burst, timeout, bulk_max)",
+			"reglock.yaml:17: providers[0].pasword: unknown key (known: name, type, endpoint, username, password, key, identifier, secret, api, token, eid, tlds, rate, burst, sweep_share, timeout, bulk_max)",
 			`reglock.yaml:18: providers[1].name: provider name "enom-main" already used by providers[0] (line 12)`,
 			"reglock.yaml:18: providers[1].endpoint: required", // on the line of the list item
 			`reglock.yaml:19: providers[1].type: unknown provider type "bogus" (want enom, opensrs, whmcs or ee)`,
@@ -906,5 +906,19 @@ func TestParse_aliasFanOutIsBounded(t *testing.T) {
 	}
 	if want := "reglock.yaml:1: more than 100000 values (aliases that fan out?); not read further\n"; !strings.HasPrefix(err.Error(), want) {
 		t.Errorf("error starts %.200q, want %q", err, want)
+	}
+}
+
+func TestParse_sweepShare(t *testing.T) {
+	base := "providers:\n  - name: e\n    type: enom\n    endpoint: https://x\n    username: u\n    password: p\n"
+	cfg, err := Parse("reglock.yaml", []byte(base+"    sweep_share: 0.5\n"), nil)
+	if err != nil || cfg.Providers[0].SweepShare != 0.5 {
+		t.Fatalf("sweep_share 0.5: %v, %v", cfg, err)
+	}
+	for _, bad := range []string{"0", "1.5", "-0.1"} {
+		_, err := Parse("reglock.yaml", []byte(base+"    sweep_share: "+bad+"\n"), nil)
+		if err == nil || !strings.Contains(err.Error(), "providers[0].sweep_share: must be more than 0 and at most 1") {
+			t.Errorf("sweep_share %s: %v", bad, err)
+		}
 	}
 }

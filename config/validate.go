@@ -337,6 +337,9 @@ func (d *decoder) validateProvider(p *Provider, path string) {
 	if p.Rate < 0 {
 		d.problemf(key("rate"), "must be >= 0 (0 = unlimited), got %v", p.Rate)
 	}
+	if p.SweepShare <= 0 || p.SweepShare > 1 {
+		d.problemf(key("sweep_share"), "must be more than 0 and at most 1, got %v", p.SweepShare)
+	}
 	if p.Burst < 1 {
 		d.problemf(key("burst"), "must be at least 1, got %d", p.Burst)
 	}

@@ -11,6 +11,13 @@
 // At high rates a process reserves a small batch of consecutive slots in one
 // round trip and paces them out locally, so that the limiter costs far less
 // than one Redis call per registrar call.
+//
+// Two lanes share the budget. A customer's change (the default) takes the
+// next free slot, first come first served among changes. Background reads
+// (sweeps, checks: a context marked with Background) never reserve a slot
+// ahead of time: they take one only when it is free now, and at most Share
+// of the rate, so a change arriving during a sweep waits at most about one
+// interval for its slot, across every worker process.
 package ratelimit
 
 import (
@@ -38,15 +45,32 @@ const batchWindow = 10 * time.Millisecond
 // maxBatch bounds a reservation at very high rates.
 const maxBatch = 1000
 
-// reserveScript reserves n consecutive slots. KEYS: the account's key.
-// ARGV: interval_us burst n max_wait_us. Returns {wait_us, reserved}:
-// reserved is 0 when the first slot is more than max_wait_us away.
+// reserveScript reserves n consecutive slots. KEYS: the account's key, its
+// background lane's key. ARGV: interval_us burst n max_wait_us lane
+// (fg|bg) share now_us (empty: Redis's clock). Returns {wait_us,
+// reserved}: reserved is 0 when the first slot is more than max_wait_us
+// away, or, in the background lane, when it is not free now (wait_us then
+// says when to ask again).
 var reserveScript = redis.NewScript(`
-local t = redis.call("TIME")
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local now
+if ARGV[7] ~= "" then
+  now = tonumber(ARGV[7])
+else
+  local t = redis.call("TIME")
+  now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+end
 local T, burst, n, maxw = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local tat = tonumber(redis.call("GET", KEYS[1]) or "0")
 local start = math.max(tat, now - (burst - 1) * T)
+if ARGV[5] == "bg" then
+  -- A background read books no slot ahead: a change arriving later must
+  -- find the next one free. And it keeps to its share of the rate.
+  local btat = tonumber(redis.call("GET", KEYS[2]) or "0")
+  start = math.max(start, btat)
+  if start > now then return {start - now, 0} end
+  local nbtat = start + T / tonumber(ARGV[6])
+  redis.call("SET", KEYS[2], string.format("%.0f", nbtat), "PX", math.ceil((nbtat - now) / 1000) + 1000)
+end
 local wait = start - now
 if wait > maxw then return {wait, 0} end
 local newtat = start + n * T
@@ -75,6 +99,8 @@ type Limiter struct {
 
 	// onSlot, in tests, sees every slot handed out.
 	onSlot func(account string, slot time.Time)
+	// now, in tests, replaces Redis's clock in the reservation script.
+	now func() time.Time
 }
 
 // pacer holds the slots one process has reserved for one account.
@@ -90,10 +116,31 @@ func New(rdb redis.UniversalClient, prefix string) *Limiter {
 }
 
 // Limit is an account's budget: Rate calls per second, at most Burst at once
-// after a quiet spell. Rate 0 means unlimited.
+// after a quiet spell. Rate 0 means unlimited. Share is the most of the
+// rate background reads may use (default DefaultShare).
 type Limit struct {
 	Rate  float64
 	Burst int
+	Share float64
+}
+
+// DefaultShare is the background lane's share of an account's rate: a
+// fifth of the slots are always left to changes.
+const DefaultShare = 0.8
+
+// background marks a context's calls as background reads.
+type background struct{}
+
+// Background marks the calls made with ctx as background reads (a sweep's,
+// a check's): they yield every slot to changes.
+func Background(ctx context.Context) context.Context {
+	return context.WithValue(ctx, background{}, true)
+}
+
+// IsBackground reports whether ctx's calls are background reads.
+func IsBackground(ctx context.Context) bool {
+	b, _ := ctx.Value(background{}).(bool)
+	return b
 }
 
 // Wait blocks until account may make one call. If the next free slot is
@@ -104,9 +151,12 @@ func (l *Limiter) Wait(ctx context.Context, account string, lim Limit, maxWait t
 	if lim.Rate <= 0 {
 		return nil
 	}
-	p := l.pacer(account)
 	clk := clock.Or(l.Clock)
 	interval := time.Duration(float64(time.Second) / lim.Rate)
+	if IsBackground(ctx) {
+		return l.waitBackground(ctx, account, lim, interval, maxWait)
+	}
+	p := l.pacer(account)
 	p.mu.Lock()
 	now := clk.Now()
 	// Slots that passed unused are gone: using several at once would burst.
@@ -116,7 +166,7 @@ func (l *Limiter) Wait(ctx context.Context, account string, lim Limit, maxWait t
 	}
 	if p.left == 0 {
 		n := int(math.Max(1, math.Min(maxBatch, lim.Rate*batchWindow.Seconds())))
-		wait, reserved, err := l.reserve(ctx, account, interval, lim.Burst, n, maxWait)
+		wait, reserved, err := l.reserve(ctx, account, laneFg, interval, lim, n, maxWait)
 		if err != nil {
 			p.mu.Unlock()
 			return err
@@ -155,14 +205,58 @@ func (l *Limiter) pacer(account string) *pacer {
 	return p
 }
 
-func (l *Limiter) reserve(ctx context.Context, account string, interval time.Duration, burst, n int, maxWait time.Duration) (time.Duration, int, error) {
-	if burst < 1 {
-		burst = 1
+// waitBackground waits for a slot that is free now, within the background
+// share: it asks again when the lane says one may be, and gives up (a
+// *providers.RetryAfterError) once maxWait has passed.
+func (l *Limiter) waitBackground(ctx context.Context, account string, lim Limit, interval, maxWait time.Duration) error {
+	clk := clock.Or(l.Clock)
+	start := clk.Now()
+	for {
+		wait, reserved, err := l.reserve(ctx, account, laneBg, interval, lim, 1, maxWait)
+		if err != nil {
+			return err
+		}
+		if reserved > 0 {
+			if l.onSlot != nil {
+				l.onSlot(account, clk.Now())
+			}
+			if l.OnWait != nil {
+				l.OnWait(account, clk.Now().Sub(start))
+			}
+			return nil
+		}
+		if clk.Now().Add(wait).Sub(start) > maxWait {
+			if l.OnDefer != nil {
+				l.OnDefer(account)
+			}
+			return providers.RetryAfter(wait, ErrLimited)
+		}
+		if err := clk.Sleep(ctx, wait); err != nil {
+			return err
+		}
+	}
+}
+
+// The lanes of the reservation script.
+const (
+	laneFg = "fg"
+	laneBg = "bg"
+)
+
+func (l *Limiter) reserve(ctx context.Context, account, lane string, interval time.Duration, lim Limit, n int, maxWait time.Duration) (time.Duration, int, error) {
+	burst := max(lim.Burst, 1)
+	share := lim.Share
+	if share <= 0 || share > 1 {
+		share = DefaultShare
 	}
 	key := l.prefix + "rate:{" + account + "}"
-	res, err := reserveScript.Run(ctx, l.rdb, []string{key},
+	now := ""
+	if l.now != nil {
+		now = strconv.FormatInt(l.now().UnixMicro(), 10)
+	}
+	res, err := reserveScript.Run(ctx, l.rdb, []string{key, key + ":bg"},
 		strconv.FormatInt(interval.Microseconds(), 10), strconv.Itoa(burst), strconv.Itoa(n),
-		strconv.FormatInt(maxWait.Microseconds(), 10)).Int64Slice()
+		strconv.FormatInt(maxWait.Microseconds(), 10), lane, strconv.FormatFloat(share, 'f', -1, 64), now).Int64Slice()
 	if err != nil {
 		return 0, 0, err
 	}

@@ -571,6 +571,11 @@ func (u *run) wait(ctx context.Context, acct Account) error {
 	if u.r.Limiter == nil {
 		return ctx.Err()
 	}
+	if u.req.Change == nil {
+		// A check reads in the background lane: a change never waits
+		// behind it.
+		ctx = ratelimit.Background(ctx)
+	}
 	return u.r.Limiter.Wait(ctx, acct.Name, acct.Limit, u.r.maxRateWait())
 }
 

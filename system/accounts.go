@@ -53,7 +53,7 @@ func Accounts(cfg *config.Config, m *metrics.Metrics, breakers *breaker.Set) (ma
 		}
 		out[p.Name] = reconcile.Account{
 			Name: p.Name, Type: p.Type, Registrar: r,
-			Limit: ratelimit.Limit{Rate: p.Rate, Burst: p.Burst},
+			Limit: ratelimit.Limit{Rate: p.Rate, Burst: p.Burst, Share: p.SweepShare},
 		}
 	}
 	return out, nil

@@ -14,6 +14,7 @@ import (
 	"github.com/reglock/reglock/audit"
 	"github.com/reglock/reglock/clock"
 	"github.com/reglock/reglock/providers"
+	"github.com/reglock/reglock/ratelimit"
 	"github.com/reglock/reglock/reconcile"
 	"github.com/reglock/reglock/store"
 	"github.com/reglock/reglock/sweep"
@@ -102,7 +103,7 @@ func (s sweepRegistrars) paced(ctx context.Context, acct Account) context.Contex
 // second ahead and sleeping out longer waits without holding a reservation.
 func (w *Worker) sweepWait(ctx context.Context, acct Account) error {
 	for {
-		err := w.Limiter.Wait(ctx, acct.Name, acct.Limit, time.Second)
+		err := w.Limiter.Wait(ratelimit.Background(ctx), acct.Name, acct.Limit, time.Second)
 		var ra *providers.RetryAfterError
 		if !errors.As(err, &ra) {
 			return err
