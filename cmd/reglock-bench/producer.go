@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -41,13 +44,13 @@ func (b *bench) producer(ctx context.Context) (*table, error) {
 	t := &table{
 		title: fmt.Sprintf("2. Producer path: lock requests for %s per run (median of %d, range)", dur, reps),
 		head: []string{"clients", "API req/s", "direct enqueue/s", "API vs direct", "API p50", "API p99", "direct p50", "direct p99",
-			"intent service without HTTP, req/s", "HTTP floor, req/s"},
+			"intent service without HTTP, req/s", "HTTP floor, req/s", "hand-written handler, req/s", "API vs handler", "handler p99"},
 	}
 	for _, clients := range []int{1, 16, 100} {
-		var apiRate, directRate, ratio, ap50, ap99, dp50, dp99, svcRate, floorRate spread
+		var apiRate, directRate, ratio, ap50, ap99, dp50, dp99, svcRate, floorRate, handRate, handRatio, hp99 spread
 		for range reps {
 			runs := map[string]producerRun{}
-			for _, v := range []string{"api", "direct", "service", "floor"} {
+			for _, v := range []string{"api", "direct", "service", "floor", "handler"} {
 				r, err := b.producerOnce(ctx, v, clients, dur)
 				if err != nil {
 					return nil, err
@@ -60,16 +63,19 @@ func (b *bench) producer(ctx context.Context) (*table, error) {
 			ap50, ap99 = append(ap50, ms(a.p50)), append(ap99, ms(a.p99))
 			dp50, dp99 = append(dp50, ms(d.p50)), append(dp99, ms(d.p99))
 			svcRate, floorRate = append(svcRate, runs["service"].perSec), append(floorRate, runs["floor"].perSec)
+			h := runs["handler"]
+			handRate, handRatio, hp99 = append(handRate, h.perSec), append(handRatio, a.perSec/h.perSec), append(hp99, ms(h.p99))
 		}
 		t.add(fmt.Sprint(clients), apiRate.format("%.0f"), directRate.format("%.0f"), ratio.format("%.2fx"),
 			ap50.format("%.2f ms"), ap99.format("%.2f ms"), dp50.format("%.2f ms"), dp99.format("%.2f ms"),
-			svcRate.format("%.0f"), floorRate.format("%.0f"))
+			svcRate.format("%.0f"), floorRate.format("%.0f"), handRate.format("%.0f"), handRatio.format("%.2fx"), hp99.format("%.2f ms"))
 	}
 	t.notes = append(t.notes,
 		"API: POST /v1/domains/{domain}/lock with a bearer token over keep-alive HTTP to a server in this process (one Redis round trip to record the intent and mark the bucket, one to enqueue); every request is a new domain.",
 		"Direct: tasks.NewLockTask + asynq.Client.Enqueue of the same task from the same number of goroutines (one round trip).",
 		"Intent service without HTTP: the API's own path (validate, record, enqueue: two round trips) called in-process, to separate Redis from HTTP.",
 		"HTTP floor: the same HTTP client and server with a handler that answers 202 at once and touches no Redis: what the HTTP stack alone allows on this machine.",
+		"Hand-written handler: what a user would write instead of reglock's API, on the same HTTP stack: check the bearer token (constant time), read the optional JSON body, validate the domain, tasks.NewLockTask and asynq Enqueue (one round trip); nothing recorded, no idempotency, no history.",
 		"Clients, server and Redis share the machine's cores; no worker runs, so the queue only grows.")
 	return t, nil
 }
@@ -145,6 +151,63 @@ func (b *bench) producerOnce(ctx context.Context, variant string, clients int, d
 			}
 			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
+			return nil
+		}
+	case "handler":
+		q := queues.Queue(tasks.QueueChanges)
+		want := sha256.Sum256([]byte("Bearer bench-token-0123456789abcdef"))
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return producerRun{}, err
+		}
+		mux := http.NewServeMux()
+		mux.HandleFunc("POST /v1/domains/{domain}/lock", func(w http.ResponseWriter, r *http.Request) {
+			got := sha256.Sum256([]byte(r.Header.Get("Authorization")))
+			if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+				http.Error(w, `{"error":"unauthorized"}`, http.StatusUnauthorized)
+				return
+			}
+			var body struct {
+				Reason string `json:"reason"`
+			}
+			if data, _ := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10)); len(data) > 0 {
+				if err := json.Unmarshal(data, &body); err != nil {
+					http.Error(w, `{"error":"invalid_json"}`, http.StatusBadRequest)
+					return
+				}
+			}
+			t, err := tasks.NewLockTask(tasks.LockPayload{Intent: tasks.Intent{Domain: r.PathValue("domain"), Provider: "enom", Reason: body.Reason}})
+			if err != nil {
+				http.Error(w, `{"error":"invalid_domain"}`, http.StatusBadRequest)
+				return
+			}
+			info, err := client.EnqueueContext(r.Context(), t, asynq.Queue(q))
+			if err != nil {
+				http.Error(w, `{"error":"unavailable"}`, http.StatusServiceUnavailable)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusAccepted)
+			_ = json.NewEncoder(w).Encode(map[string]string{"task_id": info.ID})
+		})
+		hs := &http.Server{Handler: mux}
+		go hs.Serve(ln)
+		defer hs.Close()
+		hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxIdleConns: 256}}
+		url := "http://" + ln.Addr().String() + "/v1/domains/"
+		send = func(ctx context.Context, domain string) error {
+			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url+domain+"/lock", http.NoBody)
+			req.Header.Set("Authorization", "Bearer bench-token-0123456789abcdef")
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := hc.Do(req)
+			if err != nil {
+				return err
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusAccepted {
+				return fmt.Errorf("HTTP %d", resp.StatusCode)
+			}
 			return nil
 		}
 	case "direct":
