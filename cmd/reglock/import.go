@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/reglock/reglock/providers"
+	"github.com/reglock/reglock/ratelimit"
 	"github.com/reglock/reglock/store"
 	"github.com/reglock/reglock/tasks"
 	"github.com/reglock/reglock/worker"
@@ -78,9 +79,10 @@ func runImport(ctx context.Context, g *globals, provider string, adopt bool) err
 		}
 	}
 	im := &importer{rt: rt, acct: acct, adopt: adopt, policyLocked: cfg.Policy.ImportLocked}
-	// The listing's pages keep to the account's rate limit too.
+	// The listing's pages keep to the account's rate limit too, in the
+	// background lane: a customer's change goes first.
 	ctx = providers.WithPacer(ctx, func(ctx context.Context) error {
-		return rt.Limiter.Wait(ctx, acct.Name, acct.Limit, time.Minute)
+		return rt.Limiter.Wait(ratelimit.Background(ctx), acct.Name, acct.Limit, time.Minute)
 	})
 	start := time.Now()
 	// A registrar that lists locks with its domains gives --adopt its
