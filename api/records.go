@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/reglock/reglock/sweep"
 )
 
 // The record: what reglock knows about a domain, a sweep and the
@@ -86,18 +88,16 @@ type SweepList struct {
 	NextCursor *string `json:"next_cursor"`
 }
 
-// Outcomes of a drifted domain in a sweep report.
+// Outcomes of a drifted domain in a sweep report (package sweep says what
+// each means).
 const (
-	OutcomeFixed     = "fixed"
-	OutcomeHeld      = "held"
-	OutcomeUnfixable = "unfixable"
-	OutcomeError     = "error"
-	// OutcomeQueued: the fix is queued and not yet confirmed.
-	OutcomeQueued = "queued"
-	// OutcomeReported: a dry run's drift, reported and left alone.
-	OutcomeReported = "reported"
-	// OutcomeMovedOn: the domain's intent changed since the sweep read it.
-	OutcomeMovedOn = "moved_on"
+	OutcomeFixed     = sweep.OutcomeFixed
+	OutcomeHeld      = sweep.OutcomeHeld
+	OutcomeUnfixable = sweep.OutcomeUnfixable
+	OutcomeError     = sweep.OutcomeError
+	OutcomeQueued    = sweep.OutcomeQueued
+	OutcomeReported  = sweep.OutcomeReported
+	OutcomeMovedOn   = sweep.OutcomeMovedOn
 )
 
 // ReportEntry is one domain a sweep found drifted.

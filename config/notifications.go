@@ -148,17 +148,7 @@ func (d *decoder) validateNotifications(ns []Notification) {
 // checkWebhookURL wants what a provider endpoint must be: an absolute
 // http(s) URL with a host and no user info. No reason quotes it.
 func checkWebhookURL(raw string) string {
-	if raw == "" {
-		return "required"
-	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Hostname() == "" {
-		return "want an absolute http:// or https:// URL with a host"
-	}
-	if u.User != nil {
-		return "must not hold credentials (user:password@); receivers check the signature made with secret"
-	}
-	return ""
+	return checkURL(raw, "must not hold credentials (user:password@); receivers check the signature made with secret")
 }
 
 // defaultNotificationName is the URL's host as a name, made unique with

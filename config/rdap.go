@@ -1,7 +1,6 @@
 package config
 
 import (
-	"net/url"
 	"sort"
 	"strings"
 	"time"
@@ -120,17 +119,10 @@ func (d *decoder) validateRDAP(r *RDAP) {
 // checkRDAPURL wants an absolute http(s) URL with a host and no user info
 // (RDAP is public: nothing to log in with).
 func checkRDAPURL(raw string) string {
-	if raw == "" {
-		return "required"
+	if why := checkURL(raw, "must not hold user info (user:password@)"); why != "" {
+		return why
 	}
-	u, err := url.Parse(raw)
-	if err != nil || u.Scheme != "http" && u.Scheme != "https" || u.Hostname() == "" {
-		return "want an absolute http:// or https:// URL with a host"
-	}
-	if u.User != nil {
-		return "must not hold user info (user:password@)"
-	}
-	if u.RawQuery != "" || u.Fragment != "" || strings.Contains(raw, "?") {
+	if strings.ContainsAny(raw, "?#") {
 		return "must not have a query or fragment"
 	}
 	return ""

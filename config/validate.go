@@ -412,6 +412,13 @@ func hasCredential(p *Provider, k string) bool {
 
 // checkEndpoint wants an absolute http(s) URL. No reason quotes it.
 func checkEndpoint(raw string) string {
+	return checkURL(raw, "must not hold credentials (user:password@); use the provider's credential keys")
+}
+
+// checkURL wants an absolute http(s) URL with a host and no user info
+// (userInfo is the reason given when it has some). No reason quotes it:
+// a URL may carry a secret.
+func checkURL(raw, userInfo string) string {
 	if raw == "" {
 		return "required"
 	}
@@ -420,7 +427,7 @@ func checkEndpoint(raw string) string {
 		return "want an absolute http:// or https:// URL with a host"
 	}
 	if u.User != nil {
-		return "must not hold credentials (user:password@); use the provider's credential keys"
+		return userInfo
 	}
 	return ""
 }

@@ -22,17 +22,17 @@ type unitRun struct {
 	accounts map[string]Account
 	tally    Tally
 	found    Found
+	// deadline ends the unit's time budget: a bulk page's second witness
+	// stops there too, so that a slow registry cannot keep a unit from
+	// committing.
+	deadline time.Time
 }
 
 // chunk reads one chunk of the inventory from cursor on, until it is done
 // or the unit's time budget is spent. It returns whether the chunk is done
 // and the cursor after the last domain read.
 func (u *unitRun) chunk(ctx context.Context, chunk int, cursor string) (bool, string, error) {
-	budget := u.r.UnitBudget
-	if budget <= 0 {
-		budget = 2 * time.Minute
-	}
-	deadline := u.r.now().Add(budget)
+	deadline := u.r.now().Add(u.r.unitBudget())
 	next, final := cursor, true
 	var pending []store.Domain
 	scanned := cursor // the cursor after the last domain scanned into pending
@@ -159,13 +159,16 @@ func (u *unitRun) witness(ctx context.Context, after []store.Domain, errs []erro
 	if u.r.Witness == nil {
 		return
 	}
+	wctx, cancel := context.WithTimeout(ctx, u.deadline.Sub(u.r.now()))
+	defer cancel()
 	read := make([]store.Domain, 0, len(after))
 	for i, d := range after {
 		if d.Name != "" && (errs == nil || errs[i] == nil) {
 			read = append(read, d)
 		}
 	}
-	u.r.Witness.Check(ctx, read)
+	// Domains the budget leaves unasked wait for the next sweep's witness.
+	u.r.Witness.Check(wctx, read)
 }
 
 // target is one domain to read.

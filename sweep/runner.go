@@ -250,7 +250,7 @@ func (r *Runner) runUnit(ctx context.Context, log zerolog.Logger, st Status, u U
 	if err != nil {
 		return err
 	}
-	run := &unitRun{r: r, log: log, st: st, tally: Tally{}, accounts: r.accounts()}
+	run := &unitRun{r: r, log: log, st: st, tally: Tally{}, accounts: r.accounts(), deadline: r.now().Add(r.unitBudget())}
 	final, next := true, cursor
 	if !done {
 		switch u.Stage {
@@ -356,6 +356,15 @@ func (r *Runner) sem(account string) chan struct{} {
 		r.sems[account] = c
 	}
 	return c
+}
+
+// unitBudget is how long one unit task reads before it commits its
+// progress and hands the rest to a next task.
+func (r *Runner) unitBudget() time.Duration {
+	if r.UnitBudget <= 0 {
+		return 2 * time.Minute
+	}
+	return r.UnitBudget
 }
 
 func (r *Runner) batch() int {

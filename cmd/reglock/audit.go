@@ -46,15 +46,7 @@ successful run.`,
 			if err != nil {
 				return err
 			}
-			log, err := g.logger()
-			if err != nil {
-				return err
-			}
-			cfg, err := g.loadConfig()
-			if err != nil {
-				return err
-			}
-			rt, err := openRuntime(cmd.Context(), cfg, log, runtimeOptions{namespace: g.namespace})
+			rt, err := g.openConfigured(cmd.Context(), runtimeOptions{})
 			if err != nil {
 				return err
 			}

@@ -46,15 +46,7 @@ func openController(ctx context.Context, g *globals) (controller, func(), error)
 		return &api.Client{BaseURL: g.apiURL, Token: secret.String(tok)}, func() {}, nil
 	}
 	if g.configPath != "" {
-		log, err := g.logger()
-		if err != nil {
-			return nil, nil, err
-		}
-		cfg, err := g.loadConfig()
-		if err != nil {
-			return nil, nil, err
-		}
-		rt, err := openRuntime(ctx, cfg, log, runtimeOptions{namespace: g.namespace})
+		rt, err := g.openConfigured(ctx, runtimeOptions{})
 		if err != nil {
 			return nil, nil, err
 		}

@@ -42,15 +42,7 @@ replaces a good one. Needs --config.`,
 }
 
 func runExport(ctx context.Context, g *globals, output string) error {
-	log, err := g.logger()
-	if err != nil {
-		return err
-	}
-	cfg, err := g.loadConfig()
-	if err != nil {
-		return err
-	}
-	rt, err := openRuntime(ctx, cfg, log, runtimeOptions{namespace: g.namespace})
+	rt, err := g.openConfigured(ctx, runtimeOptions{})
 	if err != nil {
 		return err
 	}
@@ -72,7 +64,7 @@ func runExport(ctx context.Context, g *globals, output string) error {
 	if where == "" {
 		where = "standard output"
 	}
-	log.Info().Int64("domains", n).Str("output", where).Dur("took", time.Since(start)).Msg("exported the desired state")
+	rt.log.Info().Int64("domains", n).Str("output", where).Dur("took", time.Since(start)).Msg("exported the desired state")
 	fmt.Fprintf(g.stderr, "exported %d domains to %s (%s)\n", n, where, time.Since(start).Round(time.Millisecond))
 	return nil
 }
@@ -263,15 +255,7 @@ func runRestore(ctx context.Context, g *globals, path string) error {
 }
 
 func runAcceptEmpty(ctx context.Context, g *globals) error {
-	log, err := g.logger()
-	if err != nil {
-		return err
-	}
-	cfg, err := g.loadConfig()
-	if err != nil {
-		return err
-	}
-	rt, err := openRuntime(ctx, cfg, log, runtimeOptions{namespace: g.namespace})
+	rt, err := g.openConfigured(ctx, runtimeOptions{})
 	if err != nil {
 		return err
 	}
@@ -296,7 +280,7 @@ func runAcceptEmpty(ctx context.Context, g *globals) error {
 	if err != nil {
 		return err
 	}
-	log.Warn().Str("operator", requestedBy()).Str("store_id", after.ID).Str("lost_id", after.LostID).Int64("domains", total).
+	rt.log.Warn().Str("operator", requestedBy()).Str("store_id", after.ID).Str("lost_id", after.LostID).Int64("domains", total).
 		Msg("store accepted as it is after a loss")
 	fmt.Fprintf(g.stdout, "store %s accepted as it is (%d domains): running processes resume within %v.\n", after.ID, total, store.DefaultIdentityInterval)
 	fmt.Fprintln(g.stdout, "What the lost store held is gone: record the intents again (the producers, `reglock import --provider P --adopt`), then run `reglock sweep`.")

@@ -56,6 +56,22 @@ func (r redisLogger) Printf(_ context.Context, format string, v ...any) {
 	r.l.Warn().Str("component", "go-redis").Msgf(format, v...)
 }
 
+// openConfigured opens the runtime of a command that works on the
+// configured store (--config): the logger and the configuration from the
+// global flags, in the namespace they name.
+func (g *globals) openConfigured(ctx context.Context, opt runtimeOptions) (*runtime, error) {
+	log, err := g.logger()
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := g.loadConfig()
+	if err != nil {
+		return nil, err
+	}
+	opt.namespace = g.namespace
+	return openRuntime(ctx, cfg, log, opt)
+}
+
 func openRuntime(ctx context.Context, cfg *config.Config, log zerolog.Logger, opt runtimeOptions) (*runtime, error) {
 	redis.SetLogger(redisLogger{log})
 	rt := &runtime{cfg: cfg, log: log, queues: tasks.Namespace(opt.namespace)}
