@@ -8,6 +8,7 @@ package providers
 
 import (
 	"context"
+	"errors"
 	"iter"
 	"net/netip"
 )
@@ -99,13 +100,29 @@ func WithPacer(ctx context.Context, p Pacer) context.Context {
 	return context.WithValue(ctx, pacerKey{}, p)
 }
 
-// Pace waits for the context's Pacer, if it has one.
+// Pace waits for the context's Pacer, if it has one. A pacer that fails
+// (its shared state in Redis unreachable) returns a *NotSentError: the
+// request was never sent, so it says nothing about the registrar.
 func Pace(ctx context.Context) error {
 	if p, ok := ctx.Value(pacerKey{}).(Pacer); ok && p != nil {
-		return p(ctx)
+		err := p(ctx)
+		var ra *RetryAfterError
+		if err == nil || ctx.Err() != nil || errors.As(err, &ra) {
+			return err
+		}
+		return &NotSentError{Err: err}
 	}
 	return ctx.Err()
 }
+
+// NotSentError is a request that was never sent: its rate-limit slot could
+// not be taken. It is retried, and it is no evidence about the account
+// (Judge).
+type NotSentError struct{ Err error }
+
+func (e *NotSentError) Error() string { return "not sent (rate limit unavailable): " + e.Err.Error() }
+
+func (e *NotSentError) Unwrap() error { return e.Err }
 
 type idKey struct{ domain string }
 

@@ -34,6 +34,9 @@ func Judge(ctx context.Context, err error) Verdict {
 		return Verdict{Task: Retry, Account: Neutral}
 	case errors.As(err, &ra):
 		return Verdict{Task: RetryLater, Account: Up}
+	case errors.As(err, new(*NotSentError)):
+		// Nothing reached the registrar (reglock's own Redis failed).
+		return Verdict{Task: Retry, Account: Neutral}
 	case errors.Is(err, ErrAuth):
 		return Verdict{Task: Archive, Account: CredentialsRefused}
 	case errors.Is(err, ErrRefused):

@@ -32,9 +32,26 @@ func TestJudge(t *testing.T) {
 		{"unrecognized", bg, Unrecognized(errors.New("code 9999")), Verdict{Retry, Failing}},
 		{"an HTTP 502", bg, &StatusError{Code: 502}, Verdict{Retry, Failing}},
 		{"a timeout", bg, timeout, Verdict{Retry, Failing}},
+		{"rate limit unreachable: never sent", bg, fmt.Errorf("enom: GetRegLock x.com: %w", &NotSentError{Err: errors.New("dial tcp: refused")}), Verdict{Retry, Neutral}},
 	} {
 		if got := Judge(c.ctx, c.err); got != c.want {
 			t.Errorf("%s: %+v, want %+v", c.name, got, c.want)
 		}
+	}
+}
+
+// A pacer that cannot take a slot (Redis down) makes the request a
+// NotSentError, no evidence against the account; a pacer's "wait" stays a
+// RetryAfterError.
+func TestPace_failingPacerIsNotSent(t *testing.T) {
+	down := WithPacer(context.Background(), func(context.Context) error { return errors.New("dial tcp: connection refused") })
+	var ns *NotSentError
+	if err := Pace(down); !errors.As(err, &ns) || Judge(down, err) != (Verdict{Retry, Neutral}) {
+		t.Fatalf("Pace with a failing pacer = %v", err)
+	}
+	busy := WithPacer(context.Background(), func(context.Context) error { return RetryAfter(time.Second, errors.New("limited")) })
+	var ra *RetryAfterError
+	if err := Pace(busy); !errors.As(err, &ra) || errors.As(err, &ns) {
+		t.Fatalf("Pace with a limited pacer = %v", err)
 	}
 }
