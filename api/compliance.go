@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/reglock/reglock/store"
+	"github.com/reglock/reglock/sweep"
 )
 
 // complianceTTL is how long one reading of the whole inventory answers
@@ -49,6 +50,13 @@ func (s *Server) compliance(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	var fresh map[string]sweep.AccountFreshness
+	if s.Sweeps != nil {
+		if fresh, err = s.Sweeps.Records.Freshness(r.Context()); err != nil {
+			s.writeErr(w, err)
+			return
+		}
+	}
 	for _, sum := range sums {
 		pc := ProviderCompliance{Provider: sum.Provider, Domains: sum.Domains, InDesiredState: sum.InDesiredState,
 			Drifted: sum.Drifted, InError: sum.InError, NeverRead: sum.NeverRead, RegistryLocked: sum.RegistryLocked,
@@ -59,6 +67,13 @@ func (s *Server) compliance(w http.ResponseWriter, r *http.Request) {
 		if !sum.OldestReading.IsZero() {
 			t := sum.OldestReading
 			pc.OldestReading = &t
+		}
+		if f, ok := fresh[sum.Provider]; ok {
+			pc.Freshness = &Freshness{Period: f.Period.String(), Short: f.Short(), BudgetPerSecond: f.Budget,
+				AtRisk: f.AtRisk, Message: f.Describe(), PlannedAt: f.At}
+			if f.Budget > 0 {
+				pc.Freshness.Covers = f.Covers.Round(time.Second).String()
+			}
 		}
 		out.Providers = append(out.Providers, pc)
 	}

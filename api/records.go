@@ -134,6 +134,25 @@ type ProviderCompliance struct {
 	TransferPending int64 `json:"transfer_pending"`
 	WindowsOpen     int64 `json:"windows_open"`
 	WindowsOverdue  int64 `json:"windows_overdue"`
+	// Freshness is the newest freshness plan's verdict on the account's
+	// budget (absent when freshness mode is off).
+	Freshness *Freshness `json:"freshness,omitempty"`
+}
+
+// Freshness says whether an account's background budget keeps every domain
+// read once per period (scheduler.freshness).
+type Freshness struct {
+	// Period is scheduler.freshness, and Covers how long one period's
+	// reads take at the account's budget ("" when it has no rate limit).
+	Period string `json:"period"`
+	Covers string `json:"covers"`
+	// Short is true when Covers is longer than Period: some domains are
+	// read less often than the period asks.
+	Short           bool      `json:"short"`
+	BudgetPerSecond float64   `json:"budget_per_second"`
+	AtRisk          int64     `json:"at_risk"`
+	Message         string    `json:"message"`
+	PlannedAt       time.Time `json:"planned_at"`
 }
 
 // Compliance is GET /v1/compliance.

@@ -27,13 +27,18 @@ type SweepStarted struct {
 
 // Sweep is a sweep's progress: GET /v1/sweeps/{id}.
 type Sweep struct {
-	SweepID     string                  `json:"sweep_id"`
-	State       string                  `json:"state"`
-	Checked     int64                   `json:"checked"`
-	Drifted     int64                   `json:"drifted"`
-	FixesQueued int64                   `json:"fixes_queued"`
-	Errors      int64                   `json:"errors"`
-	Provider    string                  `json:"provider,omitempty"`
+	SweepID     string `json:"sweep_id"`
+	State       string `json:"state"`
+	Checked     int64  `json:"checked"`
+	Drifted     int64  `json:"drifted"`
+	FixesQueued int64  `json:"fixes_queued"`
+	Errors      int64  `json:"errors"`
+	// Calls are the registrar requests the sweep's reads took.
+	Calls    int64  `json:"calls"`
+	Provider string `json:"provider,omitempty"`
+	// Trigger is who started it: schedule, api, cli or freshness (a pass
+	// of the continuous mode).
+	Trigger     string                  `json:"trigger,omitempty"`
 	DryRun      bool                    `json:"dry_run"`
 	Unfixable   int64                   `json:"unfixable"`
 	Paused      map[string]string       `json:"paused,omitempty"`
@@ -47,7 +52,7 @@ type Sweep struct {
 func SweepOf(st sweep.Status) Sweep {
 	out := Sweep{SweepID: st.ID, State: st.State, Checked: st.Checked, Drifted: st.Drifted,
 		FixesQueued: st.FixesQueued, Errors: st.Errors, Provider: st.Options.Provider, DryRun: st.Options.DryRun,
-		Unfixable: st.Unfixable, PerProvider: st.PerProvider, Stage: string(st.Stage)}
+		Unfixable: st.Unfixable, PerProvider: st.PerProvider, Stage: string(st.Stage), Calls: st.Calls, Trigger: st.Options.Trigger}
 	if len(st.Paused) > 0 {
 		out.Paused = st.Paused
 	}

@@ -239,6 +239,15 @@ type Scheduler struct {
 	// ConfirmDelay: a drift is read a second time this long after it was
 	// first seen, before anything is done about it. Default 10s.
 	ConfirmDelay time.Duration `yaml:"confirm_delay"`
+	// Freshness, when set (at least 1m), turns on continuous reading
+	// besides the cron sweep: every domain is read at least once per
+	// Freshness at its account's background budget, oldest reading first
+	// (sweep.Freshness). Default 0: off.
+	Freshness time.Duration `yaml:"freshness"`
+	// FreshnessAtRisk is how often a domain at risk (an error, a pending
+	// transfer, an open unlock window, drift, a recent change) is read in
+	// freshness mode; default a sixth of Freshness.
+	FreshnessAtRisk time.Duration `yaml:"freshness_at_risk"`
 }
 
 // Provider is one registrar account.

@@ -602,6 +602,10 @@ redis: localhost
 		{"drift share above 1", "scheduler: {max_drift_share: 1.5}\n", nil, []string{
 			"reglock.yaml:1: scheduler.max_drift_share: must be > 0 and <= 1, got 1.5",
 		}},
+		{"freshness", "scheduler:\n  freshness: 30s\n  freshness_at_risk: 1m\n", nil, []string{
+			"reglock.yaml:2: scheduler.freshness: must be 0 (off) or at least 1m, got 30s",
+			"reglock.yaml:3: scheduler.freshness_at_risk: must be between 0s and scheduler.freshness (30s), got 1m0s",
+		}},
 		{"worker", "worker:\n  concurrency: 0\n  shutdown_timeout: -5s\n", nil, []string{
 			"reglock.yaml:2: worker.concurrency: must be at least 1, got 0",
 			"reglock.yaml:3: worker.shutdown_timeout: must be positive, got -5s",

@@ -229,6 +229,12 @@ func (d *decoder) validateScheduler(s *Scheduler) {
 	if !(s.MaxDriftShare > 0 && s.MaxDriftShare <= 1) {
 		d.problemf("scheduler.max_drift_share", "must be > 0 and <= 1, got %v", s.MaxDriftShare)
 	}
+	if s.Freshness != 0 && s.Freshness < time.Minute {
+		d.problemf("scheduler.freshness", "must be 0 (off) or at least 1m, got %s", s.Freshness)
+	}
+	if s.FreshnessAtRisk < 0 || (s.FreshnessAtRisk > 0 && s.FreshnessAtRisk > s.Freshness) {
+		d.problemf("scheduler.freshness_at_risk", "must be between 0s and scheduler.freshness (%s), got %s", s.Freshness, s.FreshnessAtRisk)
+	}
 	if s.ConfirmDelay < 0 || s.ConfirmDelay > 10*time.Minute {
 		d.problemf("scheduler.confirm_delay", "must be between 0s and 10m, got %s", s.ConfirmDelay)
 	}

@@ -36,6 +36,7 @@ type Metrics struct {
 	DriftFixedTotal  *prometheus.CounterVec   // provider
 	SweepChecked     *prometheus.CounterVec   // provider
 	SweepErrors      *prometheus.CounterVec   // provider
+	SweepCalls       *prometheus.CounterVec   // provider
 	SweepsFinished   *prometheus.CounterVec   // state
 	APIRequests      *prometheus.CounterVec   // route, code
 	APILatency       *prometheus.HistogramVec // route
@@ -98,6 +99,10 @@ func New() *Metrics {
 			Name: "reglock_sweep_errors_total",
 			Help: "Domains sweeps could not read.",
 		}, []string{"provider"}),
+		SweepCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "reglock_sweep_registrar_calls_total",
+			Help: "Registrar requests sweeps' reads took (lookups, listing pages, logins, retries); divided by reglock_sweep_domains_checked_total it is what a domain costs.",
+		}, []string{"provider"}),
 		SweepsFinished: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "reglock_sweeps_finished_total",
 			Help: "Sweeps finished, by final state (done, paused).",
@@ -122,7 +127,7 @@ func New() *Metrics {
 		m.Notifications, m.NotificationLastSuccess, m.RDAPLookups, m.RegistryDisagreements,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.TasksProcessed, m.TasksSuperseded, m.RegistrarCalls, m.RegistrarLatency, m.RateLimitWait, m.RateLimitDefer,
-		m.DriftFound, m.DriftFixedTotal, m.SweepChecked, m.SweepErrors, m.SweepsFinished, m.APIRequests, m.APILatency,
+		m.DriftFound, m.DriftFixedTotal, m.SweepChecked, m.SweepErrors, m.SweepCalls, m.SweepsFinished, m.APIRequests, m.APILatency,
 	)
 	return m
 }

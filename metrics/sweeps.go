@@ -15,7 +15,10 @@ import (
 type sweepCollector struct {
 	records               *sweep.Records
 	domains, last, paused *prometheus.Desc
-	errors                prometheus.Counter
+	// From the newest freshness plan (scheduler.freshness).
+	oldest, covers, period, atRisk *prometheus.Desc
+	errors                         prometheus.Counter
+	now                            func() time.Time
 }
 
 // WatchSweeps exports the domains of each provider by sync state, as the
@@ -26,6 +29,11 @@ func (m *Metrics) WatchSweeps(r *sweep.Records) {
 		domains: prometheus.NewDesc("reglock_domains", "Domains by provider and sync state (in_sync, drifted, unfixable, error), as the latest finished sweep found them.", []string{"provider", "state"}, nil),
 		last:    prometheus.NewDesc("reglock_sweep_last_finished_timestamp_seconds", "When the latest sweep of each provider finished.", []string{"provider"}, nil),
 		paused:  prometheus.NewDesc("reglock_sweep_paused", "1 if the latest sweep of the provider was paused by the blast-radius guard.", []string{"provider"}, nil),
+		oldest:  prometheus.NewDesc("reglock_oldest_reading_age_seconds", "Age of the oldest successful reading of any of the provider's domains, as of the newest freshness plan (scheduler.freshness); it keeps growing if the plans stop.", []string{"provider"}, nil),
+		covers:  prometheus.NewDesc("reglock_freshness_cover_seconds", "How long the provider's background budget (rate x sweep_share) takes to make one freshness period's reads; above reglock_freshness_period_seconds the budget cannot keep every domain fresh.", []string{"provider"}, nil),
+		period:  prometheus.NewDesc("reglock_freshness_period_seconds", "scheduler.freshness: every domain is to be read once per period.", []string{"provider"}, nil),
+		atRisk:  prometheus.NewDesc("reglock_freshness_domains_at_risk", "Domains read more often in freshness mode: an error, a pending transfer, an open unlock window, drift, a recent change.", []string{"provider"}, nil),
+		now:     time.Now,
 		errors:  prometheus.NewCounter(prometheus.CounterOpts{Name: "reglock_sweep_metrics_errors_total", Help: "Failed reads of the sweep figures."}),
 	}
 	m.Registry.MustRegister(c, c.errors)
@@ -35,6 +43,10 @@ func (c *sweepCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.domains
 	ch <- c.last
 	ch <- c.paused
+	ch <- c.oldest
+	ch <- c.covers
+	ch <- c.period
+	ch <- c.atRisk
 }
 
 func (c *sweepCollector) Collect(ch chan<- prometheus.Metric) {
@@ -56,5 +68,21 @@ func (c *sweepCollector) Collect(ch chan<- prometheus.Metric) {
 			paused = 1
 		}
 		ch <- prometheus.MustNewConstMetric(c.paused, prometheus.GaugeValue, paused, p)
+	}
+	fresh, err := c.records.Freshness(ctx)
+	if err != nil {
+		c.errors.Inc()
+		return
+	}
+	now := c.now()
+	for p, f := range fresh {
+		if !f.Oldest.IsZero() {
+			ch <- prometheus.MustNewConstMetric(c.oldest, prometheus.GaugeValue, now.Sub(f.Oldest).Seconds(), p)
+		}
+		if f.Budget > 0 {
+			ch <- prometheus.MustNewConstMetric(c.covers, prometheus.GaugeValue, f.Covers.Seconds(), p)
+		}
+		ch <- prometheus.MustNewConstMetric(c.period, prometheus.GaugeValue, f.Period.Seconds(), p)
+		ch <- prometheus.MustNewConstMetric(c.atRisk, prometheus.GaugeValue, float64(f.AtRisk), p)
 	}
 }

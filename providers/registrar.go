@@ -11,6 +11,7 @@ import (
 	"errors"
 	"iter"
 	"net/netip"
+	"sync/atomic"
 )
 
 // Registrar reads and changes the registrar (transfer) lock of domains in one
@@ -107,12 +108,36 @@ func Pace(ctx context.Context) error {
 	if p, ok := ctx.Value(pacerKey{}).(Pacer); ok && p != nil {
 		err := p(ctx)
 		var ra *RetryAfterError
+		if err == nil {
+			countCall(ctx)
+		}
 		if err == nil || ctx.Err() != nil || errors.As(err, &ra) {
 			return err
 		}
 		return &NotSentError{Err: err}
 	}
-	return ctx.Err()
+	err := ctx.Err()
+	if err == nil {
+		countCall(ctx)
+	}
+	return err
+}
+
+// callsKey carries a call counter in a context.
+type callsKey struct{}
+
+// WithCallCounter returns a context whose registrar requests (every one an
+// adapter sends through a Paced client: lookups, listing pages, logins and
+// lock calls alike) are counted in n, so that a sweep can say what each
+// domain cost.
+func WithCallCounter(ctx context.Context, n *atomic.Int64) context.Context {
+	return context.WithValue(ctx, callsKey{}, n)
+}
+
+func countCall(ctx context.Context) {
+	if n, ok := ctx.Value(callsKey{}).(*atomic.Int64); ok && n != nil {
+		n.Add(1)
+	}
 }
 
 // NotSentError is a request that was never sent: its rate-limit slot could

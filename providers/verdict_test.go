@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -53,5 +54,22 @@ func TestPace_failingPacerIsNotSent(t *testing.T) {
 	var ra *RetryAfterError
 	if err := Pace(busy); !errors.As(err, &ra) || errors.As(err, &ns) {
 		t.Fatalf("Pace with a limited pacer = %v", err)
+	}
+}
+
+// Only requests that go out are counted: a paced one once its slot is
+// taken, an unpaced one at once; none that a pacer held back.
+func TestPace_countsCallsSent(t *testing.T) {
+	var n atomic.Int64
+	ctx := WithCallCounter(context.Background(), &n)
+	_ = Pace(ctx)
+	_ = Pace(WithPacer(ctx, func(context.Context) error { return nil }))
+	_ = Pace(WithPacer(ctx, func(context.Context) error { return errors.New("redis down") }))
+	_ = Pace(WithPacer(ctx, func(context.Context) error { return RetryAfter(time.Second, errors.New("limited")) }))
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	_ = Pace(cancelled)
+	if n.Load() != 2 {
+		t.Fatalf("counted %d calls, want 2", n.Load())
 	}
 }

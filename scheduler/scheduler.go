@@ -8,6 +8,7 @@ package scheduler
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -35,7 +36,13 @@ type Scheduler struct {
 	// lost or replaced) holds the tick's sweep, which is tried again like a
 	// failed start until the next tick is due.
 	Hold func(context.Context) error
+	// Prefix starts the IDs of the tick's sweeps ("sweep-" if empty).
+	Prefix string
 }
+
+// ErrSkip, wrapped in a start's error, skips the tick without a retry: the
+// starter decided this tick has nothing to start.
+var ErrSkip = errors.New("tick skipped")
 
 // New parses a cron spec ("0 3 * * *", "@every 15m", "@daily") for the time
 // zone tz ("" means UTC).
@@ -63,8 +70,17 @@ func (s *Scheduler) hold(ctx context.Context) error {
 }
 
 // SweepID is the ID of the sweep of the tick scheduled at t.
-func SweepID(t time.Time) string {
-	return "sweep-" + t.UTC().Format("20060102T150405Z")
+func SweepID(t time.Time) string { return tickID("sweep-", t) }
+
+func tickID(prefix string, t time.Time) string {
+	return prefix + t.UTC().Format("20060102T150405Z")
+}
+
+func (s *Scheduler) id(t time.Time) string {
+	if s.Prefix == "" {
+		return SweepID(t)
+	}
+	return tickID(s.Prefix, t)
 }
 
 // Next returns the first tick after t. "@every d" ticks are aligned to
@@ -89,7 +105,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		}
 		tick := next
 		next = s.Next(tick)
-		id := SweepID(tick)
+		id := s.id(tick)
 		for attempt := 0; ; attempt++ {
 			err := s.hold(ctx)
 			if err == nil {
@@ -97,6 +113,10 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			}
 			if err == nil {
 				s.log.Info().Str("sweep_id", id).Time("next", next).Msg("scheduled sweep started")
+				break
+			}
+			if errors.Is(err, ErrSkip) {
+				s.log.Info().Err(err).Str("sweep_id", id).Time("next", next).Msg("tick skipped")
 				break
 			}
 			s.log.Error().Err(err).Str("sweep_id", id).Msg("could not start the scheduled sweep; retrying")

@@ -3,6 +3,8 @@ package scheduler
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -135,5 +137,42 @@ func TestScheduler_holdsSweepsWhileTheStoreIsLost(t *testing.T) {
 	}
 	if len(held) == 0 || held[0] != time.Date(2026, 11, 22, 1, 45, 0, 0, time.UTC) {
 		t.Fatalf("held at %v", held)
+	}
+}
+
+// skipper skips every other tick, as a freshness pass is skipped while
+// the previous one runs.
+type skipper struct {
+	calls  []string
+	cancel context.CancelFunc
+}
+
+func (s *skipper) StartSweep(_ context.Context, id string) error {
+	s.calls = append(s.calls, id)
+	if len(s.calls) == 4 {
+		s.cancel()
+	}
+	if len(s.calls)%2 == 1 {
+		return fmt.Errorf("%w: still running", ErrSkip)
+	}
+	return nil
+}
+
+// A skipped tick is not retried: the next tick is the next try.
+func TestScheduler_skippedTickIsNotRetried(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	sk := &skipper{cancel: cancel}
+	s, err := New("@every 10s", "", sk, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Prefix = "fresh-"
+	s.Clock = clock.NewManual(time.Date(2026, 12, 2, 0, 0, 1, 0, time.UTC))
+	if err := s.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"fresh-20261202T000010Z", "fresh-20261202T000020Z", "fresh-20261202T000030Z", "fresh-20261202T000040Z"}
+	if !slices.Equal(sk.calls, want) {
+		t.Fatalf("starts %v, want one per tick %v", sk.calls, want)
 	}
 }

@@ -2,12 +2,14 @@ package sweep
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
 
 	"github.com/reglock/reglock/clock"
 	"github.com/reglock/reglock/reconcile"
+	"github.com/reglock/reglock/scheduler"
 )
 
 // FixQueue owes and queues the fix of one confirmed drift
@@ -77,6 +79,35 @@ func (s *Starter) ResumeStuck(ctx context.Context) ([]string, error) {
 // StartSweep starts a scheduled sweep (scheduler.Starter).
 func (s *Starter) StartSweep(ctx context.Context, id string) error {
 	_, err := s.Start(ctx, id, Options{Trigger: "schedule"})
+	return err
+}
+
+// ErrPassRunning is returned when a freshness pass is due while the
+// previous one still runs: the pass is owed, and starts as soon as the
+// running one ends (so that a pass that takes longer than its window does
+// not cost the next one a whole window).
+var ErrPassRunning = errors.New("the previous freshness pass is still running; this one starts when it ends")
+
+// Passes starts freshness passes (scheduler.Starter): one per tick, unless
+// the previous pass still runs.
+type Passes struct {
+	Starter   *Starter
+	Freshness Freshness
+}
+
+// StartSweep starts the freshness pass id, or reports ErrPassRunning.
+func (p Passes) StartSweep(ctx context.Context, id string) error {
+	running, err := p.Starter.Records.RunningPass(ctx, id)
+	if err != nil {
+		return err
+	}
+	if running != "" {
+		if err := p.Starter.Records.owePass(ctx, id, p.Freshness); err != nil {
+			return err
+		}
+		return fmt.Errorf("%w: %w (%s)", scheduler.ErrSkip, ErrPassRunning, running)
+	}
+	_, err = p.Starter.Start(ctx, id, Options{Trigger: "freshness", Freshness: p.Freshness})
 	return err
 }
 

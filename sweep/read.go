@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -26,6 +27,35 @@ type unitRun struct {
 	// stops there too, so that a slow registry cannot keep a unit from
 	// committing.
 	deadline time.Time
+	// calls count each account's registrar requests (see counted).
+	callsMu sync.Mutex
+	calls   map[string]*atomic.Int64
+}
+
+// counted returns ctx with the account's registrar requests counted.
+func (u *unitRun) counted(ctx context.Context, account string) context.Context {
+	u.callsMu.Lock()
+	defer u.callsMu.Unlock()
+	if u.calls == nil {
+		u.calls = map[string]*atomic.Int64{}
+	}
+	n := u.calls[account]
+	if n == nil {
+		n = new(atomic.Int64)
+		u.calls[account] = n
+	}
+	return providers.WithCallCounter(ctx, n)
+}
+
+// settleCalls adds the requests counted so far to the tally, once.
+func (u *unitRun) settleCalls() {
+	u.callsMu.Lock()
+	defer u.callsMu.Unlock()
+	for account, n := range u.calls {
+		if c := n.Swap(0); c > 0 {
+			u.tally.Add(account).Calls += c
+		}
+	}
 }
 
 // chunk reads one chunk of the inventory from cursor on, until it is done
@@ -96,7 +126,7 @@ func (u *unitRun) list(ctx context.Context, account string) error {
 		return err
 	}
 	started := u.r.now()
-	for ds, err := range u.r.Registrars.List(ctx, account) {
+	for ds, err := range u.r.Registrars.List(u.counted(ctx, account), account) {
 		if errors.Is(err, providers.ErrNoBulk) {
 			// Too large to read in bulk: the chunk stage reads every domain
 			// of the account this stage did not.
@@ -202,7 +232,7 @@ func (u *unitRun) readAll(ctx context.Context, ts []target) ([]store.Domain, []s
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			readings[i], errs[i] = u.read(ctx, t)
+			readings[i], errs[i] = u.read(u.counted(ctx, t.account), t)
 		}()
 	}
 	wg.Wait()

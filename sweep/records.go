@@ -36,9 +36,16 @@ type Options struct {
 	Provider string
 	// DryRun reports drift without fixing it.
 	DryRun bool
-	// Trigger says who started it: "schedule", "api", "cli".
+	// Trigger says who started it: "schedule", "api", "cli", "freshness".
 	Trigger string
+	// Freshness, when its Period is set, makes the sweep a freshness pass:
+	// it reads only the domains due, as many as each account's budget
+	// allows in the window (see Freshness).
+	Freshness Freshness
 }
+
+// Pass reports whether the sweep is a freshness pass.
+func (o Options) Pass() bool { return o.Freshness.Period > 0 }
 
 // Counts are one account's (or the whole sweep's) numbers.
 type Counts struct {
@@ -53,6 +60,9 @@ type Counts struct {
 	// Unfixable are drifted domains reglock must not touch (a registry's
 	// own lock, a pending state).
 	Unfixable int64 `json:"unfixable"`
+	// Calls are the registrar requests the sweep's reads took (lookups,
+	// listing pages, logins, retries): Calls/Checked is what a domain cost.
+	Calls int64 `json:"calls"`
 }
 
 func (c *Counts) add(o Counts) {
@@ -61,6 +71,7 @@ func (c *Counts) add(o Counts) {
 	c.Errors += o.Errors
 	c.Unlocks += o.Unlocks
 	c.Unfixable += o.Unfixable
+	c.Calls += o.Calls
 }
 
 // Status is a sweep's record.
@@ -116,10 +127,12 @@ func NewID(now time.Time) string {
 }
 
 // createScript creates a sweep once. KEYS: sweep. ARGV: ttl_ms provider
-// dry_run trigger created_ms.
+// dry_run trigger created_ms freshness (period_ms|at_risk_ms|window_ms, or
+// "").
 var createScript = redis.NewScript(`
 if redis.call("EXISTS", KEYS[1]) == 1 then return 0 end
 redis.call("HSET", KEYS[1], "state", "running", "provider", ARGV[2], "dry_run", ARGV[3], "trigger", ARGV[4], "created_at", ARGV[5])
+if ARGV[6] ~= "" then redis.call("HSET", KEYS[1], "freshness", ARGV[6]) end
 redis.call("PEXPIRE", KEYS[1], ARGV[1])
 return 1
 `)
@@ -131,8 +144,13 @@ func (r *Records) Create(ctx context.Context, id string, o Options, now time.Tim
 	if o.DryRun {
 		dry = "1"
 	}
+	fresh := ""
+	if o.Pass() {
+		f := o.Freshness
+		fresh = fmt.Sprintf("%d|%d|%d", f.Period.Milliseconds(), f.AtRisk.Milliseconds(), f.Window.Milliseconds())
+	}
 	n, err := createScript.Run(ctx, r.rdb, []string{r.key(id)}, Retention.Milliseconds(), o.Provider, dry, o.Trigger,
-		strconv.FormatInt(now.UnixMilli(), 10)).Int()
+		strconv.FormatInt(now.UnixMilli(), 10), fresh).Int()
 	if err != nil {
 		return false, err
 	}
@@ -146,6 +164,33 @@ func (r *Records) Create(ctx context.Context, id string, o Options, now time.Tim
 }
 
 func (r *Records) indexKey() string { return r.prefix + "sweeps" }
+
+// RunningPass returns the ID of a freshness pass other than id that is
+// still running, among the newest sweeps, or "". A pass created more than
+// Retention ago is long gone from the index.
+func (r *Records) RunningPass(ctx context.Context, id string) (string, error) {
+	ids, err := r.rdb.ZRevRange(ctx, r.indexKey(), 0, 63).Result()
+	if err != nil || len(ids) == 0 {
+		return "", err
+	}
+	pipe := r.rdb.Pipeline()
+	cmds := make([]*redis.SliceCmd, len(ids))
+	for i, other := range ids {
+		cmds[i] = pipe.HMGet(ctx, r.key(other), "state", "freshness")
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return "", err
+	}
+	for i, c := range cmds {
+		v := c.Val()
+		state, _ := v[0].(string)
+		fresh, _ := v[1].(string)
+		if ids[i] != id && state == StateRunning && fresh != "" {
+			return ids[i], nil
+		}
+	}
+	return "", nil
+}
 
 // Stuck returns the sweeps created before cutoff that are still running but
 // never started their first stage: their start task was never queued (the
@@ -229,7 +274,7 @@ func (r *Records) Progress(ctx context.Context, id, unit string) (cursor string,
 
 // commitScript adds a unit's tally and findings once per cursor step.
 // KEYS: sweep fix suspects. ARGV: unit cursor prev_cursor final n_tallies
-// n_suspects (provider checked drifted errors unlocks unfixable)...
+// n_suspects (provider checked drifted errors unlocks unfixable calls)...
 // (domain suspect)... (domain fix)...
 // Returns {pending, committed}.
 var commitScript = redis.NewScript(`
@@ -245,15 +290,15 @@ end
 local i = 7
 for t = 1, tonumber(ARGV[5]) do
   local p = ARGV[i]
-  local names = {"checked", "drifted", "errors", "unlocks", "unfixable"}
-  for k = 1, 5 do
+  local names = {"checked", "drifted", "errors", "unlocks", "unfixable", "calls"}
+  for k = 1, 6 do
     local v = tonumber(ARGV[i + k])
     if v ~= 0 then
       redis.call("HINCRBY", KEYS[1], names[k], v)
       redis.call("HINCRBY", KEYS[1], names[k] .. ":" .. p, v)
     end
   end
-  i = i + 6
+  i = i + 7
 end
 local nsus = tonumber(ARGV[6])
 if nsus > 0 then
@@ -335,7 +380,7 @@ func (r *Records) Commit(ctx context.Context, id, unit, prev, cursor string, fin
 	sort.Strings(providers)
 	for _, p := range providers {
 		c := t[p]
-		args = append(args, p, c.Checked, c.Drifted, c.Errors, c.Unlocks, c.Unfixable)
+		args = append(args, p, c.Checked, c.Drifted, c.Errors, c.Unlocks, c.Unfixable, c.Calls)
 	}
 	for _, su := range found.Suspects {
 		args = append(args, su.Domain, su.encode()+"|"+strconv.FormatInt(su.ReadAt.UnixMilli(), 10))
@@ -369,9 +414,13 @@ func (r *Records) Get(ctx context.Context, id string) (Status, error) {
 func statusOf(id string, m map[string]string) Status {
 	st := Status{ID: id, State: m["state"], Stage: Stage(m["stage"]), PerProvider: map[string]Counts{}, Paused: map[string]string{}}
 	st.Options = Options{Provider: m["provider"], DryRun: m["dry_run"] == "1", Trigger: m["trigger"]}
+	if f := strings.Split(m["freshness"], "|"); len(f) == 3 {
+		st.Options.Freshness = Freshness{Period: time.Duration(atoi(f[0])) * time.Millisecond,
+			AtRisk: time.Duration(atoi(f[1])) * time.Millisecond, Window: time.Duration(atoi(f[2])) * time.Millisecond}
+	}
 	st.Pending = atoi(m["pending"])
 	st.Counts = Counts{Checked: atoi(m["checked"]), Drifted: atoi(m["drifted"]), Errors: atoi(m["errors"]),
-		Unlocks: atoi(m["unlocks"]), Unfixable: atoi(m["unfixable"])}
+		Unlocks: atoi(m["unlocks"]), Unfixable: atoi(m["unfixable"]), Calls: atoi(m["calls"])}
 	st.FixesQueued = atoi(m["fixes_queued"])
 	st.CreatedAt = msTime(m["created_at"])
 	st.FinishedAt = msTime(m["finished_at"])
@@ -400,6 +449,8 @@ func statusOf(id string, m map[string]string) Status {
 			c.Unlocks = atoi(v)
 		case "unfixable":
 			c.Unfixable = atoi(v)
+		case "calls":
+			c.Calls = atoi(v)
 		default:
 			continue
 		}
@@ -576,8 +627,23 @@ func (r *Records) recordLast(ctx context.Context, st Status) error {
 	if len(st.PerProvider) == 0 {
 		return nil
 	}
+	var before map[string]Last
+	if st.Options.Pass() {
+		// A freshness pass read a sample (the domains due), not the whole
+		// account: the figures of the newest full sweep stay, with the
+		// pass's time and guard verdict.
+		var err error
+		if before, err = r.LastByProvider(ctx); err != nil {
+			return err
+		}
+	}
 	args := make([]any, 0, 2*len(st.PerProvider))
 	for p, c := range st.PerProvider {
+		if l, ok := before[p]; ok {
+			c = l.Counts
+		} else if before != nil {
+			c = Counts{}
+		}
 		_, paused := st.Paused[p]
 		args = append(args, p, fmt.Sprintf("%d|%d|%d|%d|%d|%s", c.Checked, c.Drifted, c.Errors, c.Unfixable,
 			st.FinishedAt.UnixMilli(), boolArg(paused)))

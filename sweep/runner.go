@@ -46,6 +46,9 @@ type Account struct {
 	Name string
 	// Bulk: the account can list its locks (providers.BulkReader).
 	Bulk bool
+	// Budget is the account's background reads per second: its rate times
+	// its sweep share (0: no limit). Freshness passes plan by it.
+	Budget float64
 }
 
 // Queue queues a sweep's tasks (tasks.Queue).
@@ -188,12 +191,25 @@ func (r *Runner) unitsOf(ctx context.Context, id string, s Stage) ([]Unit, error
 	var units []Unit
 	switch s {
 	case StageBulk:
+		if st.Options.Pass() {
+			plan, err := r.planFreshness(ctx, st, true)
+			if err != nil {
+				return nil, err
+			}
+			for _, a := range plan.List {
+				units = append(units, BulkUnit(a))
+			}
+			break
+		}
 		for _, a := range r.inScope(st) {
 			if a.Bulk {
 				units = append(units, BulkUnit(a.Name))
 			}
 		}
 	case StageChunks:
+		if st.Options.Pass() {
+			return r.planDue(ctx, st)
+		}
 		needed, err := r.chunksNeeded(ctx, st)
 		if err != nil || !needed {
 			return nil, err
@@ -257,7 +273,11 @@ func (r *Runner) runUnit(ctx context.Context, log zerolog.Logger, st Status, u U
 		case StageBulk:
 			err = run.list(ctx, u.Account)
 		case StageChunks:
-			final, next, err = run.chunk(ctx, u.Chunk, cursor)
+			if u.Due {
+				final, next, err = run.due(ctx, u.Chunk, cursor)
+			} else {
+				final, next, err = run.chunk(ctx, u.Chunk, cursor)
+			}
 		case StageConfirm:
 			err = run.confirm(ctx, u.Of.String())
 		}
@@ -265,6 +285,7 @@ func (r *Runner) runUnit(ctx context.Context, log zerolog.Logger, st Status, u U
 			return err
 		}
 	}
+	run.settleCalls()
 	// Progress is saved even when the task is being cancelled (shutdown):
 	// the work is done, only the commit is left.
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -316,6 +337,9 @@ func (r *Runner) finish(ctx context.Context, log zerolog.Logger, st Status) erro
 	}
 	log.Info().Str("state", out.State).Int64("checked", out.Checked).Int64("drifted", out.Drifted).
 		Int64("errors", out.Errors).Int64("fixes_queued", out.FixesQueued).Msg("sweep finished")
+	if out.Options.Pass() && out.State != StateRunning {
+		return r.startOwed(ctx, out)
+	}
 	return nil
 }
 

@@ -37,6 +37,9 @@ type Unit struct {
 	Chunk int
 	// Of is the unit whose suspects a confirm unit reads again.
 	Of *Unit
+	// Due marks a chunk-stage unit of a freshness pass: it reads the
+	// pass's due list number Chunk instead of a chunk of the inventory.
+	Due bool
 }
 
 // BulkUnit is the unit that lists account's locks.
@@ -45,17 +48,23 @@ func BulkUnit(account string) Unit { return Unit{Stage: StageBulk, Account: acco
 // ChunkUnit is the unit that reads chunk of the inventory.
 func ChunkUnit(chunk int) Unit { return Unit{Stage: StageChunks, Chunk: chunk} }
 
+// DueUnit is the unit of a freshness pass that reads its due list n.
+func DueUnit(n int) Unit { return Unit{Stage: StageChunks, Chunk: n, Due: true} }
+
 // ConfirmUnit is the unit that reads again what u suspected.
 func ConfirmUnit(u Unit) Unit { return Unit{Stage: StageConfirm, Of: &u} }
 
 // String is the unit's name in the sweep's record and in its task:
-// "b:<account>", "c<chunk>", "k:<unit>". It never holds a ',' (the record
+// "b:<account>", "c<chunk>", "d<list>", "k:<unit>". It never holds a ',' (the record
 // lists units with commas) nor a '/' (task IDs hold it).
 func (u Unit) String() string {
 	switch u.Stage {
 	case StageBulk:
 		return "b:" + u.Account
 	case StageChunks:
+		if u.Due {
+			return "d" + strconv.Itoa(u.Chunk)
+		}
 		return "c" + strconv.Itoa(u.Chunk)
 	case StageConfirm:
 		if u.Of != nil {
@@ -76,10 +85,13 @@ func ParseUnit(s string) (Unit, error) {
 			return Unit{}, fmt.Errorf("sweep: %q is not a unit", s)
 		}
 		return ConfirmUnit(of), nil
-	case strings.HasPrefix(s, "c"):
+	case strings.HasPrefix(s, "c"), strings.HasPrefix(s, "d"):
 		n, err := strconv.Atoi(s[1:])
 		if err != nil || n < 0 || strconv.Itoa(n) != s[1:] {
 			return Unit{}, fmt.Errorf("sweep: %q is not a unit", s)
+		}
+		if s[0] == 'd' {
+			return DueUnit(n), nil
 		}
 		return ChunkUnit(n), nil
 	}

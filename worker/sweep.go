@@ -67,7 +67,15 @@ func (s sweepRegistrars) Accounts() []sweep.Account {
 	out := make([]sweep.Account, 0, len(s.w.Accounts))
 	for name, a := range s.w.Accounts {
 		_, bulk := a.Registrar.(providers.BulkReader)
-		out = append(out, sweep.Account{Name: name, Bulk: bulk})
+		budget := 0.0
+		if a.Limit.Rate > 0 {
+			share := a.Limit.Share
+			if share <= 0 || share > 1 {
+				share = ratelimit.DefaultShare
+			}
+			budget = a.Limit.Rate * share
+		}
+		out = append(out, sweep.Account{Name: name, Bulk: bulk, Budget: budget})
 	}
 	slices.SortFunc(out, func(a, b sweep.Account) int { return strings.Compare(a.Name, b.Name) })
 	return out
@@ -123,6 +131,7 @@ func (s sweepReporter) Found(ctx context.Context, sweepID string, t sweep.Tally,
 		for p, c := range t {
 			m.SweepChecked.WithLabelValues(p).Add(float64(c.Checked))
 			m.SweepErrors.WithLabelValues(p).Add(float64(c.Errors))
+			m.SweepCalls.WithLabelValues(p).Add(float64(c.Calls))
 		}
 		for _, f := range fixes {
 			m.DriftFound.WithLabelValues(f.Provider, "sweep").Inc()

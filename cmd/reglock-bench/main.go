@@ -33,7 +33,7 @@ func main() {
 	flag.StringVar(&cfg.redis, "redis", envOr("REGLOCK_TEST_REDIS", "127.0.0.1:6379"), "Redis server to use (a namespace of its own, cleaned up)")
 	flag.StringVar(&cfg.reglock, "reglock", "bin/reglock", "the reglock binary, for the simulator and worker processes")
 	flag.BoolVar(&cfg.quick, "quick", cfg.quick, "a smoke run (also BENCH_QUICK=1)")
-	only := flag.String("only", "pipeline,producer,sweep,rate,latency", "sections to run")
+	only := flag.String("only", "pipeline,producer,sweep,rate,latency,calls,freshness", "sections to run")
 	flag.StringVar(&cfg.sweepSizes, "sweep-sizes", "", "comma-separated inventory sizes for the sweep section (default 100000,1000000; quick 10000)")
 	flag.StringVar(&cfg.sweepRegistrars, "sweep-registrars", "enom,enom-bulk,ee", "registrars for the sweep section (enom-bulk: eNom with bulk_max raised to the inventory)")
 	flag.StringVar(&cfg.profileDir, "profile", "", "write CPU profiles of the simulator and worker processes into this directory")
@@ -79,6 +79,10 @@ func run(ctx context.Context, cfg benchConfig, sections []string) error {
 			t, err = b.rateBudget(ctx)
 		case "latency":
 			t, err = b.changeLatency(ctx)
+		case "calls":
+			t, err = b.callsPerDomain(ctx)
+		case "freshness":
+			t, err = b.freshness(ctx)
 		default:
 			return fmt.Errorf("unknown section %q", s)
 		}

@@ -26,6 +26,11 @@ type sweepSetup struct {
 	// bulkMax, for eNom, is bulk_max: the largest account read with one
 	// GetAllDomains (0: the default, below the bench's sizes).
 	bulkMax int
+	// freshness is scheduler.freshness (0: off).
+	freshness time.Duration
+	// settled: the intents were recorded two days ago, not just now (a
+	// recent change puts a domain at risk in freshness mode).
+	settled bool
 }
 
 // sweepResult is what one sweep run measured.
@@ -44,9 +49,15 @@ type sweepResult struct {
 	cpu map[string]float64
 }
 
-func (tld sweepSetup) tld() string {
-	if tld.registrar == "ee" {
+// tld is the TLD of the simulator's generated domains at the registrar.
+func (s sweepSetup) tld() string {
+	switch s.registrar {
+	case "ee":
 		return "ee"
+	case "opensrs":
+		return "net"
+	case "whmcs":
+		return "org"
 	}
 	return "com"
 }
@@ -232,7 +243,11 @@ func populate(ctx context.Context, st *store.Store, s sweepSetup, provider strin
 			for from := range next {
 				changes := make([]store.Change, 0, batch)
 				for i := from; i < min(from+batch, s.domains); i++ {
-					changes = append(changes, store.Change{Domain: fmt.Sprintf("sim%07d.%s", i, s.tld()), Kind: store.KindLock, Provider: provider})
+					c := store.Change{Domain: fmt.Sprintf("sim%07d.%s", i, s.tld()), Kind: store.KindLock, Provider: provider}
+					if s.settled {
+						c.RequestedAt = time.Now().Add(-48 * time.Hour)
+					}
+					changes = append(changes, c)
 				}
 				if _, err := st.FoldMany(ctx, changes); err != nil {
 					select {
@@ -266,6 +281,14 @@ func (b *bench) workerConfig(simBase string, s sweepSetup) string {
 		endpoint, creds = simBase+"/enom/interface.asp", "    username: reglock\n    password: ${SIM_SECRET}\n"
 	case "ee":
 		endpoint, creds = simBase+"/ee", "    token: ${SIM_SECRET}\n"
+	case "opensrs":
+		endpoint, creds = simBase+"/opensrs/", "    username: reglock\n    key: ${SIM_SECRET}\n"
+	case "whmcs":
+		endpoint, creds = simBase+"/whmcs/includes/api.php", "    identifier: reglock\n    secret: ${SIM_SECRET}\n"
+	}
+	fresh := ""
+	if s.freshness > 0 {
+		fresh = fmt.Sprintf("  freshness: %s\n", s.freshness)
 	}
 	rate := ""
 	if s.rate > 0 {
@@ -282,10 +305,10 @@ worker:
 scheduler:
   sweep: ""
   confirm_delay: 1s
-providers:
+%sproviders:
   - name: %s
     type: %s
     endpoint: %s
 %s%s    timeout: 30s
-`, b.cfg.redis, provider, s.registrar, endpoint, creds, rate)
+`, b.cfg.redis, fresh, provider, s.registrar, endpoint, creds, rate)
 }

@@ -171,13 +171,13 @@ func newSweepListCmd(g *globals) *cobra.Command {
 				return printJSON(g.stdout, l)
 			}
 			tw := tabwriter.NewWriter(g.stdout, 2, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "SWEEP\tSTATE\tSTARTED\tCHECKED\tDRIFTED\tFIXES\tERRORS\tPROVIDER")
+			fmt.Fprintln(tw, "SWEEP\tSTATE\tSTARTED\tCHECKED\tDRIFTED\tFIXES\tERRORS\tCALLS\tPROVIDER\tTRIGGER")
 			for _, s := range l.Sweeps {
 				started := ""
 				if s.CreatedAt != nil {
 					started = s.CreatedAt.Format(time.RFC3339)
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\n", s.SweepID, s.State, started, s.Checked, s.Drifted, s.FixesQueued, s.Errors, orDash(s.Provider))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", s.SweepID, s.State, started, s.Checked, s.Drifted, s.FixesQueued, s.Errors, s.Calls, orDash(s.Provider), orDash(s.Trigger))
 			}
 			tw.Flush()
 			if l.NextCursor != nil {
@@ -269,6 +269,15 @@ func newComplianceCmd(g *globals) *cobra.Command {
 					p.Drifted, p.InError, p.NeverRead, oldest, p.RegistryLocked, p.WindowsOpen, p.WindowsOverdue, p.TransferPending)
 			}
 			tw.Flush()
+			for _, p := range out.Providers {
+				if f := p.Freshness; f != nil {
+					word := "freshness"
+					if f.Short {
+						word = "FRESHNESS SHORT"
+					}
+					fmt.Fprintf(g.stdout, "%s %s: %s\n", word, p.Provider, f.Message)
+				}
+			}
 			fmt.Fprintf(g.stdout, "as of %s\n", out.GeneratedAt.Format(time.RFC3339))
 			return nil
 		},

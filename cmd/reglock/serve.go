@@ -19,6 +19,7 @@ import (
 	"github.com/reglock/reglock/reconcile"
 	"github.com/reglock/reglock/scheduler"
 	"github.com/reglock/reglock/secret"
+	"github.com/reglock/reglock/sweep"
 	"github.com/reglock/reglock/worker"
 )
 
@@ -164,6 +165,18 @@ func runRoles(ctx context.Context, g *globals, r roles) error {
 				return err
 			}
 			sched.Hold = rt.StoreWatch.Verify
+			go sched.Run(ctx)
+		}
+		if f := cfg.Scheduler.Freshness; f > 0 {
+			passes := sweep.Passes{Starter: rt.Sweeps, Freshness: sweep.NewFreshness(f, cfg.Scheduler.FreshnessAtRisk)}
+			sched, err := scheduler.New("@every "+passes.Freshness.Window.String(), "", passes, log.With().Str("component", "freshness").Logger())
+			if err != nil {
+				srv.stop()
+				return err
+			}
+			sched.Hold, sched.Prefix = rt.StoreWatch.Verify, "fresh-"
+			log.Info().Dur("period", f).Dur("at_risk", passes.Freshness.AtRisk).Dur("window", passes.Freshness.Window).
+				Msg("freshness: every domain read once per period, oldest first, at each account's background budget")
 			go sched.Run(ctx)
 		}
 	}

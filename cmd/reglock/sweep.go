@@ -129,6 +129,14 @@ func waitSweep(ctx context.Context, c controller, w io.Writer, id string) error 
 	}
 }
 
+// perDomain is " (0.04 a domain)", or "" when nothing was read.
+func perDomain(calls, domains int64) string {
+	if domains == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%.3f a domain)", float64(calls)/float64(domains))
+}
+
 func printSweep(w io.Writer, st api.Sweep) {
 	fmt.Fprintf(w, "sweep %s: %s\n  checked %d, drifted %d (unfixable %d), errors %d, fixes queued %d\n",
 		st.SweepID, st.State, st.Checked, st.Drifted, st.Unfixable, st.Errors, st.FixesQueued)
@@ -139,7 +147,7 @@ func printSweep(w io.Writer, st api.Sweep) {
 	sort.Strings(names)
 	for _, p := range names {
 		c := st.PerProvider[p]
-		fmt.Fprintf(w, "  %-20s checked %d, drifted %d, errors %d\n", p, c.Checked, c.Drifted, c.Errors)
+		fmt.Fprintf(w, "  %-20s checked %d, drifted %d, errors %d, registrar calls %d%s\n", p, c.Checked, c.Drifted, c.Errors, c.Calls, perDomain(c.Calls, c.Checked+c.Errors))
 		if why, ok := st.Paused[p]; ok {
 			fmt.Fprintf(w, "  %-20s PAUSED: %s\n", "", why)
 		}
