@@ -18,8 +18,9 @@ var laneSeeds = flag.Int("ratelimit.seeds", 1000, "seeds of TestLanes_property")
 // Changes never wait behind background reads: whatever the interleaving of
 // background reads (from several processes) and changes, a change's slot is
 // at most one interval later than the changes already booked ahead of it
-// allow; background reads take only slots free at that moment, and at most
-// their share of the rate; no window holds more calls than the rate.
+// allow; background reads take only slots free at that moment, never one of
+// the two after a change's, and at most their share of the rate; no window
+// holds more calls than the rate.
 // Time is the test's (the script takes "now" from it), so every seed is
 // exact and reproducible.
 func TestLanes_property(t *testing.T) {
@@ -53,6 +54,13 @@ func laneSeed(ctx context.Context, l *Limiter, seed uint64) error {
 			if n > 0 {
 				if wait != 0 {
 					return fmt.Errorf("a background read booked a slot %v ahead", wait)
+				}
+				// The slots right after a change's are kept for its next
+				// calls.
+				for _, f := range fgSlots {
+					if hold := f.Add(time.Duration(1+changeHold) * T); now.After(f.Add(-time.Microsecond)) && now.Before(hold.Add(-time.Microsecond)) {
+						return fmt.Errorf("a background read took the slot at %v, within %d intervals after a change's at %v", now, changeHold, f)
+					}
 				}
 				bgSlots, all = append(bgSlots, now), append(all, now)
 			}

@@ -17,7 +17,9 @@
 // (sweeps, checks: a context marked with Background) never reserve a slot
 // ahead of time: they take one only when it is free now, and at most Share
 // of the rate, so a change arriving during a sweep waits at most about one
-// interval for its slot, across every worker process.
+// interval for its slot, across every worker process; and the two slots
+// after a change's are kept from background reads, so its next calls (a
+// change is a read, a write and a read back) do not wait again.
 package ratelimit
 
 import (
@@ -47,7 +49,8 @@ const maxBatch = 1000
 
 // reserveScript reserves n consecutive slots. KEYS: the account's key, its
 // background lane's key. ARGV: interval_us burst n max_wait_us lane
-// (fg|bg) share now_us (empty: Redis's clock). Returns {wait_us,
+// (fg|bg) share now_us (empty: Redis's clock) change_hold (intervals kept
+// from background reads after a change's slots). Returns {wait_us,
 // reserved}: reserved is 0 when the first slot is more than max_wait_us
 // away, or, in the background lane, when it is not free now (wait_us then
 // says when to ask again).
@@ -75,6 +78,16 @@ local wait = start - now
 if wait > maxw then return {wait, 0} end
 local newtat = start + n * T
 redis.call("SET", KEYS[1], string.format("%.0f", newtat), "PX", math.ceil((newtat - now) / 1000) + 1000)
+if ARGV[5] == "fg" then
+  -- A change is a few calls in a row (read, write, read back): the slots
+  -- right after this one are kept from background reads, so that its next
+  -- call finds one free instead of waiting behind a sweep's read.
+  local hold = newtat + tonumber(ARGV[8]) * T
+  local btat = tonumber(redis.call("GET", KEYS[2]) or "0")
+  if hold > btat then
+    redis.call("SET", KEYS[2], string.format("%.0f", hold), "PX", math.ceil((hold - now) / 1000) + 1000)
+  end
+end
 if wait < 0 then wait = 0 end
 return {wait, n}
 `)
@@ -237,6 +250,12 @@ func (l *Limiter) waitBackground(ctx context.Context, account string, lim Limit,
 	}
 }
 
+// changeHold is how many intervals after a change's slot are kept from
+// background reads: a change's next call (its write after its read, its
+// read back after its write) comes about a registrar round trip later, and
+// finds a free slot instead of one a sweep just took.
+const changeHold = 2
+
 // The lanes of the reservation script.
 const (
 	laneFg = "fg"
@@ -256,7 +275,7 @@ func (l *Limiter) reserve(ctx context.Context, account, lane string, interval ti
 	}
 	res, err := reserveScript.Run(ctx, l.rdb, []string{key, key + ":bg"},
 		strconv.FormatInt(interval.Microseconds(), 10), strconv.Itoa(burst), strconv.Itoa(n),
-		strconv.FormatInt(maxWait.Microseconds(), 10), lane, strconv.FormatFloat(share, 'f', -1, 64), now).Int64Slice()
+		strconv.FormatInt(maxWait.Microseconds(), 10), lane, strconv.FormatFloat(share, 'f', -1, 64), now, changeHold).Int64Slice()
 	if err != nil {
 		return 0, 0, err
 	}

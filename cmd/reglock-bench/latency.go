@@ -20,7 +20,7 @@ import (
 // a sweep of the same account, at several rates and with one and four
 // worker processes: the registrar's budget shared fairly.
 func (b *bench) changeLatency(ctx context.Context) (*table, error) {
-	n, into, samples := 2000, 10*time.Second, 3
+	n, into, samples := 2000, 10*time.Second, 11
 	rates := []int{1, 5, 20}
 	if b.cfg.quick {
 		n, into, rates = 300, 3*time.Second, []int{5, 20}
