@@ -31,6 +31,9 @@ import (
 type producerRun struct {
 	perSec   float64
 	p50, p99 time.Duration
+	// Per request: round trips to Redis, Redis's CPU time and this
+	// process's CPU time (HTTP client and server), in seconds.
+	rtt, redisCPU, cpu float64
 }
 
 // producer measures HTTP API lock requests (validate, record the intent,
@@ -44,10 +47,12 @@ func (b *bench) producer(ctx context.Context) (*table, error) {
 	t := &table{
 		title: fmt.Sprintf("2. Producer path: lock requests for %s per run (median of %d, range)", dur, reps),
 		head: []string{"clients", "API req/s", "direct enqueue/s", "API vs direct", "API p50", "API p99", "direct p50", "direct p99",
-			"intent service without HTTP, req/s", "HTTP floor, req/s", "hand-written handler, req/s", "API vs handler", "handler p99"},
+			"intent service without HTTP, req/s", "HTTP floor, req/s", "hand-written handler, req/s", "API vs handler", "handler p99",
+			"round trips/req: API / handler", "Redis CPU/req: API / handler", "bench process CPU/req: API / handler"},
 	}
 	for _, clients := range []int{1, 16, 100} {
 		var apiRate, directRate, ratio, ap50, ap99, dp50, dp99, svcRate, floorRate, handRate, handRatio, hp99 spread
+		var aRTT, hRTT, aRedis, hRedis, aCPU, hCPU spread
 		for range reps {
 			runs := map[string]producerRun{}
 			for _, v := range []string{"api", "direct", "service", "floor", "handler"} {
@@ -65,10 +70,16 @@ func (b *bench) producer(ctx context.Context) (*table, error) {
 			svcRate, floorRate = append(svcRate, runs["service"].perSec), append(floorRate, runs["floor"].perSec)
 			h := runs["handler"]
 			handRate, handRatio, hp99 = append(handRate, h.perSec), append(handRatio, a.perSec/h.perSec), append(hp99, ms(h.p99))
+			aRTT, hRTT = append(aRTT, a.rtt), append(hRTT, h.rtt)
+			aRedis, hRedis = append(aRedis, a.redisCPU*1e6), append(hRedis, h.redisCPU*1e6)
+			aCPU, hCPU = append(aCPU, a.cpu*1e6), append(hCPU, h.cpu*1e6)
 		}
 		t.add(fmt.Sprint(clients), apiRate.format("%.0f"), directRate.format("%.0f"), ratio.format("%.2fx"),
 			ap50.format("%.2f ms"), ap99.format("%.2f ms"), dp50.format("%.2f ms"), dp99.format("%.2f ms"),
-			svcRate.format("%.0f"), floorRate.format("%.0f"), handRate.format("%.0f"), handRatio.format("%.2fx"), hp99.format("%.2f ms"))
+			svcRate.format("%.0f"), floorRate.format("%.0f"), handRate.format("%.0f"), handRatio.format("%.2fx"), hp99.format("%.2f ms"),
+			fmt.Sprintf("%.2f / %.2f", aRTT.median(), hRTT.median()),
+			fmt.Sprintf("%.0f / %.0f µs", aRedis.median(), hRedis.median()),
+			fmt.Sprintf("%.0f / %.0f µs", aCPU.median(), hCPU.median()))
 	}
 	t.notes = append(t.notes,
 		"API: POST /v1/domains/{domain}/lock with a bearer token over keep-alive HTTP to a server in this process (one Redis round trip to record the intent and mark the bucket, one to enqueue); every request is a new domain.",
@@ -76,6 +87,7 @@ func (b *bench) producer(ctx context.Context) (*table, error) {
 		"Intent service without HTTP: the API's own path (validate, record, enqueue: two round trips) called in-process, to separate Redis from HTTP.",
 		"HTTP floor: the same HTTP client and server with a handler that answers 202 at once and touches no Redis: what the HTTP stack alone allows on this machine.",
 		"Hand-written handler: what a user would write instead of reglock's API, on the same HTTP stack: check the bearer token (constant time), read the optional JSON body, validate the domain, tasks.NewLockTask and asynq Enqueue (one round trip); nothing recorded, no idempotency, no history.",
+		"Per request (medians): round trips this process made to Redis (a pipeline counts once), the Redis server's CPU time (all of its clients: use a private Redis), and this process's CPU time, HTTP client and server together. The API's request log is off (zerolog.Nop); in production it writes one line per request.",
 		"Clients, server and Redis share the machine's cores; no worker runs, so the queue only grows.")
 	return t, nil
 }
@@ -232,6 +244,8 @@ func (b *bench) producerOnce(ctx context.Context, variant string, clients int, d
 			defer func() { pprof.StopCPUProfile(); f.Close() }()
 		}
 	}
+	rcpu0, _ := b.redisCPU(ctx)
+	rtt0, cpu0 := b.rtt.n.Load(), cpuSeconds()
 	rctx, cancel := context.WithTimeout(ctx, dur)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -259,10 +273,14 @@ func (b *bench) producerOnce(ctx context.Context, variant string, clients int, d
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	cpu, rtt := cpuSeconds()-cpu0, b.rtt.n.Load()-rtt0
+	rcpu1, _ := b.redisCPU(ctx)
 	if failed != nil {
 		return producerRun{}, fmt.Errorf("%s: %w", variant, failed)
 	}
 	slices.Sort(lat)
 	pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(p*float64(len(lat))))] }
-	return producerRun{perSec: float64(len(lat)) / elapsed.Seconds(), p50: pct(0.50), p99: pct(0.99)}, nil
+	n := float64(len(lat))
+	return producerRun{perSec: n / elapsed.Seconds(), p50: pct(0.50), p99: pct(0.99),
+		rtt: float64(rtt) / n, redisCPU: (rcpu1 - rcpu0) / n, cpu: cpu / n}, nil
 }
