@@ -2,13 +2,16 @@
 GO       ?= go
 BIN      := bin/reglock
 GOFLAGS  ?=
+# What `reglock version` and reglock_build_info report.
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+LDFLAGS  := -X main.version=$(VERSION) -X main.commit=$(shell git rev-parse HEAD 2>/dev/null) -X main.commitTime=$(shell git log -1 --format=%cI 2>/dev/null)
 
 .PHONY: all build run test soak lint vulncheck fuzz bench clean
 
 all: build
 
 build:
-	$(GO) build $(GOFLAGS) -o $(BIN) ./cmd/reglock
+	$(GO) build $(GOFLAGS) -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/reglock
 
 ## run: the sandbox: embedded Redis, simulated registrars, API on 127.0.0.1:8080.
 run: build
@@ -16,9 +19,10 @@ run: build
 
 ## test: every test, with the race detector, against a private redis-server
 ## started (and installed if missing) for this run only, and with Chromium
-## (installed if missing) for the console's browser test.
+## (installed if missing) for the browser tests, and with promtool (Debian's
+## prometheus package, installed if missing) for the alert rules' tests.
 test:
-	./scripts/with-redis.sh ./scripts/with-chromium.sh $(GO) test -race -count=1 -timeout 25m ./...
+	./scripts/with-redis.sh ./scripts/with-chromium.sh ./scripts/with-promtool.sh $(GO) test -race -count=1 -timeout 25m ./...
 
 ## soak: the convergence simulation over many more seeds than make test's
 ## 1,000 (SEEDS=100000 takes about an hour on two cores); FIRST picks the

@@ -159,6 +159,9 @@ func (r *Records) Create(ctx context.Context, id string, o Options, now time.Tim
 	pipe := r.rdb.Pipeline()
 	pipe.ZAdd(ctx, r.indexKey(), redis.Z{Score: float64(now.UnixMilli()), Member: id})
 	pipe.ZRemRangeByScore(ctx, r.indexKey(), "-inf", strconv.FormatInt(now.Add(-Retention).UnixMilli(), 10))
+	if n == 1 {
+		pipe.HSet(ctx, r.newestKey(), KindOf(o.Trigger), id) // for the metrics (newest.go)
+	}
 	_, err = pipe.Exec(ctx)
 	return n == 1, err
 }

@@ -123,6 +123,7 @@ func openRuntime(ctx context.Context, cfg *config.Config, log zerolog.Logger, op
 	m.WatchQueues(asynq.NewInspectorFromRedisClient(rt.rdb), rt.queueNames())
 	m.WatchBreakers(rt.breakerReport)
 	m.WatchStore(rt.StoreStatus)
+	m.WatchWork(rt.Store)
 	// A command sees a store marked lost (and refuses); the serving roles
 	// adopt the store's marker in runRoles and watch it.
 	_, _ = rt.StoreWatch.Check(ctx)
