@@ -125,7 +125,7 @@ func New() *Metrics {
 	m.RDAPLookups, m.RegistryDisagreements = newWitnessCollectors()
 	m.Registry.MustRegister(
 		m.Notifications, m.NotificationLastSuccess, m.RDAPLookups, m.RegistryDisagreements,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), newBuildInfoGauge(Build()),
 		m.TasksProcessed, m.TasksSuperseded, m.RegistrarCalls, m.RegistrarLatency, m.RateLimitWait, m.RateLimitDefer,
 		m.DriftFound, m.DriftFixedTotal, m.SweepChecked, m.SweepErrors, m.SweepCalls, m.SweepsFinished, m.APIRequests, m.APILatency,
 	)

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/reglock/reglock/config"
+	"github.com/reglock/reglock/metrics"
 )
 
 // globals are the flags every command shares.
@@ -125,8 +126,12 @@ every domain for drift. Run "reglock serve" with no configuration for a sandbox.
 		newLockCmd(g), newUnlockCmd(g), newTradeLockCmd(g), newStatusCmd(g),
 		newSweepCmd(g), newImportCmd(g), newDriftCmd(g), newHealthcheckCmd(g),
 		newHistoryCmd(g), newComplianceCmd(g), newForgetCmd(g), newAuditCmd(g),
-		newExportCmd(g), newRestoreCmd(g),
+		newExportCmd(g), newRestoreCmd(g), newVersionCmd(),
 	)
+	// --version prints what `reglock version` does.
+	root.Version = strings.TrimSuffix(versionText(metrics.Build()), "\n")
+	root.SetVersionTemplate("{{.Version}}\n")
+	root.Flags().BoolP("version", "v", false, "print the version, as reglock version does")
 	return root
 }
 
@@ -164,5 +169,6 @@ func (g *globals) loadConfig() (*config.Config, error) {
 	if g.configPath == "" {
 		return config.Default(), nil
 	}
-	return config.Load(g.configPath, os.LookupEnv)
+	// ${NAME}: the environment, else systemd's $CREDENTIALS_DIRECTORY/NAME.
+	return config.Load(g.configPath, config.WithCredentials(os.LookupEnv))
 }

@@ -2,7 +2,9 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -54,26 +56,33 @@ func (u unitFile) last(key string) string {
 	return v[len(v)-1]
 }
 
-// readEnvFile reads a systemd EnvironmentFile (NAME=value lines).
-func readEnvFile(t *testing.T, path string) map[string]string {
+// systemdLoadCredentials reads a unit's LoadCredential=ID:PATH lines: ID ->
+// the example file in deploy/systemd that README installs at PATH. reglock
+// reads ${NAME} from $CREDENTIALS_DIRECTORY/NAME, so the ID is the name.
+func systemdLoadCredentials(t *testing.T, dir string, u unitFile) map[string]string {
 	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	env := map[string]string{}
-	for _, line := range strings.Split(string(data), "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
+	creds := map[string]string{}
+	for _, lc := range u["Service.LoadCredential"] {
+		id, path, ok := strings.Cut(lc, ":")
+		if !ok || !strings.HasPrefix(path, systemdCredentials) {
+			t.Errorf("LoadCredential=%s: want NAME:%sNAME", lc, systemdCredentials)
 			continue
 		}
-		k, v, ok := strings.Cut(line, "=")
-		if !ok {
-			t.Fatalf("%s: %q is not NAME=value", path, line)
+		file := strings.TrimPrefix(path, systemdCredentials)
+		if file != id {
+			t.Errorf("LoadCredential=%s: the ID and the file name differ (keep them the same: NAME:%sNAME)", lc, systemdCredentials)
 		}
-		env[k] = v
+		src := filepath.Join(dir, systemdCredentialsExample, file)
+		if _, err := os.Stat(src); err != nil {
+			t.Errorf("LoadCredential=%s: deploy/systemd/%s has no example %s", lc, systemdCredentialsExample, file)
+			continue
+		}
+		if _, dup := creds[id]; dup {
+			t.Errorf("LoadCredential=%s: %s loaded twice", lc, id)
+		}
+		creds[id] = src
 	}
-	return env
+	return creds
 }
 
 // systemdSeconds parses the time spans the units use: "45s", "2min", "90".
@@ -93,8 +102,14 @@ func systemdSeconds(t *testing.T, where, s string) time.Duration {
 // README tells to install there.
 var systemdInstalled = map[string]string{
 	"/etc/reglock/reglock.yaml": "reglock.yaml",
-	"/etc/reglock/reglock.env":  "reglock.env.example",
 }
+
+// The directory of credential files (LoadCredential=NAME:/etc/reglock/credentials/NAME)
+// and the example files README tells to install there.
+const (
+	systemdCredentials        = "/etc/reglock/credentials/"
+	systemdCredentialsExample = "credentials.example"
+)
 
 func TestSystemd_units(t *testing.T) {
 	dir := filepath.Join(repoRoot(t), "deploy", "systemd")
@@ -121,30 +136,68 @@ func TestSystemd_units(t *testing.T) {
 				t.Errorf("runs reglock %s, want %s", cmd.Name(), role)
 			}
 
-			env := map[string]string{}
-			for _, ef := range u["Service.EnvironmentFile"] {
-				src, ok := systemdInstalled[strings.TrimPrefix(ef, "-")]
-				if !ok {
-					t.Fatalf("EnvironmentFile %s: not one of the files deploy/systemd provides", ef)
-				}
-				for k, v := range readEnvFile(t, filepath.Join(dir, src)) {
-					env[k] = v
-				}
+			// Secrets come as credentials, not in the environment (where
+			// /proc/PID/environ, `systemctl show` and every child process
+			// would see them).
+			if ef := u["Service.EnvironmentFile"]; len(ef) > 0 {
+				t.Errorf("EnvironmentFile=%s: hand secrets over with LoadCredential=, not in the environment", ef)
 			}
+			env := map[string]string{}
 			for _, e := range u["Service.Environment"] {
 				for _, kv := range strings.Fields(e) {
 					k, v, _ := strings.Cut(strings.Trim(kv, `"`), "=")
 					env[k] = spec(v)
 				}
 			}
+			creds := systemdLoadCredentials(t, dir, u)
+			for name := range creds {
+				if _, ok := env[name]; ok {
+					t.Errorf("Environment=%s=...: %s is a credential too, and the environment would win", name, name)
+				}
+			}
+			// What systemd gives the service: $CREDENTIALS_DIRECTORY with
+			// one file per LoadCredential= ID.
+			credDir := t.TempDir()
+			for name, src := range creds {
+				data, err := os.ReadFile(src)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(credDir, name), data, 0o400); err != nil {
+					t.Fatal(err)
+				}
+			}
+			env["CREDENTIALS_DIRECTORY"] = credDir
+
 			target := flagValue(cmd, "config")
 			src, ok := systemdInstalled[target]
 			if !ok {
 				t.Fatalf("--config %q: not one of the files deploy/systemd provides", target)
 			}
-			cfg, err := config.Load(filepath.Join(dir, src), func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+			used := map[string]bool{}
+			cfg, err := config.Load(filepath.Join(dir, src), config.WithCredentials(func(k string) (string, bool) {
+				used[k] = true
+				v, ok := env[k]
+				return v, ok
+			}))
 			if err != nil {
-				t.Fatalf("deploy/systemd/%s with the unit's environment:\n%v", src, err)
+				t.Fatalf("deploy/systemd/%s with the unit's environment and credentials:\n%v", src, err)
+			}
+			for name := range creds {
+				if !used[name] {
+					t.Errorf("LoadCredential=%s: reglock.yaml does not use ${%s} (misspelled?)", name, name)
+				}
+			}
+			// Every example credential is loaded by every unit: each loads the whole reglock.yaml.
+			examples, err := os.ReadDir(filepath.Join(dir, systemdCredentialsExample))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range examples {
+				if _, ok := creds[e.Name()]; !ok {
+					t.Errorf("no LoadCredential=%s:%s%s (deploy/systemd/%s/%s is there to be installed)",
+						e.Name(), systemdCredentials, e.Name(), systemdCredentialsExample, e.Name())
+				}
 			}
 			if role == "worker" {
 				if _, port := hostPort(t, "worker.listen", cfg.Worker.Listen); strconv.Itoa(port) != instance {
@@ -176,5 +229,64 @@ func TestSystemd_units(t *testing.T) {
 				t.Errorf("[Install] WantedBy=multi-user.target missing")
 			}
 		})
+	}
+}
+
+// The example credentials are fake and say so, like the Kubernetes example
+// Secret.
+func TestSystemd_exampleCredentialsAreFake(t *testing.T) {
+	dir := filepath.Join(repoRoot(t), "deploy", "systemd", systemdCredentialsExample)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) == 0 {
+		t.Fatalf("deploy/systemd/%s is empty", systemdCredentialsExample)
+	}
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(data), "fake") {
+			t.Errorf("deploy/systemd/%s/%s: %q does not look fake: example values must say so", systemdCredentialsExample, e.Name(), data)
+		}
+	}
+}
+
+// systemd-analyze verify, where it is installed, accepts the units (unknown
+// or misspelled keys, bad values). It checks that ExecStart's binary exists,
+// so the copies it verifies run /bin/true instead.
+func TestSystemd_verify(t *testing.T) {
+	analyze, err := exec.LookPath("systemd-analyze")
+	if err != nil {
+		t.Skip("systemd-analyze is not installed")
+	}
+	src := filepath.Join(repoRoot(t), "deploy", "systemd")
+	tmp := t.TempDir()
+	for file, instance := range map[string]string{
+		"reglock-api.service":       "reglock-api.service",
+		"reglock-scheduler.service": "reglock-scheduler.service",
+		"reglock-worker@.service":   "reglock-worker@9091.service",
+	} {
+		data, err := os.ReadFile(filepath.Join(src, file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := strings.ReplaceAll(string(data), "ExecStart=/usr/local/bin/reglock ", "ExecStart=/bin/true ")
+		if err := os.WriteFile(filepath.Join(tmp, file), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if instance != file {
+			if err := os.Symlink(file, filepath.Join(tmp, instance)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cmd := exec.Command(analyze, "verify", "--man=no", filepath.Join(tmp, instance))
+		cmd.Dir = tmp
+		out, err := cmd.CombinedOutput()
+		if err != nil || len(bytes.TrimSpace(out)) > 0 {
+			t.Errorf("systemd-analyze verify %s: %v\n%s", file, err, out)
+		}
 	}
 }
