@@ -14,11 +14,15 @@ package breaker
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -142,7 +146,7 @@ func New(rdb redis.UniversalClient, prefix string, opts Options, log zerolog.Log
 // Middleware guards an account's calls (providers.Wrap).
 func (s *Set) Middleware(account string) providers.Middleware {
 	return func(ctx context.Context, op, domain string, call func(context.Context) error) error {
-		if err := s.allow(ctx, account); err != nil {
+		if err := s.allow(ctx, account, op, domain); err != nil {
 			return err
 		}
 		err := call(ctx)
@@ -160,8 +164,11 @@ const (
 	RefusalWindow  = 5 * time.Minute
 )
 
-// allow lets a call through, or answers when to try again.
-func (s *Set) allow(ctx context.Context, account string) error {
+// allow lets a call through, or answers when to try again. The refusal
+// is this call's error, the "Last Error" asynqmon shows on its task: it
+// names the call's own domain and the account's cause, never another
+// domain's failure (the one that opened the breaker).
+func (s *Set) allow(ctx context.Context, account, op, domain string) error {
 	s.refreshShared(ctx)
 	now := s.opts.Clock.Now()
 	s.mu.Lock()
@@ -181,10 +188,12 @@ func (s *Set) allow(ctx context.Context, account string) error {
 	}
 	switch {
 	case b.state == Open && now.Before(b.until):
-		return providers.RetryAfter(b.until.Sub(now), fmt.Errorf("%w for %s since %s: %s", ErrOpen, account, b.since.UTC().Format(time.RFC3339), b.reason))
+		return providers.RetryAfter(b.until.Sub(now), fmt.Errorf("%w for account %s since %s: %s; %s was not sent",
+			ErrOpen, account, b.since.UTC().Format(time.RFC3339), b.reason, notSent(op, domain)))
 	case b.probing:
 		// One probe at a time; the others wait for its verdict.
-		return providers.RetryAfter(max(time.Second, b.cooldown/10), fmt.Errorf("%w for %s: probing", ErrOpen, account))
+		return providers.RetryAfter(max(time.Second, b.cooldown/10), fmt.Errorf("%w for account %s while a probe tests it; %s was not sent",
+			ErrOpen, account, notSent(op, domain)))
 	default:
 		b.state, b.probing = HalfOpen, true
 		return nil
@@ -203,22 +212,65 @@ func (s *Set) record(ctx context.Context, account, domain string, err error) err
 	case providers.Up:
 		s.success(ctx, account)
 	case providers.CredentialsRefused:
-		s.trip(ctx, account, "registrar refused the credentials: "+err.Error(), s.opts.AuthCooldown, true)
-		return providers.RetryAfter(s.opts.AuthCooldown, fmt.Errorf("%w for %s: %w", ErrOpen, account, err))
+		s.trip(ctx, account, "the registrar refused the credentials", s.opts.AuthCooldown, true, err)
+		// err is this call's own: it names this call's domain.
+		return providers.RetryAfter(s.opts.AuthCooldown, fmt.Errorf("%w for account %s: %w", ErrOpen, account, err))
 	case providers.Refused:
 		if n := s.refused(account, domain); domain == "" || n >= RefusalsToOpen {
-			why := fmt.Sprintf("registrar refused requests for %d distinct domains within %s, the last: %v", n, RefusalWindow, err)
+			why := fmt.Sprintf("the registrar refused requests for %d distinct domains within %s", n, RefusalWindow)
 			if domain == "" {
-				why = "registrar refused a request about the account itself: " + err.Error()
+				why = "the registrar refused a request about the account itself"
 			}
-			s.trip(ctx, account, why, s.opts.AuthCooldown, true)
-			return providers.RetryAfter(s.opts.AuthCooldown, fmt.Errorf("%w for %s: %w", ErrOpen, account, err))
+			s.trip(ctx, account, why, s.opts.AuthCooldown, true, err)
+			return providers.RetryAfter(s.opts.AuthCooldown, fmt.Errorf("%w for account %s: %w", ErrOpen, account, err))
 		}
 		s.success(ctx, account)
 	case providers.Failing:
 		s.failure(ctx, account, err)
 	}
 	return err
+}
+
+// notSent names the call a breaker held back, for its task's error: "this
+// task (domain example.com)", or the call about the whole account.
+func notSent(op, domain string) string {
+	if domain == "" {
+		return "this task's " + op + " call"
+	}
+	return "this task (domain " + domain + ")"
+}
+
+// cause says what kind of failure err is without quoting it: an open
+// breaker's reason is the account's, shown on every task it holds back
+// (and in /readyz and notifications), so it must not carry the failing
+// call's domain or the registrar's words about it. The worker's log has
+// the error itself.
+func cause(err error) string {
+	var se *providers.StatusError
+	var dns *net.DNSError
+	var ne net.Error
+	var cert *tls.CertificateVerificationError
+	switch {
+	case errors.As(err, &se):
+		return providers.SummarizeBody(se.Code, "", nil)
+	case errors.Is(err, providers.ErrTooLarge):
+		return "an answer larger than reglock reads"
+	case errors.As(err, &dns):
+		return "DNS lookup failed"
+	case errors.As(err, &cert):
+		return "TLS certificate not trusted"
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return "timeout"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "connection closed before the answer"
+	case providers.IsUnrecognized(err):
+		return "an answer reglock does not recognize"
+	case errors.As(err, &ne):
+		return "network error"
+	}
+	return "an error (the worker's log has it)"
 }
 
 // refused notes a refusal of domain and returns how many distinct domains
@@ -281,12 +333,13 @@ func (s *Set) failure(ctx context.Context, account string, err error) {
 	failures := b.failures
 	s.mu.Unlock()
 	if trip {
-		s.trip(ctx, account, fmt.Sprintf("%d failed calls in a row, the last: %v", failures, err), cooldown, false)
+		s.trip(ctx, account, fmt.Sprintf("%d failed calls in a row, the last: %s", failures, cause(err)), cooldown, false, err)
 	}
 }
 
-// trip opens an account's breaker.
-func (s *Set) trip(ctx context.Context, account, reason string, cooldown time.Duration, auth bool) {
+// trip opens an account's breaker for reason, which names no domain; the
+// log line has last, the error that tripped it, in full.
+func (s *Set) trip(ctx context.Context, account, reason string, cooldown time.Duration, auth bool, last error) {
 	now := s.opts.Clock.Now()
 	s.mu.Lock()
 	b := s.get(account)
@@ -307,7 +360,7 @@ func (s *Set) trip(ctx context.Context, account, reason string, cooldown time.Du
 	if !auth {
 		ev = s.log.Warn()
 	}
-	ev.Str("provider", account).Str("reason", reason).Time("probe_at", st.Until).
+	ev.Str("provider", account).Str("reason", reason).AnErr("last_error", last).Time("probe_at", st.Until).
 		Msg("circuit open: calls to this registrar account stop until a probe succeeds; its work waits")
 	s.publish(ctx, account, st, st.Since)
 }

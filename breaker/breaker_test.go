@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -283,5 +286,73 @@ func TestBreaker_onTransitionNamesTheOutage(t *testing.T) {
 	}
 	if r := got[0].Status.Reason; !strings.Contains(r, "3 failed calls in a row") {
 		t.Errorf("open reason %q", r)
+	}
+}
+
+// A call the open breaker holds back fails with an error of its own: it
+// names its own domain and the account's cause, never the failure of the
+// other domain that opened the breaker (asynqmon shows it as the task's
+// Last Error), in the process that opened it and in one that took the open
+// state from Redis. The shared reason names no domain either.
+func TestBreaker_refusalNamesItsOwnDomainOnly(t *testing.T) {
+	s, c, rdb := setup(t)
+	other := &providers.StatusError{Code: 502, Body: "<html><title>other.com upstream down</title></html>"}
+	mw := s.Middleware("enom")
+	for range 3 {
+		_ = mw(context.Background(), "lock_state", "other.com", func(context.Context) error {
+			return fmt.Errorf("enom: GetRegLock other.com: %w", other)
+		})
+	}
+	peer := New(rdb, "rl:", Options{Threshold: 3, Cooldown: 10 * time.Second, Clock: c}, zerolog.Nop())
+	for name, set := range map[string]*Set{"the process that opened it": s, "another process": peer} {
+		err := set.Middleware("enom")(context.Background(), "set_lock", "mine.com", func(context.Context) error {
+			t.Fatal("the call went through an open breaker")
+			return nil
+		})
+		if !isOpen(err) {
+			t.Fatalf("%s: %v, want the breaker open", name, err)
+		}
+		msg := err.Error()
+		for _, want := range []string{"circuit open for account enom since 2026-11-22T12:00:00Z", "3 failed calls in a row, the last: HTTP 502 Bad Gateway", "this task (domain mine.com) was not sent"} {
+			if !strings.Contains(msg, want) {
+				t.Errorf("%s: %q does not say %q", name, msg, want)
+			}
+		}
+		if strings.Contains(msg, "other.com") || strings.Contains(msg, "<") {
+			t.Errorf("%s: %q quotes the other domain's failure", name, msg)
+		}
+	}
+	// A listing held back says so.
+	err := s.Middleware("enom")(context.Background(), "list", "", func(context.Context) error { return nil })
+	if !isOpen(err) || !strings.Contains(err.Error(), "this task's list call was not sent") {
+		t.Errorf("held-back listing: %v", err)
+	}
+	all, err := ReadAll(context.Background(), rdb, Key("rl:"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := all["enom"].Reason; strings.Contains(r, "other.com") || !strings.Contains(r, "HTTP 502") {
+		t.Errorf("shared reason %q", r)
+	}
+}
+
+func TestCause(t *testing.T) {
+	tests := []struct {
+		err  error
+		want string
+	}{
+		{fmt.Errorf("enom: GetRegLock a.com: %w", &providers.StatusError{Code: 503, Body: "a.com is down"}), "HTTP 503 Service Unavailable"},
+		{providers.RetryAfter(time.Second, &providers.StatusError{Code: 429}), "HTTP 429 Too Many Requests"},
+		{fmt.Errorf("x: %w", context.DeadlineExceeded), "timeout"},
+		{fmt.Errorf("x: %w", &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}), "connection refused"},
+		{&net.DNSError{Name: "api.example", Err: "no such host"}, "DNS lookup failed"},
+		{fmt.Errorf("reading answer: %w", io.ErrUnexpectedEOF), "connection closed before the answer"},
+		{providers.Unrecognized(errors.New("a.com: odd")), "an answer reglock does not recognize"},
+		{errors.New("a.com: something else"), "an error (the worker's log has it)"},
+	}
+	for _, tt := range tests {
+		if got := cause(tt.err); got != tt.want {
+			t.Errorf("cause(%v) = %q, want %q", tt.err, got, tt.want)
+		}
 	}
 }

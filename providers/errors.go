@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -98,7 +99,14 @@ type RetryAfterError struct {
 }
 
 func (e *RetryAfterError) Error() string {
-	return fmt.Sprintf("retry after %s: %v", e.After, e.Err)
+	after := e.After
+	switch {
+	case e.After >= time.Second:
+		after = e.After.Round(time.Second) // "59.973021542s" says nothing more
+	case e.After >= time.Millisecond:
+		after = e.After.Round(time.Millisecond)
+	}
+	return fmt.Sprintf("retry after %s: %v", after, e.Err)
 }
 
 func (e *RetryAfterError) Unwrap() error { return e.Err }
@@ -112,15 +120,20 @@ func RetryAfter(after time.Duration, err error) error {
 // from a proxy, an HTML error page. It is transient unless wrapped.
 type StatusError struct {
 	Code int
-	// Body is the start of the response body, for the operator.
+	// Body says what the body said, for the operator: its BodySummary
+	// (an HTML page's title, the start of a text), never the page itself.
 	Body string
 }
 
+// Error reads `unexpected HTTP status 502 Bad Gateway: "title"`. A Body
+// that is not a summary (the raw start of a page) is summarised here, so
+// that no markup reaches a log line or asynqmon.
 func (e *StatusError) Error() string {
-	if e.Body == "" {
-		return fmt.Sprintf("unexpected HTTP status %d", e.Code)
+	s := summarize(e.Code, BodySummary("", []byte(e.Body)))
+	if e.Code == 0 {
+		return strings.TrimSpace("unexpected HTTP answer " + s)
 	}
-	return fmt.Sprintf("unexpected HTTP status %d: %s", e.Code, e.Body)
+	return "unexpected HTTP status " + strings.TrimPrefix(s, "HTTP ")
 }
 
 // RedactURL strips the query, fragment and user info from a *url.Error so

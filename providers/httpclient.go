@@ -60,8 +60,10 @@ func TransportError(ctx context.Context, err error) error {
 	return RedactURL(err)
 }
 
-// Snippet returns the start of a body for an error message, so that a
-// multi-megabyte HTML page does not become a multi-megabyte log line.
+// Snippet returns the start of a text for an error message, so that a
+// multi-megabyte value does not become a multi-megabyte log line. An
+// answer's body is described by SummarizeBody or BodySummary instead,
+// which never quote markup.
 func Snippet(b []byte) string {
 	const max = 200
 	s := string(b)

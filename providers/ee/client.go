@@ -642,7 +642,7 @@ func (c *Client) labelled(label string, err error) error {
 }
 
 // badAnswer describes an answer the parsers refused, with the parser's
-// message and the body's start both redacted; it stays errors.Is
+// message and a summary of the body, both redacted; it stays errors.Is
 // errMalformed or errTruncated.
 func (c *Client) badAnswer(err error, body []byte) error {
 	kind := errMalformed
@@ -650,7 +650,7 @@ func (c *Client) badAnswer(err error, body []byte) error {
 		kind = errTruncated
 	}
 	r := c.redactor()
-	return &sentinel{msg: r.Redact(err.Error()) + ": " + providers.Snippet([]byte(r.Redact(string(body)))), is: kind}
+	return &sentinel{msg: r.Text(err.Error()) + ": " + r.SummarizeBody(0, "", body), is: kind}
 }
 
 // redactor removes the credentials from text that came from the network,

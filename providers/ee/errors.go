@@ -60,7 +60,7 @@ func classify(kind op, status int, h http.Header, body []byte, now time.Time, r 
 	msgs := parseErrors(body)
 	raw := messagesText(msgs)
 	lower := strings.ToLower(raw)
-	se := &providers.StatusError{Code: status, Body: providers.Snippet([]byte(r.Redact(string(body))))}
+	se := &providers.StatusError{Code: status, Body: r.BodySummary(h.Get("Content-Type"), body)}
 	text := r.Redact(raw)
 	if text == "" {
 		text = se.Error()

@@ -299,7 +299,7 @@ func (c *Client) do(ctx context.Context, command, domain string, params url.Valu
 	}
 	r, err := parseResponse(body)
 	if err != nil {
-		return response{}, c.labelled(label, fmt.Errorf("%w: %s", err, c.snippet(body)))
+		return response{}, c.labelled(label, fmt.Errorf("%w: %s", err, c.redactor.SummarizeBody(http.StatusOK, "", body)))
 	}
 	if err := classify(r, c.redactor.Redact); err != nil {
 		return response{}, c.labelled(label, err)
@@ -351,7 +351,7 @@ func (c *Client) doRequest(ctx context.Context, command string, params url.Value
 		return nil, fmt.Errorf("reading answer: %w", providers.RedactURL(err))
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, providers.HTTPStatusError(resp.StatusCode, resp.Header, c.snippet(body), time.Now())
+		return nil, providers.HTTPStatusError(resp.StatusCode, resp.Header, c.redactor.BodySummary(resp.Header.Get("Content-Type"), body), time.Now())
 	}
 	return body, nil
 }
@@ -372,11 +372,11 @@ func (c *Client) labelled(label string, err error) error {
 	return fmt.Errorf("enom: %s: %w", label, err)
 }
 
-// snippet is the start of a body for an error message, with the token
-// removed (in every spelling an echo could use) before cutting so that no
-// part of it survives the cut. Redaction applies to error text only, never
-// to bodies before parsing: a short token must not be able to corrupt the
-// XML.
+// snippet is what an error message quotes of a text from the answer: its
+// summary (providers.BodySummary), with the token removed (in every
+// spelling an echo could use) before it is cut so that no part of it
+// survives the cut. Redaction applies to error text only, never to bodies
+// before parsing: a short token must not be able to corrupt the XML.
 func (c *Client) snippet(body []byte) string {
-	return providers.Snippet([]byte(c.redactor.Redact(string(body))))
+	return c.redactor.BodySummary("", body)
 }

@@ -351,10 +351,10 @@ func (c *Client) doRequest(ctx context.Context, body []byte) ([]byte, error) {
 	if resp.StatusCode == http.StatusUnauthorized {
 		// OpenSRS's troubleshooting guide: "401 Authentication Error" is a
 		// wrong key or username, or an address off the allow-list.
-		return nil, fmt.Errorf("%w: %w", &providers.StatusError{Code: resp.StatusCode, Body: c.snippet(answer)}, providers.ErrAuth)
+		return nil, fmt.Errorf("%w: %w", &providers.StatusError{Code: resp.StatusCode, Body: c.redactor.BodySummary(resp.Header.Get("Content-Type"), answer)}, providers.ErrAuth)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, providers.HTTPStatusError(resp.StatusCode, resp.Header, c.snippet(answer), time.Now())
+		return nil, providers.HTTPStatusError(resp.StatusCode, resp.Header, c.redactor.BodySummary(resp.Header.Get("Content-Type"), answer), time.Now())
 	}
 	if len(bytes.TrimSpace(answer)) == 0 {
 		return nil, fmt.Errorf("%w (HTTP 200 with an empty body)", errNoAnswer)
@@ -393,9 +393,9 @@ func (c *Client) labelled(label string, err error) error {
 }
 
 // answerError describes an answer that is not a usable reply, followed by
-// the start of the answer when there is one. The parsers' messages can
-// quote the answer, so they are redacted, then shortened, and only the
-// sentinel matched stays in the chain.
+// a summary of the answer when there is one. The parsers' messages can
+// quote the answer, so they are redacted, then cleaned and shortened, and
+// only the sentinel matched stays in the chain.
 func (c *Client) answerError(err error, answer []byte) error {
 	var kind error
 	for _, sentinel := range []error{ops.ErrNotOPS, ops.ErrTruncated, ops.ErrMalformed, errNotReply} {
@@ -404,9 +404,9 @@ func (c *Client) answerError(err error, answer []byte) error {
 			break
 		}
 	}
-	msg := providers.Snippet([]byte(c.redactor.Redact(err.Error())))
+	msg := c.redactor.Text(err.Error())
 	if answer != nil {
-		msg += ": " + c.snippet(answer)
+		msg += ": " + c.redactor.SummarizeBody(http.StatusOK, "", answer)
 	}
 	return &answerError{kind: kind, msg: msg}
 }
@@ -418,9 +418,3 @@ type answerError struct {
 
 func (e *answerError) Error() string { return e.msg }
 func (e *answerError) Unwrap() error { return e.kind }
-
-// snippet is the start of a body for an error message, with the key
-// removed before cutting so that no part of it survives the cut.
-func (c *Client) snippet(body []byte) string {
-	return providers.Snippet([]byte(c.redactor.Redact(string(body))))
-}

@@ -481,7 +481,7 @@ func (c *Client) exchange(ctx context.Context, action, format string, params url
 		parse = parseXMLResponse
 	}
 	r, perr := parse(body)
-	a := answer{status: status, header: header, r: r, parseErr: perr, snippet: func() string { return c.snippet(body) }}
+	a := answer{status: status, header: header, r: r, parseErr: perr, snippet: func() string { return c.redactor.BodySummary(header.Get("Content-Type"), body) }}
 	if err := classify(a, c.redactor.Redact, time.Now()); err != nil {
 		return response{}, perr != nil && status >= 200 && status <= 299, err
 	}
@@ -554,11 +554,4 @@ func (c *Client) GoString() string { return c.String() }
 // through errors.Is and errors.As.
 func (c *Client) labelled(label string, err error) error {
 	return fmt.Errorf("whmcs: %s: %w", label, err)
-}
-
-// snippet is the start of a body for an error message, with the
-// credentials removed before cutting so that no part of them survives the
-// cut.
-func (c *Client) snippet(body []byte) string {
-	return providers.Snippet([]byte(c.redactor.Redact(string(body))))
 }

@@ -80,8 +80,9 @@ type answer struct {
 	// r and parseErr are parseResponse's reading of the body.
 	r        response
 	parseErr error
-	// snippet is the start of the body with credentials removed, made only
-	// when an error needs it.
+	// snippet is a summary of the body (providers.BodySummary: an HTML
+	// page's title, the start of a text) with the credentials removed,
+	// made only when an error needs it.
 	snippet func() string
 }
 
