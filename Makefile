@@ -14,7 +14,10 @@ build:
 	$(GO) build $(GOFLAGS) -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/reglock
 
 ## run: the sandbox: embedded Redis, simulated registrars, API on 127.0.0.1:8080.
-run: build
+## It says so before building: the first build takes a minute or two.
+run:
+	@echo "make run: building $(BIN) first (the first build downloads and compiles the dependencies: a minute or two), then starting the sandbox"
+	@$(MAKE) --no-print-directory build
 	./$(BIN) serve
 
 ## test: every test, with the race detector, against a private redis-server

@@ -70,7 +70,8 @@ type Server struct {
 	// NoAuth serves /v1 to anyone (--insecure-no-auth with no tokens).
 	NoAuth bool
 
-	tokens          []token
+	// tokens are the accepted tokens, swapped whole by SetTokens.
+	tokens          atomic.Pointer[[]token]
 	draining        atomic.Bool
 	complianceCache complianceCache
 }
@@ -84,14 +85,31 @@ type token struct {
 // New returns a Server that accepts the given tokens.
 func New(tokens []config.Token) *Server {
 	s := &Server{}
+	s.SetTokens(tokens)
+	return s
+}
+
+// SetTokens replaces the tokens the Server accepts, at once and whole (a
+// configuration reloaded on SIGHUP): a request is checked against either
+// the old set or the new one, never a mix. Only their digests are kept.
+func (s *Server) SetTokens(tokens []config.Token) {
+	ts := make([]token, 0, len(tokens))
 	for _, t := range tokens {
 		scopes := t.Scopes
 		if len(scopes) == 0 {
 			scopes = []string{ScopeRead, ScopeWrite, ScopeAdmin}
 		}
-		s.tokens = append(s.tokens, token{name: t.Name, digest: sha256.Sum256([]byte(t.Token.Reveal())), scopes: scopes})
+		ts = append(ts, token{name: t.Name, digest: sha256.Sum256([]byte(t.Token.Reveal())), scopes: scopes})
 	}
-	return s
+	s.tokens.Store(&ts)
+}
+
+// currentTokens are the tokens accepted now.
+func (s *Server) currentTokens() []token {
+	if ts := s.tokens.Load(); ts != nil {
+		return *ts
+	}
+	return nil
 }
 
 // Drain makes /readyz fail so that load balancers stop sending traffic
@@ -142,7 +160,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})
-	s.opsRoutes(mux)
+	s.opsRoutes(mux, true)
 	if s.Monitoring != nil {
 		read := s.authenticate(ScopeRead, s.Monitoring.ServeHTTP)
 		admin := s.authenticate(ScopeAdmin, s.Monitoring.ServeHTTP)
@@ -183,15 +201,18 @@ func canonicalV1(next http.Handler) http.Handler {
 	})
 }
 
-// OpsHandler serves only /healthz, /readyz and /metrics: what a worker or
-// scheduler process exposes for probes and Prometheus.
+// OpsHandler serves only /, /healthz, /readyz and /metrics: what a worker
+// or scheduler process exposes for probes and Prometheus.
 func (s *Server) OpsHandler() http.Handler {
 	mux := http.NewServeMux()
-	s.opsRoutes(mux)
+	s.opsRoutes(mux, false)
 	return mux
 }
 
-func (s *Server) opsRoutes(mux *http.ServeMux) {
+// opsRoutes are the routes without a token; full is the whole API's
+// handler (the front page then links to the console and the API).
+func (s *Server) opsRoutes(mux *http.ServeMux, full bool) {
+	mux.HandleFunc("GET /{$}", s.front(full))
 	mux.HandleFunc("GET /healthz", healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 	if s.Metrics != nil {
@@ -212,6 +233,11 @@ type ctxKey struct{}
 // authenticate checks the bearer token (or, for browsers opening
 // asynqmon, the same token as an HTTP basic auth password) in constant
 // time, then the token's scope.
+//
+// A refusal challenges for both, in two WWW-Authenticate headers: one
+// header listing both challenges ("Bearer realm=..., Basic realm=...")
+// is valid HTTP, but Chromium does not split it, finds no scheme it knows
+// and shows the JSON 401 instead of asking for the token.
 func (s *Server) authenticate(scope string, next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.NoAuth {
@@ -229,14 +255,17 @@ func (s *Server) authenticate(scope string, next http.HandlerFunc) http.Handler 
 			d := sha256.Sum256([]byte(presented))
 			// Compare with every token, without stopping early, so that
 			// timing says nothing about which token (or how much of it) matched.
-			for i := range s.tokens {
-				if subtle.ConstantTimeCompare(d[:], s.tokens[i].digest[:]) == 1 {
-					match = &s.tokens[i]
+			tokens := s.currentTokens()
+			for i := range tokens {
+				if subtle.ConstantTimeCompare(d[:], tokens[i].digest[:]) == 1 {
+					match = &tokens[i]
 				}
 			}
 		}
 		if match == nil {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="reglock", Basic realm="reglock"`)
+			h := w.Header()
+			h.Add("WWW-Authenticate", `Bearer realm="reglock"`)
+			h.Add("WWW-Authenticate", `Basic realm="reglock", charset="UTF-8"`)
 			writeError(w, http.StatusUnauthorized, "unauthorized", "missing or invalid bearer token (Authorization: Bearer TOKEN)")
 			return
 		}
@@ -289,7 +318,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.Breakers != nil {
 		if all, err := s.Breakers(ctx); err == nil && len(all) > 0 {
-			out["registrars"] = all
+			out["registrars"] = registrarStatuses(all)
 		}
 	}
 	writeJSON(w, http.StatusOK, out)

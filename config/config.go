@@ -1,6 +1,8 @@
-// Package config loads reglock's YAML configuration: ${VAR} expansion from
-// the environment, unknown keys rejected, and every problem reported at once
-// as file:line: key: reason.
+// Package config loads reglock's YAML configuration: ${VAR} and
+// ${VAR:-default} expansion from the environment (and systemd credentials,
+// WithCredentials), unknown keys rejected, and every problem reported at
+// once as file:line: key: reason. A process that uses only some parts of
+// the file (LoadFor) needs only their variables.
 package config
 
 import (
@@ -103,6 +105,10 @@ type Config struct {
 	// Notifications are the webhook endpoints told of reglock's events.
 	Notifications []Notification `yaml:"notifications"`
 	RDAP          RDAP           `yaml:"rdap"`
+
+	// skipped are the problems in parts the process does not use (see
+	// Uses and Skipped).
+	skipped []Problem
 }
 
 // Policy holds the rules that are policy rather than protocol, so that they

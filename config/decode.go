@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"math"
+	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
@@ -30,6 +31,11 @@ type decoder struct {
 	// so that one mistake is reported once.
 	bad    map[string]bool
 	budget int
+	// uses says which parts the process uses: a problem anywhere else (an
+	// unset ${NAME}, a missing credential) is skipped, not reported, and
+	// its key left at its default.
+	uses    Uses
+	skipped []Problem
 }
 
 func (d *decoder) add(n *yaml.Node, key, reason string) {
@@ -269,9 +275,12 @@ func (d *decoder) scalar(n *yaml.Node, path, want string) (string, bool) {
 	return s, ok
 }
 
-// expand replaces ${NAME} with the variable's value and $$ with $ in the
-// node's text. The values are not expanded again, so a secret may hold any
-// characters. Every missing variable is a problem; so is any other $, since
+// expand replaces ${NAME} with the variable's value, ${NAME:-default}
+// with the value or, when the variable is unset or empty, the default, and
+// $$ with $ in the node's text. The values are not expanded again, so a
+// secret may hold any characters; a default is taken literally too (up to
+// the first }, with $$ for a $). Every missing variable is a problem (or,
+// in a part the process does not use, skipped); so is any other $, since
 // "$NAME" or "pa$word" is more likely a mistake than meant literally.
 func (d *decoder) expand(n *yaml.Node, path string) (string, bool) {
 	s := n.Value
@@ -303,25 +312,86 @@ func (d *decoder) expand(n *yaml.Node, path string) (string, bool) {
 				syntax("unterminated ${ (write $$ for a literal $)")
 				return "", false
 			}
-			name := rest[1:end]
+			name, def, hasDef := strings.Cut(rest[1:end], ":-")
 			i += 1 + end + 1
 			if !isVarName(name) {
 				syntax("invalid ${NAME}: a name is letters, digits and _, not starting with a digit (write $$ for a literal $)")
 				continue
 			}
-			val, found := d.env(name)
-			if !found {
-				d.addf(n, path, "environment variable %s is not set", name)
-				ok = false
-				continue
+			if hasDef {
+				var good bool
+				if def, good = unescapeDefault(def); !good {
+					syntax("invalid ${NAME:-default}: the default is taken literally and holds no ${NAME} (write $$ for a literal $)")
+					continue
+				}
 			}
-			b.WriteString(val)
+			val, found := d.env(name)
+			switch {
+			case hasDef && (!found || val == ""):
+				b.WriteString(def)
+			case !found:
+				d.unset(n, path, name)
+				ok = false
+			default:
+				b.WriteString(val)
+			}
 		default:
 			syntax("a $ must start ${NAME} or be doubled ($$ for a literal $)")
 			i++
 		}
 	}
 	return b.String(), ok
+}
+
+// unescapeDefault turns $$ into $ in a ${NAME:-default}'s default; any
+// other $ makes it invalid.
+func unescapeDefault(s string) (string, bool) {
+	if !strings.Contains(s, "$") {
+		return s, true
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '$' {
+			b.WriteByte(s[i])
+			continue
+		}
+		if i+1 >= len(s) || s[i+1] != '$' {
+			return "", false
+		}
+		b.WriteByte('$')
+		i++
+	}
+	return b.String(), true
+}
+
+// unset records a ${NAME} that is set nowhere: a problem where the process
+// uses the key, skipped where it does not (see Uses).
+func (d *decoder) unset(n *yaml.Node, path, name string) {
+	if d.uses.Needs(path) {
+		d.add(n, path, d.unsetReason(name))
+		return
+	}
+	d.skip(n, path, d.unsetReason(name))
+}
+
+// skip records a problem in a part of the file the process does not use.
+func (d *decoder) skip(n *yaml.Node, path, reason string) {
+	p := Problem{File: d.file, Key: path, Reason: reason}
+	if n != nil {
+		p.Line = n.Line
+	}
+	d.skipped = append(d.skipped, p)
+}
+
+// unsetReason names the places a variable was looked for: the environment
+// and, under systemd with credentials (WithCredentials), the file of that
+// name in $CREDENTIALS_DIRECTORY.
+func (d *decoder) unsetReason(name string) string {
+	dir, ok := d.env("CREDENTIALS_DIRECTORY")
+	if !ok || dir == "" || !filepath.IsAbs(dir) {
+		return fmt.Sprintf("environment variable %s is not set", name)
+	}
+	return fmt.Sprintf("%s is not set: not in the environment, and no readable file %s in $CREDENTIALS_DIRECTORY (%s)", name, name, dir)
 }
 
 func isVarName(s string) bool {

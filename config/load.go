@@ -20,11 +20,18 @@ import (
 // is nil. A file that cannot be read gives that error; everything wrong
 // inside the file gives one *Error listing every problem.
 func Load(path string, env func(string) (string, bool)) (*Config, error) {
+	return LoadFor(path, env, UsesAll)
+}
+
+// LoadFor is Load for a process that uses only some parts of the file
+// (see Uses): a problem in a part it does not use, such as a ${NAME} set
+// nowhere or an empty credential, is no error, and Config.Skipped lists it.
+func LoadFor(path string, env func(string) (string, bool), uses Uses) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
-	return Parse(path, data, env)
+	return ParseFor(path, data, env, uses)
 }
 
 // Parse is Load for a file already read; name is the file path used in
@@ -34,6 +41,12 @@ func Load(path string, env func(string) (string, bool)) (*Config, error) {
 // validated as given. Anchors, aliases and << merge keys work; top-level keys
 // that start with "x-" are ignored, as a place to put anchors.
 func Parse(name string, data []byte, env func(string) (string, bool)) (*Config, error) {
+	return ParseFor(name, data, env, UsesAll)
+}
+
+// ParseFor is Parse for a process that uses only some parts of the file:
+// see LoadFor.
+func ParseFor(name string, data []byte, env func(string) (string, bool), uses Uses) (*Config, error) {
 	if env == nil {
 		env = os.LookupEnv
 	}
@@ -43,6 +56,7 @@ func Parse(name string, data []byte, env func(string) (string, bool)) (*Config, 
 		nodes:  make(map[string]*yaml.Node),
 		bad:    make(map[string]bool),
 		budget: maxValues,
+		uses:   uses,
 	}
 	cfg := Default()
 	if root := d.parse(data); root != nil {
@@ -50,17 +64,24 @@ func Parse(name string, data []byte, env func(string) (string, bool)) (*Config, 
 		d.validate(cfg)
 	}
 	if len(d.problems) > 0 {
-		// File order; the few without a line (some YAML errors) go last.
-		sort.SliceStable(d.problems, func(i, j int) bool {
-			li, lj := d.problems[i].Line, d.problems[j].Line
-			if li == 0 || lj == 0 {
-				return lj == 0 && li != 0
-			}
-			return li < lj
-		})
+		sortProblems(d.problems)
 		return nil, &Error{Problems: d.problems}
 	}
+	sortProblems(d.skipped)
+	d.settleSkipped(cfg)
 	return cfg, nil
+}
+
+// sortProblems puts problems in file order; the few without a line (some
+// YAML errors) go last.
+func sortProblems(ps []Problem) {
+	sort.SliceStable(ps, func(i, j int) bool {
+		li, lj := ps[i].Line, ps[j].Line
+		if li == 0 || lj == 0 {
+			return lj == 0 && li != 0
+		}
+		return li < lj
+	})
 }
 
 // Problem is one thing wrong with a configuration file.

@@ -119,6 +119,10 @@ func (d *decoder) validateNotifications(ns []Notification) {
 
 		if reason := checkWebhookURL(n.URL); reason != "" {
 			d.problem(key("url"), reason)
+			if d.skippedAt(key("url")) && !d.has(key("name")) {
+				// Raising an event names its endpoint, in every process.
+				d.problem(key("name"), "required when url's variable is not set in this process (the name would be its host): give the endpoint a name")
+			}
 		} else if !d.has(key("name")) {
 			n.Name = defaultNotificationName(n.URL, i, names)
 			names[n.Name] = i

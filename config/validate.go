@@ -54,6 +54,12 @@ func (d *decoder) problem(path, reason string) {
 			return
 		}
 	}
+	if !d.uses.Needs(path) {
+		// A part this process does not use: the processes that do use it
+		// report it (see Uses).
+		d.skip(d.node(path), path, reason)
+		return
+	}
 	d.add(d.node(path), path, reason)
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/reglock/reglock/clock"
 	"github.com/reglock/reglock/config"
+	"github.com/reglock/reglock/english"
 	"github.com/reglock/reglock/policy"
 	"github.com/reglock/reglock/store"
 	"github.com/reglock/reglock/tasks"
@@ -231,7 +232,7 @@ func (s *Service) tradeLocks(provider string) error {
 			with = append(with, q.Name)
 		}
 	}
-	return fmt.Errorf("%w: %s is a %s account; accounts with a trade lock: %s", ErrNoTradeLock, provider, p.Type, orNone(with))
+	return fmt.Errorf("%w: %s is %s account; accounts with a trade lock: %s", ErrNoTradeLock, provider, english.A(p.Type), orNone(with))
 }
 
 func orNone(names []string) string {

@@ -61,6 +61,8 @@ func eventOf(e audit.Event) (notify.Event, bool) {
 // its notification: the one way every part of reglock tells what happened
 // to a domain besides what the store's scripts record. A history that
 // cannot be written is logged, not fatal: the change itself has happened.
+// Its log lines name the event's domain and provider, so log must not
+// carry them already (so WatchTransfer, Departed and notify).
 func (r *Reconciler) Record(ctx context.Context, log zerolog.Logger, e audit.Event) {
 	log.Info().Str("event", e.Kind).Str("domain", e.Domain).Str("provider", e.Provider).Str("before", e.Before).
 		Str("after", e.After).Str("cause", e.Cause).Str("requested_by", e.RequestedBy).Int64("generation", e.Generation).

@@ -225,8 +225,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req Request) (Result, error)
 		return Result{Domain: d, Recorded: true}, providers.RetryAfter(max(lr.BusyUntil.Sub(now), time.Second),
 			fmt.Errorf("%s: %w until %s", req.Domain, errBusy, lr.BusyUntil.UTC().Format(time.RFC3339)))
 	}
-	run := &run{r: r, req: req, tok: tok, leaseUntil: lease, log: r.Log.With().Str("domain", d.Name).Str("provider", d.Desired.Provider).
-		Str("task_id", req.Attempt.TaskID).Logger()}
+	base := r.Log.With().Str("task_id", req.Attempt.TaskID).Logger()
+	run := &run{r: r, req: req, tok: tok, leaseUntil: lease, base: base,
+		log: base.With().Str("domain", d.Name).Str("provider", d.Desired.Provider).Logger()}
 	ctx = providers.WithRegistrarID(ctx, d.Name, req.RegistrarID)
 	res, err := run.converge(ctx, d)
 	res.Recorded = true
@@ -241,7 +242,11 @@ type run struct {
 	req        Request
 	tok        string
 	leaseUntil time.Time
-	log        zerolog.Logger
+	// log carries the task, the domain and its provider. base carries only
+	// the task: for Record, WatchTransfer, Departed and notify, which name
+	// the domain and provider themselves (a key twice in one JSON line is
+	// one that strict parsers refuse).
+	log, base zerolog.Logger
 }
 
 // errLeaseLost is returned when a reconcile's lease ended before it was
@@ -284,7 +289,7 @@ func (u *run) converge(ctx context.Context, d store.Domain) (Result, error) {
 		if err != nil {
 			return u.fail(ctx, d, err, false, read)
 		}
-		u.r.WatchTransfer(ctx, u.log, d, st)
+		u.r.WatchTransfer(ctx, u.base, d, st)
 		reading := &store.Reading{Locked: st.Locked, Flags: store.FlagsOf(st), StartedAt: read}
 		v := Decide(want, st, Situation{Acting: true, Pending: d.Work.Pending, Confirmed: u.req.Confirm})
 		switch v {
@@ -404,7 +409,7 @@ func (u *run) settle(ctx context.Context, acct Account, d store.Domain, reading 
 	}
 	if ev != nil {
 		u.logEvent(*ev)
-		u.r.notify(ctx, u.log, *ev)
+		u.r.notify(ctx, u.base, *ev)
 	}
 	if sent != nil {
 		u.log.Info().Bool("trade_lock", *sent).Str("consent_ip", d.Desired.ConsentIP).Msg("trade lock setting sent")
@@ -475,7 +480,7 @@ func (u *run) arm(ctx context.Context, d store.Domain, reading *store.Reading) (
 // (not a wait for a slot or a busy registrar), gives the mark its next due
 // time, and releases the lease, or holds it while a write may still land.
 func (u *run) fail(ctx context.Context, d store.Domain, err error, wrote bool, at time.Time) (Result, error) {
-	if !wrote && u.r.Departed(ctx, u.log, d, err) {
+	if !wrote && u.r.Departed(ctx, u.base, d, err) {
 		_, _, _ = u.finish(ctx, store.Finish{Domain: d.Name, Token: u.tok, Lease: store.Release})
 		return Result{Outcome: Converged, Domain: d}, nil
 	}
@@ -524,7 +529,7 @@ func (u *run) fail(ctx context.Context, d store.Domain, err error, wrote bool, a
 		if permanent && !errors.Is(err, providers.ErrNotFound) && d.Work.Pending && d.Work.Mark.Fails == 0 {
 			// The first permanent failure of owed work (the store keeps the
 			// error in the domain's history; this tells a person).
-			u.r.notify(ctx, u.log, audit.Event{Kind: audit.KindError, Domain: d.Name, Provider: d.Desired.Provider,
+			u.r.notify(ctx, u.base, audit.Event{Kind: audit.KindError, Domain: d.Name, Provider: d.Desired.Provider,
 				Generation: d.Desired.Generation, Error: err.Error(), Time: now})
 		}
 		if errors.Is(err, providers.ErrNotFound) && !strings.Contains(d.Observed.Error, providers.ErrNotFound.Error()) {
@@ -646,7 +651,7 @@ func (u *run) logEvent(e audit.Event) {
 
 // audit records an event in the domain's history, the log and the
 // notifications.
-func (u *run) audit(ctx context.Context, e audit.Event) { u.r.Record(ctx, u.log, e) }
+func (u *run) audit(ctx context.Context, e audit.Event) { u.r.Record(ctx, u.base, e) }
 
 func markKind(c store.Change) store.MarkKind {
 	switch {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # with-chromium.sh CMD...: run CMD with a headless-capable Chromium at hand.
 #
-# The console's browser test (console TestConsole_inChromium) drives a real
+# The browser tests (console TestConsole_inChromium, and cmd/reglock
+# TestE2E_monitoringInChromium for asynqmon behind basic auth) drive a real
 # Chromium. This installs Debian's chromium with apt-get if no browser is
 # found, exports REGLOCK_CHROMIUM (the browser the test runs), and runs CMD.
 # Chain it with with-redis.sh: ./scripts/with-redis.sh ./scripts/with-chromium.sh go test ./...

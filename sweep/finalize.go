@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/reglock/reglock/clock"
+	"github.com/reglock/reglock/english"
 	"github.com/reglock/reglock/reconcile"
 	"github.com/reglock/reglock/scheduler"
 )
@@ -129,11 +130,15 @@ func (g Guard) Hold(c Counts) string {
 	var why []string
 	fixable := c.Drifted - c.Unfixable
 	if c.Checked > 0 && float64(fixable)/float64(c.Checked) > g.MaxDriftShare {
-		why = append(why, fmt.Sprintf("%d of %d domains drifted (%.1f%% > the %.1f%% limit)",
-			fixable, c.Checked, 100*float64(fixable)/float64(c.Checked), 100*g.MaxDriftShare))
+		why = append(why, fmt.Sprintf("%d of %s drifted (%.1f%% > the %.1f%% limit)",
+			fixable, english.Count(c.Checked, "domain"), 100*float64(fixable)/float64(c.Checked), 100*g.MaxDriftShare))
 	}
 	if c.Unlocks > 0 {
-		why = append(why, fmt.Sprintf("%d fixes would unlock domains", c.Unlocks))
+		what := "domains"
+		if c.Unlocks == 1 {
+			what = "a domain"
+		}
+		why = append(why, fmt.Sprintf("%s would unlock %s", english.Count(c.Unlocks, "fix"), what))
 	}
 	if len(why) == 0 {
 		return ""

@@ -15,6 +15,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/reglock/reglock/english"
 	"github.com/reglock/reglock/store"
 )
 
@@ -136,14 +137,14 @@ func (a AccountFreshness) Short() bool { return a.Covers > a.Period }
 // Describe says in a sentence whether the budget covers the inventory.
 func (a AccountFreshness) Describe() string {
 	if a.Budget <= 0 {
-		return fmt.Sprintf("%d domains, no rate limit: every domain is read within %s", a.Domains, a.Period)
+		return fmt.Sprintf("%s, no rate limit: every domain is read within %s", english.Count(a.Domains, "domain"), a.Period)
 	}
 	verdict := "covers"
 	if a.Short() {
 		verdict = "does NOT cover"
 	}
-	return fmt.Sprintf("%d domains (%d at risk) at %.2f background reads/s: one period of reads takes %s, which %s the %s period",
-		a.Domains, a.AtRisk, a.Budget, a.Covers.Round(time.Second), verdict, a.Period)
+	return fmt.Sprintf("%s (%d at risk) at %.2f background reads/s: one period of reads takes %s, which %s the %s period",
+		english.Count(a.Domains, "domain"), a.AtRisk, a.Budget, a.Covers.Round(time.Second), verdict, a.Period)
 }
 
 // dueItem is a domain waiting to be read.

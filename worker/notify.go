@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/reglock/reglock/english"
 	"github.com/reglock/reglock/notify"
 	"github.com/reglock/reglock/sweep"
 )
@@ -41,8 +42,8 @@ func SweepEvents(st sweep.Status) []notify.Event {
 	if len(st.Paused) > 0 {
 		data["paused"] = st.Paused
 	}
-	summary := fmt.Sprintf("sweep %s %s: %d domains checked, %d drifted, %d unreadable, %d fixes queued",
-		st.ID, st.State, st.Checked, st.Drifted, st.Errors, st.FixesQueued)
+	summary := fmt.Sprintf("sweep %s %s: %s checked, %d drifted, %d unreadable, %s queued",
+		st.ID, st.State, english.Count(st.Checked, "domain"), st.Drifted, st.Errors, english.Count(st.FixesQueued, "fix"))
 	paused := slices.Sorted(maps.Keys(st.Paused))
 	if len(paused) > 0 {
 		summary += "; paused for " + strings.Join(paused, ", ")

@@ -194,11 +194,3 @@ func newServer(rdb redis.UniversalClient, c ServerConfig, concurrency int, queue
 		BaseContext:              context.Background,
 	})
 }
-
-// taskLog returns a logger carrying the task's identity.
-func (w *Worker) taskLog(ctx context.Context, t *asynq.Task, domain, provider string) zerolog.Logger {
-	id, _ := asynq.GetTaskID(ctx)
-	attempt, _ := asynq.GetRetryCount(ctx)
-	return w.Log.With().Str("task_id", id).Str("type", t.Type()).Str("domain", domain).
-		Str("provider", provider).Int("attempt", attempt+1).Logger()
-}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/reglock/reglock/api"
 	"github.com/reglock/reglock/audit"
+	"github.com/reglock/reglock/english"
 )
 
 func newAuditCmd(g *globals) *cobra.Command {
@@ -74,7 +75,7 @@ successful run.`,
 					return err
 				}
 			}
-			fmt.Fprintf(g.stderr, "exported %d events\n", n)
+			fmt.Fprintf(g.stderr, "exported %s\n", english.Count(n, "event"))
 			return nil
 		},
 	}

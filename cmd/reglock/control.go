@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/reglock/reglock/api"
+	"github.com/reglock/reglock/english"
 	"github.com/reglock/reglock/secret"
 )
 
@@ -103,9 +104,11 @@ func newUnlockCmd(g *globals) *cobra.Command {
 		Args:  exactArgs(1, "DOMAIN"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if r.RelockAfter != "" {
-				if v, err := time.ParseDuration(r.RelockAfter); err != nil || v <= 0 {
-					return usageError{fmt.Errorf("--relock-after: %q is not a positive duration such as 72h", r.RelockAfter)}
+				v, err := parseDuration(r.RelockAfter)
+				if err != nil || v <= 0 {
+					return usageError{fmt.Errorf("--relock-after: %q is not a positive duration such as 72h or 14d", r.RelockAfter)}
 				}
+				r.RelockAfter = v.String() // the API takes Go's form
 			}
 			c, done, err := openController(cmd.Context(), g)
 			if err != nil {
@@ -120,7 +123,7 @@ func newUnlockCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&r.RelockAfter, "relock-after", "", "flip back to locked after this long, e.g. 72h")
+	cmd.Flags().StringVar(&r.RelockAfter, "relock-after", "", "flip back to locked after this long, e.g. 72h or 14d")
 	cmd.Flags().BoolVar(&r.ForTransfer, "for-transfer", false, "unlocked until the domain leaves the account (transfer done: recorded and forgotten) or the window ends (--relock-after, default 14 days)")
 	cmd.Flags().StringVar(&r.Provider, "provider", "", "provider name from the configuration")
 	cmd.Flags().StringVar(&r.Reason, "reason", "", "why, for the domain's history")
@@ -202,7 +205,7 @@ func newStatusCmd(g *globals) *cobra.Command {
 func exactArgs(n int, names string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) != n {
-			return usageError{fmt.Errorf("%s takes %s (got %d arguments)", cmd.Name(), names, len(args))}
+			return usageError{fmt.Errorf("%s takes %s (got %s)", cmd.Name(), names, english.Count(len(args), "argument"))}
 		}
 		return nil
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/reglock/reglock/api"
+	"github.com/reglock/reglock/english"
 )
 
 func newDriftCmd(g *globals) *cobra.Command {
@@ -80,7 +81,7 @@ func writeDrift(w io.Writer, format string, doms []api.Domain) error {
 		if err := tw.Flush(); err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "%d domains out of sync\n", len(doms))
+		fmt.Fprintf(w, "%s out of sync\n", english.Count(len(doms), "domain"))
 		return nil
 	}
 }

@@ -11,6 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/reglock/reglock/config"
+	"github.com/reglock/reglock/english"
 	"github.com/reglock/reglock/reconcile"
 	"github.com/reglock/reglock/store"
 )
@@ -58,14 +60,14 @@ func runExport(ctx context.Context, g *globals, output string) error {
 		n, err = writeAtomically(output, func(w io.Writer) (int64, error) { return rt.Store.Export(ctx, w, time.Now()) })
 	}
 	if err != nil {
-		return fmt.Errorf("export failed after %d domains: %w", n, err)
+		return fmt.Errorf("export failed after %s: %w", english.Count(n, "domain"), err)
 	}
 	where := output
 	if where == "" {
 		where = "standard output"
 	}
 	rt.log.Info().Int64("domains", n).Str("output", where).Dur("took", time.Since(start)).Msg("exported the desired state")
-	fmt.Fprintf(g.stderr, "exported %d domains to %s (%s)\n", n, where, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(g.stderr, "exported %s to %s (%s)\n", english.Count(n, "domain"), where, time.Since(start).Round(time.Millisecond))
 	return nil
 }
 
@@ -148,7 +150,7 @@ func runRestore(ctx context.Context, g *globals, path string) error {
 	if err != nil {
 		return err
 	}
-	cfg, err := g.loadConfig()
+	cfg, err := g.loadConfigFor(config.Uses{})
 	if err != nil {
 		return err
 	}
@@ -229,11 +231,11 @@ func runRestore(ctx context.Context, g *globals, path string) error {
 	}
 	done := counts[store.Restored] + counts[store.Replaced] + counts[store.Kept]
 	if err != nil {
-		return fmt.Errorf("restore stopped after %d of %d domains (running it again is safe): %w", done, n, err)
+		return fmt.Errorf("restore stopped after %d of %s (running it again is safe): %w", done, english.Count(n, "domain"), err)
 	}
 	after, err := rt.Store.Resolve(ctx, store.ResolvedByRestore)
 	if err != nil {
-		return fmt.Errorf("restored %d domains, but could not mark the store ok (run restore again): %w", done, err)
+		return fmt.Errorf("restored %s, but could not mark the store ok (run restore again): %w", english.Count(done, "domain"), err)
 	}
 	log.Warn().Str("operator", by).Str("file", path).Str("store_id", after.ID).Int64("domains", n).
 		Int("added", counts[store.Restored]).Int("replaced", counts[store.Replaced]).Int("kept", counts[store.Kept]).
@@ -242,8 +244,8 @@ func runRestore(ctx context.Context, g *globals, path string) error {
 	if from == "" {
 		from = "-"
 	}
-	fmt.Fprintf(g.stdout, "restored %s (exported %s from store %s): %d domains: %d added, %d replaced an older intent, %d kept (the store's is as new or newer)\n",
-		path, h.ExportedAt.Format(time.RFC3339), from, n, counts[store.Restored], counts[store.Replaced], counts[store.Kept])
+	fmt.Fprintf(g.stdout, "restored %s (exported %s from store %s): %s: %d added, %d replaced an older intent, %d kept (the store's is as new or newer)\n",
+		path, h.ExportedAt.Format(time.RFC3339), from, english.Count(n, "domain"), counts[store.Restored], counts[store.Replaced], counts[store.Kept])
 	fmt.Fprintf(g.stdout, "unlock windows re-armed: %d", windows)
 	if windowErrs > 0 {
 		fmt.Fprintf(g.stdout, " (%d not queued: the janitor relocks them when they end)", windowErrs)
@@ -282,7 +284,7 @@ func runAcceptEmpty(ctx context.Context, g *globals) error {
 	}
 	rt.log.Warn().Str("operator", requestedBy()).Str("store_id", after.ID).Str("lost_id", after.LostID).Int64("domains", total).
 		Msg("store accepted as it is after a loss")
-	fmt.Fprintf(g.stdout, "store %s accepted as it is (%d domains): running processes resume within %v.\n", after.ID, total, store.DefaultIdentityInterval)
+	fmt.Fprintf(g.stdout, "store %s accepted as it is (%s): running processes resume within %v.\n", after.ID, english.Count(total, "domain"), store.DefaultIdentityInterval)
 	fmt.Fprintln(g.stdout, "What the lost store held is gone: record the intents again (the producers, `reglock import --provider P --adopt`), then run `reglock sweep`.")
 	return nil
 }

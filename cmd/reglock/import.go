@@ -10,6 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/reglock/reglock/config"
+	"github.com/reglock/reglock/english"
 	"github.com/reglock/reglock/providers"
 	"github.com/reglock/reglock/ratelimit"
 	"github.com/reglock/reglock/store"
@@ -34,7 +36,7 @@ the account's rate limit); without it, the desired state is policy.import_locked
 				return usageError{errors.New("--provider is required")}
 			}
 			if g.configPath == "" {
-				return usageError{errors.New("import talks to the registrar and Redis itself: give --config")}
+				return usageError{errors.New("import talks to the registrar and Redis itself: give --config (the sandbox needs none: its demo domains are in its inventory from the start)")}
 			}
 			return runImport(cmd.Context(), g, provider, adopt)
 		},
@@ -54,7 +56,7 @@ func runImport(ctx context.Context, g *globals, provider string, adopt bool) err
 	if err != nil {
 		return err
 	}
-	cfg, err := g.loadConfig()
+	cfg, err := g.loadConfigFor(config.Uses{Registrars: true})
 	if err != nil {
 		return err
 	}
@@ -119,7 +121,7 @@ func runImport(ctx context.Context, g *globals, provider string, adopt bool) err
 			lockWord(cfg.Policy.ImportLocked), provider)
 	}
 	if c.failed.Load() > 0 {
-		return fmt.Errorf("%d domains could not be imported (see the log)", c.failed.Load())
+		return fmt.Errorf("%s could not be imported (see the log)", english.Count(c.failed.Load(), "domain"))
 	}
 	return nil
 }

@@ -196,7 +196,7 @@ func newSweepListCmd(g *globals) *cobra.Command {
 func newSweepReportCmd(g *globals) *cobra.Command {
 	var format string
 	cmd := &cobra.Command{
-		Use:   "report SWEEP_ID [--format table|json|csv]",
+		Use:   "report SWEEP_ID|latest [--format table|json|csv]",
 		Short: "Show every domain a sweep found drifted, with before, after and outcome",
 		Args:  exactArgs(1, "SWEEP_ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -208,7 +208,11 @@ func newSweepReportCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer done()
-			rep, err := c.SweepReport(cmd.Context(), args[0])
+			id, err := sweepID(cmd.Context(), c, args[0])
+			if err != nil {
+				return err
+			}
+			rep, err := c.SweepReport(cmd.Context(), id)
 			if err != nil {
 				return err
 			}

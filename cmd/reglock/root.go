@@ -66,7 +66,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, "reglock:", err)
+		fmt.Fprintln(stderr, "reglock:", forCLI(err))
 		var ue usageError
 		if errors.As(err, &ue) {
 			return 2
@@ -126,7 +126,7 @@ every domain for drift. Run "reglock serve" with no configuration for a sandbox.
 		newLockCmd(g), newUnlockCmd(g), newTradeLockCmd(g), newStatusCmd(g),
 		newSweepCmd(g), newImportCmd(g), newDriftCmd(g), newHealthcheckCmd(g),
 		newHistoryCmd(g), newComplianceCmd(g), newForgetCmd(g), newAuditCmd(g),
-		newExportCmd(g), newRestoreCmd(g), newVersionCmd(),
+		newExportCmd(g), newRestoreCmd(g), newVersionCmd(), newConfigCmd(g),
 	)
 	// --version prints what `reglock version` does.
 	root.Version = strings.TrimSuffix(versionText(metrics.Build()), "\n")

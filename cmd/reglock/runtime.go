@@ -64,7 +64,9 @@ func (g *globals) openConfigured(ctx context.Context, opt runtimeOptions) (*runt
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := g.loadConfig()
+	// A command needs the registrars' credentials only if it talks to
+	// them; never the API's tokens (its requests are served in process).
+	cfg, err := g.loadConfigFor(config.Uses{Registrars: opt.registrars})
 	if err != nil {
 		return nil, err
 	}

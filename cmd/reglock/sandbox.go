@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/reglock/reglock/config"
 	"github.com/reglock/reglock/providers/simulator"
+	"github.com/reglock/reglock/store"
 )
 
 // sandbox is what `reglock serve` runs on when no Redis is configured: an
@@ -35,17 +37,22 @@ type sandbox struct {
 	wg     sync.WaitGroup
 }
 
-// demoDomains are the sandbox registrars' domains and their locks: .com at
-// eNom, .net at OpenSRS, .org through WHMCS, .ee at the .ee registry.
+// demoDomains are the sandbox registrars' domains: .com at eNom, .net at
+// OpenSRS, .org through WHMCS, .ee at the .ee registry. The sandbox starts
+// with them in its inventory, desired as they are at the registrar, but
+// for one: bücher.com is meant to be locked and someone unlocked it at the
+// registrar behind reglock's back, the drift the tour's first sweep finds
+// and fixes.
 var demoDomains = []struct {
-	name   string
-	locked bool
+	name    string
+	locked  bool // at the (simulated) registrar
+	desired bool // in the inventory
 }{
-	{"example.com", true},
-	{"xn--bcher-kva.com", false}, // bücher.com
-	{"example.net", false},
-	{"example.org", true},
-	{"xn--nide-loa.ee", false}, // näide.ee
+	{"example.com", true, true},
+	{"xn--bcher-kva.com", false, true}, // bücher.com: drifted
+	{"example.net", false, false},
+	{"example.org", true, true},
+	{"xn--nide-loa.ee", false, false}, // näide.ee
 }
 
 // sandboxPrefix names the sandbox's simulated accounts: sandbox-enom, ...
@@ -66,7 +73,9 @@ func startSandbox(ctx context.Context, cfg *config.Config, log zerolog.Logger) (
 			return nil, err
 		}
 		log.Warn().Str("simulator", sb.simURL).Int("domains", len(demoDomains)).
-			Msg("SANDBOX: no providers configured; using the built-in registrar simulator (eNom for .com, OpenSRS for .net, WHMCS for .org, the .ee registry for .ee) with demo domains example.com, bücher.com, example.net, example.org, näide.ee")
+			Msg("SANDBOX: no providers configured; using the built-in registrar simulator (eNom for .com, OpenSRS for .net, WHMCS for .org, the .ee registry for .ee) with demo domains example.com, bücher.com, example.net, example.org, näide.ee, all in the inventory; bücher.com was unlocked at the registrar behind reglock's back: `reglock sweep --wait` finds and fixes it")
+		log.Warn().Float64("max_drift_share", cfg.Scheduler.MaxDriftShare).Dur("confirm_delay", cfg.Scheduler.ConfirmDelay).
+			Msg("SANDBOX: two domains an account, so one drift is half of one: unless configured, the blast-radius guard pauses only an account that drifted whole, and a drift is confirmed after 2s")
 	}
 	return sb, nil
 }
@@ -113,6 +122,40 @@ func (sb *sandbox) startSimulator(cfg *config.Config) error {
 	for _, p := range simProviders(sb.simURL, pw, sandboxPrefix) {
 		p.Rate = 20 // to show the shared rate limit at work
 		cfg.Providers = append(cfg.Providers, p)
+	}
+	// Two domains an account: one drift is 50%, which the default guard
+	// (10%) would pause, and the tour would wait 10s for each confirmation.
+	if cfg.Scheduler.MaxDriftShare == config.DefaultMaxDriftShare {
+		cfg.Scheduler.MaxDriftShare = 1
+	}
+	if cfg.Scheduler.ConfirmDelay == config.DefaultConfirmDelay {
+		cfg.Scheduler.ConfirmDelay = 2 * time.Second
+	}
+	return nil
+}
+
+// seed puts the demo domains in the inventory as an import would, each
+// with its intent (the simulator's accounts serve them). Domains already
+// there are left alone.
+func (sb *sandbox) seed(ctx context.Context, st *store.Store) error {
+	if sb.sim == nil {
+		return nil
+	}
+	for _, d := range demoDomains {
+		provider := ""
+		for _, a := range simAccounts {
+			if strings.HasSuffix(d.name, "."+a.tld) {
+				provider = sandboxPrefix + a.name
+			}
+		}
+		kind := store.KindUnlock
+		if d.desired {
+			kind = store.KindLock
+		}
+		if _, _, err := st.Fold(ctx, store.Change{Domain: d.name, Kind: kind, Mode: store.ModeImport, Provider: provider,
+			RequestedBy: "sandbox", Reason: "demo domain"}); err != nil {
+			return fmt.Errorf("sandbox: adding %s to the inventory: %w", d.name, err)
+		}
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -28,6 +29,9 @@ type roles struct {
 	api, worker, scheduler bool
 	serve                  bool // everything in one process; the only role that may be a sandbox
 	insecure               bool // --insecure-no-auth
+	// listen is --listen (or REGLOCK_LISTEN): api.listen, or worker.listen
+	// in a process without the API, for this process only.
+	listen string
 }
 
 func newServeCmd(g *globals) *cobra.Command {
@@ -44,29 +48,36 @@ token printed at startup.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runRoles(cmd.Context(), g, r) },
 	}
 	cmd.Flags().BoolVar(&r.insecure, "insecure-no-auth", false, "serve the API without tokens (trusted networks only)")
+	addListenFlag(cmd, &r, "the API")
 	return cmd
 }
 
 func newWorkerCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	r := roles{worker: true}
+	cmd := &cobra.Command{
 		Use:   "worker",
 		Short: "Process lock, unlock, trade-lock and check tasks (run any number against one Redis)",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runRoles(cmd.Context(), g, roles{worker: true})
-		},
+		Long: `worker carries out the queued changes, fixes and checks against the registrars. It
+needs the providers' credentials (and the webhooks'), not the API's tokens. Run any
+number against one Redis; on one host, give each its own --listen (or REGLOCK_LISTEN)
+for /healthz, /readyz and /metrics.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runRoles(cmd.Context(), g, r) },
 	}
+	addListenFlag(cmd, &r, "/healthz, /readyz and /metrics")
+	return cmd
 }
 
 func newSchedulerCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	r := roles{scheduler: true}
+	cmd := &cobra.Command{
 		Use:   "scheduler",
 		Short: "Start compliance sweeps on the scheduler.sweep cron (run any number: one sweep per tick)",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runRoles(cmd.Context(), g, roles{scheduler: true})
-		},
+		RunE:  func(cmd *cobra.Command, _ []string) error { return runRoles(cmd.Context(), g, r) },
 	}
+	addListenFlag(cmd, &r, "/healthz, /readyz and /metrics")
+	return cmd
 }
 
 func newAPICmd(g *globals) *cobra.Command {
@@ -78,20 +89,47 @@ func newAPICmd(g *globals) *cobra.Command {
 		RunE:  func(cmd *cobra.Command, _ []string) error { return runRoles(cmd.Context(), g, r) },
 	}
 	cmd.Flags().BoolVar(&r.insecure, "insecure-no-auth", false, "serve the API without tokens (trusted networks only)")
+	addListenFlag(cmd, &r, "the API")
 	return cmd
 }
 
+// listenHint says how to run several processes with one file when the
+// configuration's address is taken.
+func listenHint(key string, err error) string {
+	if key == "--listen" || !errors.Is(err, syscall.EADDRINUSE) {
+		return ""
+	}
+	return " (another process has it: give each process on this host its own address with --listen or " + listenEnv + ")"
+}
+
 // runRoles starts the roles, waits for SIGINT/SIGTERM, then stops taking new
-// work, gives in-flight work the configured grace period and returns.
+// work, gives in-flight work the configured grace period and returns. On
+// SIGHUP, a process serving the API reloads its tokens.
 func runRoles(ctx context.Context, g *globals, r roles) error {
 	log, err := g.logger()
 	if err != nil {
 		return err
 	}
-	cfg, err := g.loadConfig()
+	// Only the variables of the parts this process uses (one file serves
+	// every role on a host).
+	cfg, err := g.loadConfigFor(r.uses())
 	if err != nil {
 		return err
 	}
+	listenKey, err := r.applyListen(cfg)
+	if err != nil {
+		return err
+	}
+	if skipped := cfg.Skipped(); len(skipped) > 0 {
+		keys := make([]string, len(skipped))
+		for i, p := range skipped {
+			keys[i] = p.Key
+		}
+		log.Info().Strs("keys", keys).Msg("configuration: parts this process does not use were not checked (`reglock config check` shows why)")
+	}
+	// SIGHUP: the API's new tokens, from the configuration read as above (reload.go).
+	reload := listenForReload(r.api, func() (*config.Config, error) { return g.loadConfigFor(r.uses()) })
+	defer reload.stop()
 	sandboxToken := ""
 	if r.serve && cfg.Redis.Embedded() && len(cfg.Providers) == 0 && len(cfg.API.Tokens) == 0 {
 		// A sandbox: generate its token rather than refuse to start.
@@ -111,6 +149,11 @@ func runRoles(ctx context.Context, g *globals, r roles) error {
 		return fmt.Errorf("reading the store's identity: %w", err)
 	}
 	go rt.StoreWatch.Run(ctx)
+	if rt.sandbox != nil {
+		if err := rt.sandbox.seed(ctx, rt.Store); err != nil {
+			return err
+		}
+	}
 
 	var srv *workerServer
 	if r.worker {
@@ -130,7 +173,7 @@ func runRoles(ctx context.Context, g *globals, r roles) error {
 		ln, err := net.Listen("tcp", cfg.API.Listen)
 		if err != nil {
 			srv.stop()
-			return fmt.Errorf("api.listen %s: %w", cfg.API.Listen, err)
+			return fmt.Errorf("%s %s: %w%s", listenKey, cfg.API.Listen, err, listenHint(listenKey, err))
 		}
 		httpSrv = newHTTPServer(apiSrv.Handler())
 		go func() {
@@ -148,12 +191,13 @@ func runRoles(ctx context.Context, g *globals, r roles) error {
 		ln, err := net.Listen("tcp", cfg.Worker.Listen)
 		if err != nil {
 			srv.stop()
-			return fmt.Errorf("worker.listen %s: %w", cfg.Worker.Listen, err)
+			return fmt.Errorf("%s %s: %w%s", listenKey, cfg.Worker.Listen, err, listenHint(listenKey, err))
 		}
 		httpSrv = newHTTPServer(apiSrv.OpsHandler())
 		go httpSrv.Serve(ln)
 		log.Info().Str("listen", ln.Addr().String()).Msg("serving /healthz, /readyz and /metrics")
 	}
+	reload.serve(ctx, g, log, apiSrv)
 	if r.scheduler {
 		go runJanitors(ctx, rt)
 		if cfg.Scheduler.Sweep == "" {

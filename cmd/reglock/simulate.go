@@ -6,12 +6,14 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"sort"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/reglock/reglock/config"
+	"github.com/reglock/reglock/english"
 	"github.com/reglock/reglock/providers/simulator"
 	"github.com/reglock/reglock/secret"
 )
@@ -98,6 +100,64 @@ type simulateFlags struct {
 	secret      string
 	latency     time.Duration
 	registrars  []string
+	drift       int
+	driftAfter  time.Duration
+}
+
+// simDrifters picks the domains that drift: in each account that holds
+// generated domains, the last per of those --locked-share leaves unlocked
+// (fewer if it leaves fewer). They start locked and are unlocked behind
+// reglock's back later (runDrift), so an account never has more unlocked
+// domains than --locked-share says: a policy import's first sweep finds
+// no more drift than without them, and never trips the blast-radius guard
+// because of them. It returns the names by account (indexes into
+// simAccounts).
+func simDrifters(n int, holders []int, share float64, per int) map[int][]string {
+	out := map[int][]string{}
+	if per <= 0 {
+		return out
+	}
+	for i := n - 1; i >= 0; i-- {
+		name, a := simDomain(i, holders)
+		if len(out[a]) < per && !simLocked(i/len(holders), share) {
+			out[a] = append(out[a], name)
+		}
+	}
+	return out
+}
+
+// runDrift unlocks each account's drifters after (at least) after has
+// passed since the account's first call: reglock has listed or read the
+// account by then (an import, a sweep), so what it recorded no longer
+// holds. Each drifter is unlocked once. It returns when every drifter has
+// drifted or stop is closed.
+func runDrift(sim *simulator.Simulator, accts []*simulator.Account, drifters map[int][]string, after time.Duration,
+	tick time.Duration, stop <-chan struct{}, drifted func(name, account string)) {
+	first := map[int]time.Time{}
+	for len(drifters) > 0 {
+		select {
+		case <-stop:
+			return
+		case <-time.After(tick):
+		}
+		now := time.Now()
+		for a, names := range drifters {
+			if first[a].IsZero() {
+				if accts[a].Calls() == 0 {
+					continue
+				}
+				first[a] = now
+			}
+			if now.Sub(first[a]) < after {
+				continue
+			}
+			for _, name := range names {
+				sim.SetLocked(name, false)
+				drifted(name, simAccounts[a].name)
+			}
+			delete(drifters, a)
+		}
+	}
 }
 
 // accounts returns the indexes of the accounts named by --registrars.
@@ -132,7 +192,12 @@ eNom, .net at OpenSRS, .org at WHMCS, .ee at the .ee registry; --registrars limi
 accounts get them). It prints the providers
 section of a reglock configuration that points at it. Its controls live under /_sim/
 (drift, faults, latency, registrations, transfers, registry locks, request log, stats);
-GET /_sim/ lists them.`,
+GET /_sim/ lists them.
+
+It drifts by itself too: --drift domains of each account (one by default) start locked
+and are unlocked --drift-after (a minute) after reglock first calls the account, as if
+someone unlocked them at the registrar: whether reglock imported them with --adopt or
+by policy, a sweep after that finds them drifted and locks them again.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runSimulate(cmd, g, f) },
 	}
@@ -142,6 +207,8 @@ GET /_sim/ lists them.`,
 	cmd.Flags().StringVar(&f.secret, "secret", "simulator-secret-0123456789", "credential of every simulated account (simulators only!)")
 	cmd.Flags().DurationVar(&f.latency, "latency", 0, "delay of every answer")
 	cmd.Flags().StringSliceVar(&f.registrars, "registrars", []string{"enom", "opensrs", "whmcs", "ee"}, "registrars whose accounts get the generated domains")
+	cmd.Flags().IntVar(&f.drift, "drift", 1, "domains of each account that start locked and are unlocked behind reglock's back (taken from the unlocked share; 0: none)")
+	cmd.Flags().DurationVar(&f.driftAfter, "drift-after", time.Minute, "how long after reglock first calls an account its --drift domains are unlocked")
 	return cmd
 }
 
@@ -153,6 +220,9 @@ func runSimulate(cmd *cobra.Command, g *globals, f simulateFlags) error {
 	if f.domains < 0 || f.lockedShare < 0 || f.lockedShare > 1 {
 		return usageError{errors.New("--domains must be >= 0 and --locked-share between 0 and 1")}
 	}
+	if f.drift < 0 || f.driftAfter < 0 {
+		return usageError{errors.New("--drift and --drift-after must not be negative")}
+	}
 	holders, err := f.accounts()
 	if err != nil {
 		return err
@@ -163,12 +233,21 @@ func runSimulate(cmd *cobra.Command, g *globals, f simulateFlags) error {
 		a.SetLatency(f.latency)
 	}
 	addSimDomains(accts, holders, f.domains, f.lockedShare)
+	drifters := simDrifters(f.domains, holders, f.lockedShare, f.drift)
+	var driftNames []string
+	for _, names := range drifters {
+		for _, name := range names {
+			sim.SetLocked(name, true)
+			driftNames = append(driftNames, name)
+		}
+	}
+	sort.Strings(driftNames)
 	ln, err := net.Listen("tcp", f.listen)
 	if err != nil {
 		return fmt.Errorf("--listen %s: %w", f.listen, err)
 	}
 	base := "http://" + ln.Addr().String()
-	fmt.Fprintf(g.stdout, "# reglock simulate: %d domains. Providers for a reglock configuration:\nproviders:\n", f.domains)
+	fmt.Fprintf(g.stdout, "# reglock simulate: %s. Providers for a reglock configuration:\nproviders:\n", english.Count(f.domains, "domain"))
 	for _, p := range simProviders(base, f.secret, "sim-") {
 		fmt.Fprintf(g.stdout, "  - name: %s\n    type: %s\n    endpoint: %s\n", p.Name, p.Type, p.Endpoint)
 		for _, kv := range [][2]string{{"username", p.Username}, {"password", p.Password.Reveal()}, {"key", p.Key.Reveal()},
@@ -186,6 +265,14 @@ func runSimulate(cmd *cobra.Command, g *globals, f simulateFlags) error {
 		srv.Close()
 	}()
 	log.Info().Str("listen", base).Str("controls", base+"/_sim/").Int("domains", f.domains).Msg("simulator serving eNom, OpenSRS, WHMCS and .ee")
+	if len(driftNames) > 0 {
+		log.Info().Strs("domains", driftNames).Dur("after", f.driftAfter).
+			Msgf("drift: %s locked now will be unlocked behind reglock's back %s after reglock first calls their account (--drift 0: none)",
+				english.Count(len(driftNames), "domain"), humanDuration(f.driftAfter))
+		go runDrift(sim, accts, drifters, f.driftAfter, time.Second, cmd.Context().Done(), func(name, account string) {
+			log.Info().Str("domain", name).Str("account", account).Msg("drift: unlocked behind reglock's back; the next sweep finds it")
+		})
+	}
 	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/reglock/reglock/api"
+	"github.com/reglock/reglock/english"
 	"github.com/reglock/reglock/sweep"
 )
 
@@ -28,7 +30,9 @@ func newSweepCmd(g *globals) *cobra.Command {
 finds, and queues fixes for confirmed drift. An account with more drift than
 scheduler.max_drift_share, or whose fixes would unlock domains, is paused instead of
 fixed until an operator applies the sweep. --dry-run reports drift without fixing it.
-With --wait it prints progress until the sweep ends; a paused sweep exits with status 3.`,
+With --wait it prints progress until the sweep ends and its fixes are done (or a minute
+has passed), then each drift it found and what became of it; a paused sweep exits with
+status 3.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, done, err := openController(cmd.Context(), g)
@@ -49,7 +53,7 @@ With --wait it prints progress until the sweep ends; a paused sweep exits with s
 	}
 	cmd.Flags().StringVar(&r.Provider, "provider", "", "sweep only this provider's domains")
 	cmd.Flags().BoolVar(&r.DryRun, "dry-run", false, "report drift without fixing it")
-	cmd.Flags().BoolVar(&wait, "wait", false, "print progress until the sweep ends")
+	cmd.Flags().BoolVar(&wait, "wait", false, "print progress until the sweep ends and its fixes are done")
 	addAPIFlags(cmd, g)
 	cmd.AddCommand(newSweepApplyCmd(g), newSweepStatusCmd(g), newSweepListCmd(g), newSweepReportCmd(g))
 	return cmd
@@ -57,7 +61,7 @@ With --wait it prints progress until the sweep ends; a paused sweep exits with s
 
 func newSweepApplyCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "apply SWEEP_ID",
+		Use:   "apply SWEEP_ID|latest",
 		Short: "Queue the fixes of a sweep that the blast-radius guard paused",
 		Args:  exactArgs(1, "SWEEP_ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -66,7 +70,11 @@ func newSweepApplyCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer done()
-			st, err := c.ApplySweep(cmd.Context(), args[0])
+			id, err := sweepID(cmd.Context(), c, args[0])
+			if err != nil {
+				return err
+			}
+			st, err := c.ApplySweep(cmd.Context(), id)
 			if err != nil {
 				return err
 			}
@@ -80,7 +88,7 @@ func newSweepApplyCmd(g *globals) *cobra.Command {
 
 func newSweepStatusCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "status SWEEP_ID",
+		Use:   "status SWEEP_ID|latest",
 		Short: "Show a sweep's progress",
 		Args:  exactArgs(1, "SWEEP_ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -89,7 +97,11 @@ func newSweepStatusCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer done()
-			st, err := c.Sweep(cmd.Context(), args[0])
+			id, err := sweepID(cmd.Context(), c, args[0])
+			if err != nil {
+				return err
+			}
+			st, err := c.Sweep(cmd.Context(), id)
 			if err != nil {
 				return err
 			}
@@ -116,10 +128,13 @@ func waitSweep(ctx context.Context, c controller, w io.Writer, id string) error 
 		}
 		switch st.State {
 		case sweep.StateDone:
+			if st.FixesQueued > 0 || st.Drifted > 0 {
+				return waitFixes(ctx, c, w, id, fixWait)
+			}
 			return nil
 		case sweep.StatePaused:
 			printSweep(w, st)
-			return exitError{code: 3, err: fmt.Errorf("sweep %s %w: review the drift with `reglock sweep report %s`, then `reglock sweep apply %s`", st.SweepID, errPaused, st.SweepID, st.SweepID)}
+			return exitError{code: 3, err: fmt.Errorf("sweep %s %w: review the drift with `reglock sweep report %s`, then `reglock sweep apply %s` (with an admin token, or --config)", st.SweepID, errPaused, st.SweepID, st.SweepID)}
 		}
 		select {
 		case <-ctx.Done():
@@ -127,6 +142,86 @@ func waitSweep(ctx context.Context, c controller, w io.Writer, id string) error 
 		case <-time.After(500 * time.Millisecond):
 		}
 	}
+}
+
+// fixWait bounds how long sweep --wait waits for the fixes of a sweep
+// that is done.
+const fixWait = time.Minute
+
+// waitFixes waits until no fix of the sweep is still queued (or for at
+// most limit), then prints what became of each drift it found.
+func waitFixes(ctx context.Context, c controller, w io.Writer, id string, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		rep, err := c.SweepReport(ctx, id)
+		if err != nil {
+			return err
+		}
+		queued := 0
+		for _, e := range rep.Domains {
+			if e.Outcome == api.OutcomeQueued {
+				queued++
+			}
+		}
+		if queued == 0 || time.Now().After(deadline) {
+			printOutcomes(w, rep, 20)
+			if queued > 0 {
+				fmt.Fprintf(w, "%s still queued after %s: `reglock sweep report %s` follows them\n",
+					english.Count(queued, "fix"), humanDuration(limit), id)
+			}
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// printOutcomes writes each drift of a report and its outcome (the first
+// most of them), and the count of each outcome.
+func printOutcomes(w io.Writer, rep api.SweepReport, most int) {
+	counts := map[string]int{}
+	for i, e := range rep.Domains {
+		counts[e.Outcome]++
+		if i < most {
+			line := fmt.Sprintf("  %s %s (%s): %s -> %s", e.Outcome, e.Domain, e.Provider, e.Before, e.After)
+			if e.Detail != "" {
+				line += ": " + e.Detail
+			}
+			fmt.Fprintln(w, line)
+		}
+	}
+	if len(rep.Domains) > most {
+		fmt.Fprintf(w, "  and %d more: `reglock sweep report %s`\n", len(rep.Domains)-most, rep.Sweep.SweepID)
+	}
+	outcomes := make([]string, 0, len(counts))
+	for o := range counts {
+		outcomes = append(outcomes, o)
+	}
+	sort.Strings(outcomes)
+	parts := make([]string, len(outcomes))
+	for i, o := range outcomes {
+		parts[i] = fmt.Sprintf("%d %s", counts[o], o)
+	}
+	fmt.Fprintf(w, "drift found: %s (%s)\n", english.Count(len(rep.Domains), "domain"), strings.Join(parts, ", "))
+}
+
+// sweepID is the ID a sweep command was given, or for "latest" the
+// newest sweep's.
+func sweepID(ctx context.Context, c controller, arg string) (string, error) {
+	if arg != "latest" {
+		return arg, nil
+	}
+	l, err := c.Sweeps(ctx, "", "")
+	if err != nil {
+		return "", err
+	}
+	if len(l.Sweeps) == 0 {
+		return "", errors.New("no sweep in the last 7 days: start one with `reglock sweep`")
+	}
+	return l.Sweeps[0].SweepID, nil
 }
 
 // perDomain is " (0.04 a domain)", or "" when nothing was read.

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// SIGHUP rotates the API's tokens without a restart: serve re-reads its
+// configuration, the old token is refused and the new one accepted, on
+// /v1 and /monitoring alike. A configuration that does not load, or that
+// has no token, is logged and the tokens in use stay.
+func TestE2E_reloadTokensOnSIGHUP(t *testing.T) {
+	t.Parallel()
+	e := newE2E(t)
+	p := e.start("serve")
+	e.eventually("the API", 10*time.Second, func() bool { c, _ := e.http("GET", "/healthz"); return c == 200 })
+	status := func(path string, auth func(*http.Request)) int {
+		t.Helper()
+		req, _ := http.NewRequest("GET", "http://"+e.api+path, nil)
+		auth(req)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	bearer := func(tok string) func(*http.Request) {
+		return func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+tok) }
+	}
+	basic := func(tok string) func(*http.Request) {
+		return func(r *http.Request) { r.SetBasicAuth("operator", tok) }
+	}
+	oldToken, newToken := e.token, "rotated-token-0123456789abcdef"
+	if c := status("/v1/domains", bearer(oldToken)); c != 200 {
+		t.Fatalf("the configured token before the reload: %d", c)
+	}
+	original, err := os.ReadFile(e.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Written as configuration management writes: a new file renamed over the old.
+	write := func(content string) {
+		t.Helper()
+		tmp := filepath.Join(filepath.Dir(e.config), ".reglock.yaml.new")
+		if err := os.WriteFile(tmp, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, e.config); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hup := func() {
+		t.Helper()
+		if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rotated := strings.Replace(string(original), "token: ${E2E_TOKEN}", "token: "+newToken, 1)
+	if rotated == string(original) {
+		t.Fatal("the test's configuration has no ${E2E_TOKEN} token to rotate")
+	}
+	write(rotated)
+	hup()
+	e.eventually("the new token", 10*time.Second, func() bool { return status("/v1/domains", bearer(newToken)) == 200 })
+	if c := status("/v1/domains", bearer(oldToken)); c != 401 {
+		t.Errorf("the old token after the reload: %d, want 401", c)
+	}
+	if c := status("/monitoring/", basic(oldToken)); c != 401 {
+		t.Errorf("/monitoring with the old token: %d, want 401", c)
+	}
+	if c := status("/monitoring/", basic(newToken)); c != 200 {
+		t.Errorf("/monitoring with the new token: %d, want 200", c)
+	}
+	if !strings.Contains(p.out.String(), "SIGHUP: configuration reloaded") {
+		t.Errorf("no reload in the log:\n%s", p.out.String())
+	}
+
+	// Broken configurations change nothing, and say why.
+	for _, bad := range []struct{ name, content, logged string }{
+		{"not YAML", "api: [tokens\n", "SIGHUP: the configuration does not load"},
+		{"no token", strings.Replace(rotated, "token: "+newToken, "token: ${E2E_UNSET_TOKEN}", 1), "SIGHUP: the configuration does not load"},
+		{"an empty token list", strings.Replace(rotated, "  tokens:\n    - name: billing\n      token: "+newToken+"\n", "  tokens: []\n", 1), "SIGHUP: api.tokens is empty"},
+	} {
+		if bad.content == rotated {
+			t.Fatalf("%s: the test did not change the configuration", bad.name)
+		}
+		before := strings.Count(p.out.String(), bad.logged)
+		write(bad.content)
+		hup()
+		e.eventually("the reload error of "+bad.name, 10*time.Second, func() bool {
+			return strings.Count(p.out.String(), bad.logged) > before
+		})
+		if c := status("/v1/domains", bearer(newToken)); c != 200 {
+			t.Errorf("%s: the token in use after a failed reload: %d, want 200", bad.name, c)
+		}
+		if c := status("/v1/domains", bearer(oldToken)); c != 401 {
+			t.Errorf("%s: the old token after a failed reload: %d, want 401", bad.name, c)
+		}
+	}
+	for _, line := range strings.Split(p.out.String(), "\n") {
+		if strings.Contains(line, "SIGHUP: the configuration does not load") && !strings.Contains(line, `"level":"error"`) {
+			t.Errorf("a failed reload is not logged as an error: %s", line)
+		}
+		if strings.Contains(line, newToken) || strings.Contains(line, oldToken) {
+			t.Errorf("the log shows a token: %s", line)
+		}
+	}
+	if c, _ := e.http("GET", "/healthz"); c != 200 {
+		t.Errorf("the server after the SIGHUPs: /healthz %d", c)
+	}
+}
+
+// A worker has no tokens: SIGHUP is logged and ends nothing (its default
+// would end the process without the grace period).
+func TestE2E_SIGHUPLeavesAWorkerRunning(t *testing.T) {
+	t.Parallel()
+	e := newE2E(t)
+	p := e.start("worker")
+	e.eventually("the worker", 10*time.Second, func() bool { return strings.Contains(p.out.String(), "worker started") })
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	e.eventually("the SIGHUP in the log", 10*time.Second, func() bool {
+		return strings.Contains(p.out.String(), "SIGHUP: this process serves no API")
+	})
+	// It still works: no other worker would carry the lock out.
+	e.enom.AddDomain("after-hup.com", false)
+	if out, err := e.run("lock", "after-hup.com"); err != nil {
+		t.Fatalf("lock: %v\n%s", err, out)
+	}
+	e.eventually("the lock after SIGHUP", 15*time.Second, func() bool { l, _ := e.sim.Locked("after-hup.com"); return l })
+}
