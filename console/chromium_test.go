@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,30 +12,16 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/device"
-)
 
-// chromium is the browser the console's browser test drives.
-func chromium(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("REGLOCK_CHROMIUM"); p != "" {
-		return p
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Fatal("the console's browser test needs Chromium: run the tests through scripts/with-chromium.sh " +
-		"(make test does; it installs Debian's chromium), or set REGLOCK_CHROMIUM to a Chromium or Chrome binary")
-	return ""
-}
+	"github.com/reglock/reglock/chromiumtest"
+)
 
 // The console in a real browser: sign in through the form, search for a
 // domain by typing it, visit every page on a desktop and on a phone, sign
 // out. A screenshot of each page goes to the test's temp dir (or to
 // REGLOCK_SCREENSHOTS, to keep them).
 func TestConsole_inChromium(t *testing.T) {
-	browser := chromium(t)
+	browser := chromiumtest.Binary(t, "the console's browser test")
 	b := setup(t)
 	dir := t.TempDir()
 	if d := os.Getenv("REGLOCK_SCREENSHOTS"); d != "" {

@@ -248,19 +248,7 @@ func TestE2E_sandbox(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	var token string
-	deadline := time.Now().Add(10 * time.Second)
-	for token == "" && time.Now().Before(deadline) {
-		for _, line := range strings.Split(out.String(), "\n") {
-			if f := strings.Fields(line); len(f) == 2 && f[0] == "Token:" {
-				token = f[1]
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if token == "" {
-		t.Fatalf("no token printed:\n%s", out.String())
-	}
+	sandboxToken(t, out, 10*time.Second) // the sandbox prints its generated token
 	first := strings.SplitN(out.String(), "\n", 2)[0]
 	if !strings.Contains(first, "SANDBOX") {
 		t.Errorf("first log line does not say it is a sandbox: %s", first)
@@ -276,7 +264,7 @@ func TestE2E_sandbox(t *testing.T) {
 		return string(o)
 	}
 	cli("lock", "example.net")
-	deadline = time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
 	for !strings.Contains(cli("status", "example.net"), "in sync:     yes") {
 		if time.Now().After(deadline) {
 			t.Fatalf("example.net did not converge in the sandbox:\n%s", out.String())
@@ -326,30 +314,11 @@ func TestE2E_simulateAllFourRegistrars(t *testing.T) {
 	env := redistest.New(t)
 	dir := t.TempDir()
 	simAddr := "127.0.0.1:" + freePort(t)
-	sim := exec.Command(binary, "simulate", "--listen", simAddr, "--domains", "40", "--locked-share", "0", "--log-format", "json")
-	simOut := &syncBuffer{}
-	sim.Stdout, sim.Stderr = simOut, simOut
-	if err := sim.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Process.Kill(); sim.Wait() })
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(simOut.String(), "tlds: [ee]") {
-		if time.Now().After(deadline) {
-			t.Fatalf("simulate printed no config:\n%s", simOut.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	var providersYAML strings.Builder
-	for _, line := range strings.Split(simOut.String(), "\n") {
-		if strings.HasPrefix(line, "providers:") || strings.HasPrefix(line, "  ") {
-			providersYAML.WriteString(line + "\n")
-		}
-	}
+	_, providersYAML := startSimulate(t, "--listen", simAddr, "--domains", "40", "--locked-share", "0")
 	apiAddr := "127.0.0.1:" + freePort(t)
 	e := &e2e{t: t, env: env, api: apiAddr, token: "e2e-token-0123456789abcdef", config: filepath.Join(dir, "reglock.yaml")}
 	cfg := fmt.Sprintf("redis:\n  url: redis://%s/0\napi:\n  listen: %s\n  tokens:\n    - name: billing\n      token: ${E2E_TOKEN}\nworker:\n  concurrency: 16\n%s",
-		redistest.Addr(), apiAddr, providersYAML.String())
+		redistest.Addr(), apiAddr, providersYAML)
 	if err := os.WriteFile(e.config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -605,4 +574,48 @@ func TestE2E_gracefulShutdownFinishesInFlightTask(t *testing.T) {
 	if err != nil || !strings.HasPrefix(d["draining.com"], "1|") {
 		t.Fatalf("observation not recorded before exit: %v %v", d, err)
 	}
+}
+
+// startSimulate runs `reglock simulate` with args until the test ends, and
+// returns its output and the providers section it printed (the config
+// that points reglock at it).
+func startSimulate(t *testing.T, args ...string) (*syncBuffer, string) {
+	t.Helper()
+	sim := exec.Command(binary, append([]string{"simulate", "--log-format", "json"}, args...)...)
+	out := &syncBuffer{}
+	sim.Stdout, sim.Stderr = out, out
+	if err := sim.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Process.Kill(); sim.Wait() })
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), "tlds: [ee]") {
+		if time.Now().After(deadline) {
+			t.Fatalf("simulate printed no config:\n%s", out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	var providers strings.Builder
+	for _, line := range strings.Split(out.String(), "\n") {
+		if strings.HasPrefix(line, "providers:") || strings.HasPrefix(line, "  ") {
+			providers.WriteString(line + "\n")
+		}
+	}
+	return out, providers.String()
+}
+
+// sandboxToken waits for the sandbox to print its generated token.
+func sandboxToken(t *testing.T, out *syncBuffer, timeout time.Duration) string {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		for _, line := range strings.Split(out.String(), "\n") {
+			if f := strings.Fields(line); len(f) == 2 && f[0] == "Token:" {
+				return f[1]
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("the sandbox printed no token:\n%s", out.String())
+	return ""
 }

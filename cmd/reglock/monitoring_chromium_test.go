@@ -4,8 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"sync"
@@ -15,24 +13,9 @@ import (
 	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
-)
 
-// chromiumBinary is the browser the /monitoring test drives, as the
-// console's browser test finds it.
-func chromiumBinary(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("REGLOCK_CHROMIUM"); p != "" {
-		return p
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Fatal("the /monitoring browser test needs Chromium: run the tests through scripts/with-chromium.sh " +
-		"(make test does; it installs Debian's chromium), or set REGLOCK_CHROMIUM to a Chromium or Chrome binary")
-	return ""
-}
+	"github.com/reglock/reglock/chromiumtest"
+)
 
 // /monitoring in a real Chromium: the browser reads reglock's 401, asks
 // for credentials (the test answers as a person at the dialog would, any
@@ -42,7 +25,7 @@ func chromiumBinary(t *testing.T) string {
 // credentials were asked for and the browser showed the JSON 401.
 func TestE2E_monitoringInChromium(t *testing.T) {
 	t.Parallel()
-	browser := chromiumBinary(t)
+	browser := chromiumtest.Binary(t, "the /monitoring browser test")
 	e := newE2E(t)
 	e.enom.AddDomain("watched.com", false)
 	e.start("serve")

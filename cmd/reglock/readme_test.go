@@ -114,19 +114,7 @@ func TestReadme_tour(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sandbox.Process.Kill(); sandbox.Wait() })
-	var token string
-	deadline := time.Now().Add(15 * time.Second)
-	for token == "" && time.Now().Before(deadline) {
-		for _, line := range strings.Split(out.String(), "\n") {
-			if f := strings.Fields(line); len(f) == 2 && f[0] == "Token:" {
-				token = f[1]
-			}
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if token == "" {
-		t.Fatalf("the sandbox printed no token:\n%s", out.String())
-	}
+	token := sandboxToken(t, out, 15*time.Second)
 
 	// One shell, as a person types them: each command echoed, then run;
 	// the first that fails stops the tour.

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -192,32 +191,13 @@ func TestSimulate_driftAfterAnAdoptingImport(t *testing.T) {
 	t.Parallel()
 	env := redistest.New(t)
 	simAddr := "127.0.0.1:" + freePort(t)
-	sim := exec.Command(binary, "simulate", "--listen", simAddr, "--domains", "40", "--drift-after", "1s", "--log-format", "json")
-	simOut := &syncBuffer{}
-	sim.Stdout, sim.Stderr = simOut, simOut
-	if err := sim.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Process.Kill(); sim.Wait() })
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(simOut.String(), "tlds: [ee]") {
-		if time.Now().After(deadline) {
-			t.Fatalf("simulate printed no config:\n%s", simOut.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	simOut, providersYAML := startSimulate(t, "--listen", simAddr, "--domains", "40", "--drift-after", "1s")
 	if !strings.Contains(simOut.String(), "# reglock simulate: 40 domains.") {
 		t.Errorf("simulate's header:\n%s", simOut.String())
 	}
-	var providersYAML strings.Builder
-	for _, line := range strings.Split(simOut.String(), "\n") {
-		if strings.HasPrefix(line, "providers:") || strings.HasPrefix(line, "  ") {
-			providersYAML.WriteString(line + "\n")
-		}
-	}
 	e := &e2e{t: t, env: env, api: "127.0.0.1:" + freePort(t), token: "e2e-token-0123456789abcdef", config: filepath.Join(t.TempDir(), "reglock.yaml")}
 	cfg := fmt.Sprintf("redis:\n  url: redis://%s/0\napi:\n  listen: %s\n  tokens:\n    - name: billing\n      token: ${E2E_TOKEN}\nworker:\n  concurrency: 8\n  shutdown_timeout: 3s\nscheduler:\n  sweep: \"\"\n  confirm_delay: 200ms\n%s",
-		redistest.Addr(), e.api, providersYAML.String())
+		redistest.Addr(), e.api, providersYAML)
 	if err := os.WriteFile(e.config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +210,7 @@ func TestSimulate_driftAfterAnAdoptingImport(t *testing.T) {
 		t.Fatalf("drift right after an adopting import: %v\n%s", err, out)
 	}
 	e.start("worker")
-	deadline = time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(15 * time.Second)
 	for strings.Count(simOut.String(), "unlocked behind reglock's back; the next sweep finds it") != 4 {
 		if time.Now().After(deadline) {
 			t.Fatalf("no drift:\n%s", simOut.String())
