@@ -2,9 +2,13 @@
 package chromiumtest
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
 )
 
 // Binary returns the browser for a test: $REGLOCK_CHROMIUM, or a Chromium
@@ -24,4 +28,20 @@ func Binary(t testing.TB, what string) string {
 	t.Fatal(what + " needs Chromium: run the tests through scripts/with-chromium.sh " +
 		"(make test does; it installs Debian's chromium), or set REGLOCK_CHROMIUM to a Chromium or Chrome binary")
 	return ""
+}
+
+// Context starts a headless browser (1280x900) for the test, ended when
+// the test ends or after timeout.
+func Context(t testing.TB, browser string, timeout time.Duration) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(browser), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.WindowSize(1280, 900))
+	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
+	t.Cleanup(acancel)
+	bctx, bcancel := chromedp.NewContext(actx)
+	t.Cleanup(bcancel)
+	return bctx
 }

@@ -1,7 +1,6 @@
 package console_test
 
 import (
-	"context"
 	"fmt"
 	"net/url"
 	"os"
@@ -32,15 +31,7 @@ func TestConsole_inChromium(t *testing.T) {
 	}
 	t.Logf("screenshots in %s", dir)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(browser), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.WindowSize(1280, 900))
-	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
-	defer acancel()
-	ctx, bcancel := chromedp.NewContext(actx)
-	defer bcancel()
+	ctx := chromiumtest.Context(t, browser, 60*time.Second)
 
 	shots := 0
 	shot := func(name string) {

@@ -16,21 +16,7 @@ import (
 // each role's secrets apart sees.
 func (e *e2e) startWith(env []string, args ...string) *proc {
 	e.t.Helper()
-	p := &proc{out: &syncBuffer{}}
-	p.cmd = exec.Command(binary, append(args, "--config", e.config, "--log-format", "json")...)
-	p.cmd.Env = cleanEnv(append([]string{"REGLOCK_NAMESPACE=" + e.env.Namespace}, env...)...)
-	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
-	if err := p.cmd.Start(); err != nil {
-		e.t.Fatal(err)
-	}
-	e.t.Cleanup(func() {
-		p.cmd.Process.Kill()
-		p.cmd.Wait()
-		if e.t.Failed() {
-			e.t.Logf("reglock %v output:\n%s", args, p.out.String())
-		}
-	})
-	return p
+	return e.launch(cleanEnv(append([]string{"REGLOCK_NAMESPACE=" + e.env.Namespace}, env...)...), args)
 }
 
 // runWith runs a command to completion with exactly the given variables.

@@ -104,10 +104,17 @@ type proc struct {
 // start runs reglock with args (the config and namespace are added).
 func (e *e2e) start(args ...string) *proc {
 	e.t.Helper()
+	env := append(os.Environ(), "E2E_TOKEN="+e.token, "E2E_ENOM_PW=resellpw", "REGLOCK_NAMESPACE="+e.env.Namespace)
+	return e.launch(append(env, e.extraEnv...), args)
+}
+
+// launch runs reglock with args and exactly env until the test ends; its
+// output is logged if the test fails.
+func (e *e2e) launch(env, args []string) *proc {
+	e.t.Helper()
 	p := &proc{out: &syncBuffer{}}
 	p.cmd = exec.Command(binary, append(args, "--config", e.config, "--log-format", "json")...)
-	p.cmd.Env = append(os.Environ(), "E2E_TOKEN="+e.token, "E2E_ENOM_PW=resellpw", "REGLOCK_NAMESPACE="+e.env.Namespace)
-	p.cmd.Env = append(p.cmd.Env, e.extraEnv...)
+	p.cmd.Env = env
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
 	if err := p.cmd.Start(); err != nil {
 		e.t.Fatal(err)

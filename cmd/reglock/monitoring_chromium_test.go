@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"net/http"
 	"net/url"
 	"slices"
@@ -49,15 +48,7 @@ func TestE2E_monitoringInChromium(t *testing.T) {
 		t.Errorf("anonymous /monitoring/: %d, WWW-Authenticate %q; want 401 with a Bearer and a Basic challenge in separate headers", resp.StatusCode, challenges)
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(browser), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.WindowSize(1280, 900))
-	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
-	defer acancel()
-	ctx, bcancel := chromedp.NewContext(actx)
-	defer bcancel()
+	ctx := chromiumtest.Context(t, browser, 90*time.Second)
 
 	// The browser's own challenge handling, answered as at its dialog.
 	// Requests to other hosts (asynqmon's web fonts) fail at once: the test
