@@ -113,8 +113,10 @@ func TestConsole_inChromium(t *testing.T) {
 	shot("domain")
 
 	// A part of a name lists the matching domains.
+	// The domain page has a table too: wait for the list's own filters
+	// first, so the check below reads the new page, not the old one.
 	do("search shop", chromedp.SendKeys(chromedp.CSS("#search"), "shop"), chromedp.Submit(chromedp.CSS("#search")),
-		chromedp.WaitVisible(chromedp.CSS("main .table")))
+		chromedp.WaitVisible(chromedp.CSS(`form.filters input[name="q"]`)), chromedp.WaitVisible(chromedp.CSS("main .table")))
 	contains("main .table", "shopfront.net")
 	shot("search")
 
