@@ -11,6 +11,7 @@ import (
 
 	"github.com/reglock/reglock/config"
 	"github.com/reglock/reglock/secret"
+	"github.com/reglock/reglock/sweep"
 )
 
 type openAPIDoc struct {
@@ -38,7 +39,7 @@ func loadOpenAPI(t *testing.T) openAPIDoc {
 // Every route is documented, and every documented operation is a route.
 func TestOpenAPI_coversEveryRoute(t *testing.T) {
 	doc := loadOpenAPI(t)
-	served := map[string]bool{"GET /healthz": true, "GET /readyz": true, "GET /metrics": true}
+	served := map[string]bool{"GET /": true, "GET /healthz": true, "GET /readyz": true, "GET /metrics": true}
 	for _, r := range routes {
 		served[r.method+" "+r.path] = true
 	}
@@ -73,7 +74,8 @@ func TestOpenAPI_schemasMatchTheWireTypes(t *testing.T) {
 		"HistoryEvent": HistoryEvent{}, "History": History{}, "IntentInfo": IntentInfo{}, "TaskInfo": TaskInfo{},
 		"RelockInfo": RelockInfo{}, "SweepList": SweepList{}, "ReportEntry": ReportEntry{}, "SweepReport": SweepReport{},
 		"ProviderCompliance": ProviderCompliance{}, "Compliance": Compliance{}, "ForgetRequest": ForgetRequest{},
-		"Forgotten": Forgotten{},
+		"Forgotten": Forgotten{}, "Freshness": Freshness{}, "Counts": sweep.Counts{}, "RegistrarStatus": registrarStatus{},
+		"FrontPageLink": link{},
 	} {
 		want := jsonFields(reflect.TypeOf(v))
 		var got []string

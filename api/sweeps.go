@@ -36,8 +36,9 @@ type Sweep struct {
 	// Calls are the registrar requests the sweep's reads took.
 	Calls    int64  `json:"calls"`
 	Provider string `json:"provider,omitempty"`
-	// Trigger is who started it: schedule, api, cli or freshness (a pass
-	// of the continuous mode).
+	// Trigger is who started it: "schedule" (the cron), "freshness" (a
+	// pass of the continuous mode), or "api:<token name>" (a request, the
+	// CLI's included).
 	Trigger     string                  `json:"trigger,omitempty"`
 	DryRun      bool                    `json:"dry_run"`
 	Unfixable   int64                   `json:"unfixable"`

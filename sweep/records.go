@@ -36,7 +36,8 @@ type Options struct {
 	Provider string
 	// DryRun reports drift without fixing it.
 	DryRun bool
-	// Trigger says who started it: "schedule", "api", "cli", "freshness".
+	// Trigger says who started it: "schedule", "freshness" or
+	// "api:<token name>".
 	Trigger string
 	// Freshness, when its Period is set, makes the sweep a freshness pass:
 	// it reads only the domains due, as many as each account's budget
