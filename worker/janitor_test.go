@@ -83,10 +83,13 @@ func TestWorker_intentRecordedButNotQueuedIsQueuedByTheJanitor(t *testing.T) {
 	if w := b.sim.Writes("blip.com"); w != 1 {
 		t.Errorf("registrar saw %d writes, want 1", w)
 	}
-	info, err := b.insp.GetTaskInfo(b.queues.Queue(tasks.QueueFixes), tasks.RelockID("blip.com", d.Desired.RelockAt))
-	if err != nil {
-		t.Fatalf("the unlock window's relock was not scheduled: %v", err)
-	}
+	// The relock is queued as the task settles, which may be just after the
+	// store shows the domain converged.
+	var info *asynq.TaskInfo
+	b.eventually("the unlock window's relock to be scheduled", 5*time.Second, func() bool {
+		info, _ = b.insp.GetTaskInfo(b.queues.Queue(tasks.QueueFixes), tasks.RelockID("blip.com", d.Desired.RelockAt))
+		return info != nil
+	})
 	if info.State != asynq.TaskStateScheduled {
 		t.Errorf("relock task state %v, want scheduled", info.State)
 	}
