@@ -80,6 +80,8 @@ type token struct {
 	name   string
 	digest [sha256.Size]byte
 	scopes []string
+	// providers limit the token to these providers' domains; nil: all.
+	providers []string
 }
 
 // New returns a Server that accepts the given tokens.
@@ -99,7 +101,11 @@ func (s *Server) SetTokens(tokens []config.Token) {
 		if len(scopes) == 0 {
 			scopes = []string{ScopeRead, ScopeWrite, ScopeAdmin}
 		}
-		ts = append(ts, token{name: t.Name, digest: sha256.Sum256([]byte(t.Token.Reveal())), scopes: scopes})
+		var providers []string
+		if len(t.Providers) > 0 {
+			providers = slices.Clone(t.Providers)
+		}
+		ts = append(ts, token{name: t.Name, digest: sha256.Sum256([]byte(t.Token.Reveal())), scopes: scopes, providers: providers})
 	}
 	s.tokens.Store(&ts)
 }
@@ -162,8 +168,17 @@ func (s *Server) Handler() http.Handler {
 	})
 	s.opsRoutes(mux, true)
 	if s.Monitoring != nil {
-		read := s.authenticate(ScopeRead, s.Monitoring.ServeHTTP)
-		admin := s.authenticate(ScopeAdmin, s.Monitoring.ServeHTTP)
+		// asynqmon shows every account's tasks: not for a token limited
+		// to some providers.
+		monitoring := func(w http.ResponseWriter, r *http.Request) {
+			if limitedTo(r) != nil {
+				forbidProvider(w, r)
+				return
+			}
+			s.Monitoring.ServeHTTP(w, r)
+		}
+		read := s.authenticate(ScopeRead, monitoring)
+		admin := s.authenticate(ScopeAdmin, monitoring)
 		mon := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.Method == http.MethodGet || r.Method == http.MethodHead {
 				read.ServeHTTP(w, r)
@@ -276,7 +291,11 @@ func (s *Server) authenticate(scope string, next http.HandlerFunc) http.Handler 
 		if rec, ok := w.(*statusRecorder); ok {
 			rec.token, rec.route = match.name, r.Pattern
 		}
-		next(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, match.name)))
+		ctx := context.WithValue(r.Context(), ctxKey{}, match.name)
+		if match.providers != nil {
+			ctx = context.WithValue(ctx, providersKey{}, match.providers)
+		}
+		next(w, r.WithContext(ctx))
 	})
 }
 

@@ -106,3 +106,17 @@ func TestAuth_setTokens(t *testing.T) {
 		t.Errorf("a read token acting in asynqmon: %d, want 403", resp.StatusCode)
 	}
 }
+
+// asynqmon shows every account's tasks: a token limited to some providers
+// is refused there, an unlimited one is not.
+func TestAuth_monitoringRefusesLimitedTokens(t *testing.T) {
+	_, hs := monitoringServer(t,
+		config.Token{Name: "ops", Token: secret.String("ops-token-0123456789")},
+		config.Token{Name: "brand-a", Token: secret.String("brand-a-token-0123456789"), Providers: []string{"enom-a"}})
+	for tok, want := range map[string]int{"ops-token-0123456789": http.StatusOK, "brand-a-token-0123456789": http.StatusForbidden} {
+		resp := get(t, hs.URL+"/monitoring/", func(r *http.Request) { r.SetBasicAuth("anyone", tok) })
+		if resp.StatusCode != want {
+			t.Errorf("/monitoring/ with %s: %d, want %d", tok, resp.StatusCode, want)
+		}
+	}
+}

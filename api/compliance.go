@@ -33,7 +33,7 @@ func (s *Server) compliance(w http.ResponseWriter, r *http.Request) {
 	defer c.mu.Unlock()
 	now := s.now()
 	if !c.at.IsZero() && now.Sub(c.at) < complianceTTL {
-		writeJSON(w, http.StatusOK, c.out)
+		writeJSON(w, http.StatusOK, scopedCompliance(r, c.out))
 		return
 	}
 	sums, err := s.Store.Summarize(r.Context(), now, RelockGrace)
@@ -79,5 +79,21 @@ func (s *Server) compliance(w http.ResponseWriter, r *http.Request) {
 	}
 	slices.SortFunc(out.Providers, func(a, b ProviderCompliance) int { return strings.Compare(a.Provider, b.Provider) })
 	c.at, c.out = now, out
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, scopedCompliance(r, out))
+}
+
+// scopedCompliance keeps, for a limited token, only its providers' lines
+// (the cache holds them all).
+func scopedCompliance(r *http.Request, all Compliance) Compliance {
+	if limitedTo(r) == nil {
+		return all
+	}
+	out := all
+	out.Providers = []ProviderCompliance{}
+	for _, pc := range all.Providers {
+		if mayUse(r, pc.Provider) {
+			out.Providers = append(out.Providers, pc)
+		}
+	}
+	return out
 }

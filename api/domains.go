@@ -46,11 +46,15 @@ func (s *Server) lock(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &b, true) {
 		return
 	}
+	provider, ok := s.scopedProvider(w, r, b.Provider)
+	if !ok {
+		return
+	}
 	acc, err := s.Intents.Lock(r.Context(), intent.Request{
-		Domain: r.PathValue("domain"), Provider: b.Provider, Reason: b.Reason, RequestedBy: requester(r, b.RequestedBy),
+		Domain: r.PathValue("domain"), Provider: provider, Reason: b.Reason, RequestedBy: requester(r, b.RequestedBy),
 		Token: tokenName(r),
 	})
-	s.accepted(w, acc, err)
+	s.accepted(w, r, acc, err)
 }
 
 func (s *Server) unlock(w http.ResponseWriter, r *http.Request) {
@@ -58,7 +62,11 @@ func (s *Server) unlock(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &b, true) {
 		return
 	}
-	req := intent.Request{Domain: r.PathValue("domain"), Provider: b.Provider, Reason: b.Reason,
+	provider, ok := s.scopedProvider(w, r, b.Provider)
+	if !ok {
+		return
+	}
+	req := intent.Request{Domain: r.PathValue("domain"), Provider: provider, Reason: b.Reason,
 		RequestedBy: requester(r, b.RequestedBy), Token: tokenName(r), ForTransfer: b.ForTransfer}
 	if b.RelockAfter != "" {
 		d, err := time.ParseDuration(b.RelockAfter)
@@ -69,7 +77,7 @@ func (s *Server) unlock(w http.ResponseWriter, r *http.Request) {
 		req.RelockAfter = d
 	}
 	acc, err := s.Intents.Unlock(r.Context(), req)
-	s.accepted(w, acc, err)
+	s.accepted(w, r, acc, err)
 }
 
 func (s *Server) tradeLock(w http.ResponseWriter, r *http.Request) {
@@ -86,11 +94,15 @@ func (s *Server) tradeLock(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "invalid_field", fmt.Sprintf("consent_ip: %q is not an IP address", b.ConsentIP))
 		return
 	}
+	provider, ok := s.scopedProvider(w, r, b.Provider)
+	if !ok {
+		return
+	}
 	acc, err := s.Intents.TradeLock(r.Context(), intent.Request{
-		Domain: r.PathValue("domain"), Provider: b.Provider, Reason: b.Reason,
+		Domain: r.PathValue("domain"), Provider: provider, Reason: b.Reason,
 		RequestedBy: requester(r, b.RequestedBy), Token: tokenName(r), TradeEnable: *b.Enable, ConsentIP: ip,
 	})
-	s.accepted(w, acc, err)
+	s.accepted(w, r, acc, err)
 }
 
 // requester is who asked: the body's requested_by, else the token's name.
@@ -102,7 +114,11 @@ func requester(r *http.Request, given string) string {
 }
 
 // accepted answers an accepted change, or the error that refused it.
-func (s *Server) accepted(w http.ResponseWriter, acc intent.Accepted, err error) {
+func (s *Server) accepted(w http.ResponseWriter, r *http.Request, acc intent.Accepted, err error) {
+	if scopedErr(r, err) {
+		forbidProvider(w, r)
+		return
+	}
 	if err != nil {
 		s.writeErr(w, err)
 		return
@@ -116,9 +132,9 @@ func (s *Server) getDomain(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, err)
 		return
 	}
-	d, err := s.Store.Get(r.Context(), name)
+	d, err := s.visible(r, name)
 	if errors.Is(err, store.ErrNotFound) {
-		writeError(w, http.StatusNotFound, "not_found", name+" is not in the inventory")
+		notInInventory(w, name)
 		return
 	}
 	if err != nil {
@@ -145,6 +161,13 @@ func (s *Server) listDomains(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, fmt.Errorf("%w %q", intent.ErrUnknownProvider, opt.Provider))
 		return
 	}
+	if opt.Provider != "" && !mayUse(r, opt.Provider) {
+		forbidProvider(w, r)
+		return
+	}
+	if ps := limitedTo(r); opt.Provider == "" && len(ps) == 1 {
+		opt.Provider = ps[0]
+	}
 	if v := q.Get("drift"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -168,7 +191,11 @@ func (s *Server) listDomains(w http.ResponseWriter, r *http.Request) {
 	}
 	out := DomainList{Domains: make([]Domain, 0, len(page.Domains))}
 	for _, d := range page.Domains {
-		out.Domains = append(out.Domains, DomainOf(d))
+		// A token limited to several providers: the others' are left out
+		// (a page may hold fewer domains than the limit, as it may anyway).
+		if mayUse(r, d.Desired.Provider) {
+			out.Domains = append(out.Domains, DomainOf(d))
+		}
 	}
 	if page.Next != "" {
 		out.NextCursor = &page.Next

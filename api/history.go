@@ -48,6 +48,17 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
+	if limitedTo(r) != nil {
+		ok, err := s.historyVisible(r.Context(), r, name)
+		if err != nil {
+			s.writeErr(w, err)
+			return
+		}
+		if !ok {
+			notInInventory(w, name)
+			return
+		}
+	}
 	events, next, err := s.Audit.History(r.Context(), name, q.Get("cursor"), limit)
 	if err != nil {
 		s.writeErr(w, err)
@@ -91,10 +102,19 @@ func (s *Server) forget(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, err)
 		return
 	}
+	if limitedTo(r) != nil {
+		if _, err := s.visible(r, name); errors.Is(err, store.ErrNotFound) {
+			notInInventory(w, name)
+			return
+		} else if err != nil {
+			s.writeErr(w, err)
+			return
+		}
+	}
 	d, err := s.Store.Forget(r.Context(), name, store.Forgotten{RequestedBy: requester(r, b.RequestedBy),
 		Reason: b.Reason, Token: tokenName(r), At: s.now()})
 	if errors.Is(err, store.ErrNotFound) {
-		writeError(w, http.StatusNotFound, "not_found", name+" is not in the inventory")
+		notInInventory(w, name)
 		return
 	}
 	if err != nil {

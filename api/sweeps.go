@@ -77,6 +77,17 @@ func (s *Server) startSweep(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, fmt.Errorf("%w %q", intent.ErrUnknownProvider, b.Provider))
 		return
 	}
+	if ps := limitedTo(r); ps != nil {
+		// A limited token sweeps one of its providers: the one it names,
+		// or its only one.
+		if b.Provider == "" && len(ps) == 1 {
+			b.Provider = ps[0]
+		}
+		if b.Provider == "" || !mayUse(r, b.Provider) {
+			forbidProvider(w, r)
+			return
+		}
+	}
 	id := s.Sweeps.NewID()
 	if _, err := s.Sweeps.Start(r.Context(), id, sweep.Options{Provider: b.Provider, DryRun: b.DryRun, Trigger: "api:" + tokenName(r)}); err != nil {
 		s.writeErr(w, err)
@@ -87,6 +98,9 @@ func (s *Server) startSweep(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) getSweep(w http.ResponseWriter, r *http.Request) {
 	st, err := s.Sweeps.Records.Get(r.Context(), r.PathValue("id"))
+	if err == nil && !sweepVisible(r, st) {
+		err = sweep.ErrNotFound
+	}
 	if errors.Is(err, sweep.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "not_found", "no sweep "+r.PathValue("id")+" (sweeps are kept for 7 days)")
 		return
@@ -99,6 +113,20 @@ func (s *Server) getSweep(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) applySweep(w http.ResponseWriter, r *http.Request) {
+	if limitedTo(r) != nil {
+		st, err := s.Sweeps.Records.Get(r.Context(), r.PathValue("id"))
+		if err == nil && !sweepVisible(r, st) {
+			err = sweep.ErrNotFound
+		}
+		if errors.Is(err, sweep.ErrNotFound) {
+			writeError(w, http.StatusNotFound, "not_found", "no sweep "+r.PathValue("id"))
+			return
+		}
+		if err != nil {
+			s.writeErr(w, err)
+			return
+		}
+	}
 	st, err := s.Sweeps.Apply(r.Context(), r.PathValue("id"))
 	switch {
 	case errors.Is(err, sweep.ErrNotFound):
@@ -146,9 +174,11 @@ func (s *Server) listSweeps(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, err)
 		return
 	}
-	out := SweepList{Sweeps: make([]Sweep, len(page.Sweeps))}
-	for i, st := range page.Sweeps {
-		out.Sweeps[i] = SweepOf(st)
+	out := SweepList{Sweeps: make([]Sweep, 0, len(page.Sweeps))}
+	for _, st := range page.Sweeps {
+		if sweepVisible(r, st) {
+			out.Sweeps = append(out.Sweeps, SweepOf(st))
+		}
 	}
 	if page.Next != "" {
 		out.NextCursor = &page.Next
@@ -170,6 +200,20 @@ func (s *Server) sweepReport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
+	if limitedTo(r) != nil {
+		st, err := s.Sweeps.Records.Get(r.Context(), id)
+		if err == nil && !sweepVisible(r, st) {
+			err = sweep.ErrNotFound
+		}
+		if errors.Is(err, sweep.ErrNotFound) {
+			writeError(w, http.StatusNotFound, "not_found", "no sweep "+id+" (sweeps are kept for 7 days)")
+			return
+		}
+		if err != nil {
+			s.writeErr(w, err)
+			return
+		}
+	}
 	st, entries, err := s.Sweeps.Records.Report(r.Context(), id, s.Store.GetMany)
 	if errors.Is(err, sweep.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "not_found", "no sweep "+id+" (sweeps are kept for 7 days)")
@@ -179,10 +223,13 @@ func (s *Server) sweepReport(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, err)
 		return
 	}
-	out := SweepReport{Sweep: SweepOf(st), Domains: make([]ReportEntry, len(entries))}
-	for i, e := range entries {
-		out.Domains[i] = ReportEntry{Domain: e.Domain, Provider: e.Provider, Before: lockWord(!e.Lock), After: lockWord(e.Lock),
-			Outcome: e.Outcome, Detail: e.Detail}
+	out := SweepReport{Sweep: SweepOf(st), Domains: make([]ReportEntry, 0, len(entries))}
+	for _, e := range entries {
+		if !mayUse(r, e.Provider) {
+			continue
+		}
+		out.Domains = append(out.Domains, ReportEntry{Domain: e.Domain, Provider: e.Provider, Before: lockWord(!e.Lock), After: lockWord(e.Lock),
+			Outcome: e.Outcome, Detail: e.Detail})
 	}
 	if format == "csv" {
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")

@@ -216,6 +216,10 @@ type Token struct {
 	Token secret.String `yaml:"token"`
 	// Scopes limit what the token may do: read, write, admin. Empty means all.
 	Scopes []string `yaml:"scopes"`
+	// Providers limit the token to the domains of these providers (a brand
+	// or a reseller on a shared reglock): names of providers, each
+	// configured. Empty means all providers.
+	Providers []string `yaml:"providers"`
 }
 
 // Worker configures task processing.

@@ -642,6 +642,19 @@ redis: localhost
 			"reglock.yaml:11: api.tokens[4].token: token contains white space or control characters",
 		}},
 
+		{"token providers", enom + `api:
+  tokens:
+    - name: brand-a
+      token: 0123456789abcdef
+      providers: [enom-main, opensrs-a]
+    - name: brand-b
+      token: 0123456789abcdeg
+      providers: [enom-main, enom-main]
+`, nil, []string{
+			`reglock.yaml:11: api.tokens[0].providers[1]: token "brand-a": unknown provider "opensrs-a" (configured: enom-main)`,
+			`reglock.yaml:14: api.tokens[1].providers[1]: token "brand-b": provider "enom-main" listed twice`,
+		}},
+
 		// Redis.
 		{"redis url and sentinel", "redis:\n  url: redis://x:6379\n  sentinel: {master_name: m, addrs: [\"x:26379\"]}\n", nil, []string{
 			"reglock.yaml:1: redis: set only one of url, sentinel and cluster",
@@ -924,5 +937,26 @@ func TestParse_sweepShare(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "providers[0].sweep_share: must be more than 0 and at most 1") {
 			t.Errorf("sweep_share %s: %v", bad, err)
 		}
+	}
+}
+
+func TestParse_tokenProviders(t *testing.T) {
+	cfg, err := Parse("reglock.yaml", []byte(enom+`api:
+  tokens:
+    - name: brand-a
+      token: 0123456789abcdef
+      scopes: [write]
+      providers: [enom-main]
+    - name: ops
+      token: 0123456789abcdeg
+`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.API.Tokens[0].Providers; len(got) != 1 || got[0] != "enom-main" {
+		t.Errorf("brand-a providers %v, want [enom-main]", got)
+	}
+	if got := cfg.API.Tokens[1].Providers; got != nil {
+		t.Errorf("ops providers %v, want none (all)", got)
 	}
 }

@@ -79,7 +79,7 @@ func (d *decoder) line(path string) int {
 // (tlds, country_code, the .ee api default).
 func (d *decoder) validate(c *Config) {
 	d.validateRedis(&c.Redis)
-	d.validateAPI(&c.API)
+	d.validateAPI(c)
 	d.validateWorker(&c.Worker)
 	d.validateScheduler(&c.Scheduler)
 	d.validatePolicy(&c.Policy)
@@ -169,7 +169,8 @@ func checkHostPort(s string, dial bool) string {
 	return ""
 }
 
-func (d *decoder) validateAPI(a *API) {
+func (d *decoder) validateAPI(c *Config) {
+	a := &c.API
 	if reason := checkHostPort(a.Listen, false); reason != "" {
 		d.problem("api.listen", reason)
 	}
@@ -205,6 +206,17 @@ func (d *decoder) validateAPI(a *API) {
 			if s != ScopeRead && s != ScopeWrite && s != ScopeAdmin {
 				d.problemf(path+".scopes["+strconv.Itoa(k)+"]", "unknown scope %q (want read, write or admin)", s)
 			}
+		}
+		seen := make(map[string]bool)
+		for k, p := range t.Providers {
+			kp := path + ".providers[" + strconv.Itoa(k) + "]"
+			switch _, ok := c.Provider(p); {
+			case !ok:
+				d.problemf(kp, "token %q: unknown provider %q (configured: %s)", t.Name, p, orNoneNames(c.ProviderNames()))
+			case seen[p]:
+				d.problemf(kp, "token %q: provider %q listed twice", t.Name, p)
+			}
+			seen[p] = true
 		}
 	}
 }
@@ -464,4 +476,12 @@ func normalizeTLD(t string) (string, bool) {
 		}
 	}
 	return a, true
+}
+
+// orNoneNames lists names, or says there are none.
+func orNoneNames(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
 }
