@@ -15,18 +15,59 @@ import (
 	"github.com/reglock/reglock/secret"
 )
 
-// Client calls a reglock API: what the CLI uses with --api, and what a Go
-// producer can use instead of enqueueing tasks itself.
+// Client calls a reglock API over HTTP: what the CLI uses with --api, what
+// the end-to-end tests drive, and what a Go producer can use instead of
+// enqueueing tasks itself.
+//
+// A Client is a plain struct; there is no constructor. Set BaseURL to the
+// API's root (the scheme, host and port reglock serves on, e.g.
+// "https://reglock.internal:8080", without "/v1": a trailing slash is
+// ignored), and Token to a token of the configuration's api.tokens with the
+// scope each call needs (read for Domain, Domains, History and the other
+// reads; write for Lock, Unlock, TradeLock and StartSweep; admin, which
+// grants every scope, for ApplySweep and Forget). The token is sent as
+// "Authorization: Bearer <token>" on every request.
+//
+//	c := &api.Client{BaseURL: "https://reglock.internal:8080", Token: secret.String(tok)}
+//
+// HTTP is the http.Client the requests go through; nil is a client with a
+// 30-second timeout. Set it for another timeout, a proxy or TLS settings.
+// Each method also takes a context, whose deadline and cancellation apply
+// to that call. InProcess returns a Client that calls a handler in this
+// process instead of the network. A Client is safe for concurrent use.
+//
+// Changes (Lock, Unlock, TradeLock) only record the desired state and queue
+// the work: they return an Accepted naming the domain's new generation as
+// soon as the intent is stored; a worker then applies it at the registrar.
+// Read Domain for what is desired, what the registrar last showed, and
+// whether the two agree.
+//
+// When the API answers with an error status, the error is an *Error
+// carrying the HTTP status and the API's machine-readable code (e.g.
+// "provider_required", "invalid_domain", "unauthorized"); use errors.As to
+// read it. Any other error (a refused connection, a timeout, a cancelled
+// context) is the transport's, and the request may or may not have reached
+// the API.
 type Client struct {
+	// BaseURL is the API's root URL, e.g. "http://127.0.0.1:8080".
 	BaseURL string
-	Token   secret.String
-	HTTP    *http.Client
+	// Token is the bearer token sent with every request.
+	Token secret.String
+	// HTTP sends the requests; nil is an http.Client with a 30s timeout.
+	HTTP *http.Client
 }
 
-// Error is an error answer of the API.
+// Error is an error answer of the API: the status and the code and message
+// of its JSON error envelope ({"error": {"code": ..., "message": ...}}).
+// An error answer that is not in the envelope (a proxy's page, say) has the
+// code "http_error" and its body as the message.
 type Error struct {
-	Status  int
-	Code    string
+	// Status is the HTTP status code, e.g. 422.
+	Status int
+	// Code is the API's stable error code, e.g. "provider_required"; the
+	// OpenAPI description (GET /v1/openapi.json) lists them all.
+	Code string
+	// Message is a human-readable explanation; do not match on it.
 	Message string
 }
 
