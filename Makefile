@@ -23,9 +23,10 @@ run:
 ## test: every test, with the race detector, against a private redis-server
 ## started (and installed if missing) for this run only, and with Chromium
 ## (installed if missing) for the browser tests, and with promtool (Debian's
-## prometheus package, installed if missing) for the alert rules' tests.
+## prometheus package, installed if missing) for the alert rules' tests, and
+## with php-cli and php-curl (installed if missing) for the WHMCS module's test.
 test:
-	./scripts/with-redis.sh ./scripts/with-chromium.sh ./scripts/with-promtool.sh $(GO) test -race -count=1 -timeout 25m ./...
+	./scripts/with-redis.sh ./scripts/with-chromium.sh ./scripts/with-promtool.sh ./scripts/with-php.sh $(GO) test -race -count=1 -timeout 25m ./...
 
 ## soak: the convergence simulation over many more seeds than make test's
 ## 1,000 (SEEDS=100000 takes about an hour on two cores); FIRST picks the
