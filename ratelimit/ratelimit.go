@@ -137,6 +137,24 @@ type Limit struct {
 	Share float64
 }
 
+// share is the background lane's share of the rate: Share, or
+// DefaultShare when it is not in (0, 1].
+func (lim Limit) share() float64 {
+	if lim.Share <= 0 || lim.Share > 1 {
+		return DefaultShare
+	}
+	return lim.Share
+}
+
+// BackgroundRate is how many background reads a second the limit allows
+// (0: no limit).
+func (lim Limit) BackgroundRate() float64 {
+	if lim.Rate <= 0 {
+		return 0
+	}
+	return lim.Rate * lim.share()
+}
+
 // DefaultShare is the background lane's share of an account's rate: a
 // fifth of the slots are always left to changes.
 const DefaultShare = 0.8
@@ -264,10 +282,7 @@ const (
 
 func (l *Limiter) reserve(ctx context.Context, account, lane string, interval time.Duration, lim Limit, n int, maxWait time.Duration) (time.Duration, int, error) {
 	burst := max(lim.Burst, 1)
-	share := lim.Share
-	if share <= 0 || share > 1 {
-		share = DefaultShare
-	}
+	share := lim.share()
 	key := l.prefix + "rate:{" + account + "}"
 	now := ""
 	if l.now != nil {

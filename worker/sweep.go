@@ -67,15 +67,7 @@ func (s sweepRegistrars) Accounts() []sweep.Account {
 	out := make([]sweep.Account, 0, len(s.w.Accounts))
 	for name, a := range s.w.Accounts {
 		_, bulk := a.Registrar.(providers.BulkReader)
-		budget := 0.0
-		if a.Limit.Rate > 0 {
-			share := a.Limit.Share
-			if share <= 0 || share > 1 {
-				share = ratelimit.DefaultShare
-			}
-			budget = a.Limit.Rate * share
-		}
-		out = append(out, sweep.Account{Name: name, Bulk: bulk, Budget: budget})
+		out = append(out, sweep.Account{Name: name, Bulk: bulk, Budget: a.Limit.BackgroundRate()})
 	}
 	slices.SortFunc(out, func(a, b sweep.Account) int { return strings.Compare(a.Name, b.Name) })
 	return out
