@@ -94,44 +94,53 @@ func (b *bench) producer(ctx context.Context) (*table, error) {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
+// serveLocks serves h on a loopback port and returns what sends one lock
+// request to it (POST /v1/domains/{domain}/lock with the bench's token, over
+// keep-alive connections; an answer other than 202 is an error), and what
+// stops the server.
+func serveLocks(h http.Handler) (send func(ctx context.Context, domain string) error, stop func(), err error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, nil, err
+	}
+	hs := &http.Server{Handler: h}
+	go hs.Serve(ln)
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxIdleConns: 256}}
+	url := "http://" + ln.Addr().String() + "/v1/domains/"
+	send = func(ctx context.Context, domain string) error {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url+domain+"/lock", http.NoBody)
+		req.Header.Set("Authorization", "Bearer bench-token-0123456789abcdef")
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := hc.Do(req)
+		if err != nil {
+			return err
+		}
+		// Read to the end, or the connection is not reused.
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusAccepted {
+			return fmt.Errorf("HTTP %d", resp.StatusCode)
+		}
+		return nil
+	}
+	return send, func() { hs.Close() }, nil
+}
+
 func (b *bench) producerOnce(ctx context.Context, variant string, clients int, dur time.Duration) (producerRun, error) {
 	ns, clean := b.namespace()
 	defer clean()
 	queues := tasks.Namespace(ns)
 	client := asynq.NewClientFromRedisClient(b.rdb)
 	var send func(ctx context.Context, domain string) error
+	// The HTTP variants serve a handler; serveLocks makes their send.
+	var handler http.Handler
 	switch variant {
 	case "api":
 		// Every new .com routes to the one provider.
 		cfg := &config.Config{Providers: []config.Provider{{Name: "enom", Type: "enom", TLDs: []string{"com"}}}}
 		sys := system.New(system.Options{Config: cfg, Redis: b.rdb, Enqueuer: client, Namespace: ns, Log: zerolog.Nop(), Metrics: metrics.New()})
 		srv := sys.API([]config.Token{{Name: "bench", Token: secret.String("bench-token-0123456789abcdef")}})
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return producerRun{}, err
-		}
-		hs := &http.Server{Handler: srv.Handler()}
-		go hs.Serve(ln)
-		defer hs.Close()
-		hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxIdleConns: 256}}
-		url := "http://" + ln.Addr().String() + "/v1/domains/"
-		send = func(ctx context.Context, domain string) error {
-			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url+domain+"/lock", nil)
-			req.Header.Set("Authorization", "Bearer bench-token-0123456789abcdef")
-			req.Header.Set("Content-Type", "application/json")
-			req.Body = http.NoBody
-			resp, err := hc.Do(req)
-			if err != nil {
-				return err
-			}
-			// Read to the end, or the connection is not reused.
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusAccepted {
-				return fmt.Errorf("HTTP %d", resp.StatusCode)
-			}
-			return nil
-		}
+		handler = srv.Handler()
 	case "service":
 		cfg := &config.Config{Providers: []config.Provider{{Name: "enom", Type: "enom", TLDs: []string{"com"}}}}
 		svc := system.New(system.Options{Config: cfg, Redis: b.rdb, Enqueuer: client, Namespace: ns, Log: zerolog.Nop()}).Intents
@@ -140,38 +149,16 @@ func (b *bench) producerOnce(ctx context.Context, variant string, clients int, d
 			return err
 		}
 	case "floor":
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return producerRun{}, err
-		}
 		accepted := []byte(`{"domain":"x.com","generation":1,"task_id":"lock:x.com@1","desired":{"locked":true}}` + "\n")
-		hs := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		floor := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusAccepted)
 			w.Write(accepted)
-		})}
-		go hs.Serve(ln)
-		defer hs.Close()
-		hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxIdleConns: 256}}
-		url := "http://" + ln.Addr().String() + "/v1/domains/"
-		send = func(ctx context.Context, domain string) error {
-			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url+domain+"/lock", http.NoBody)
-			req.Header.Set("Authorization", "Bearer bench-token-0123456789abcdef")
-			resp, err := hc.Do(req)
-			if err != nil {
-				return err
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			return nil
-		}
+		})
+		handler = floor
 	case "handler":
 		q := queues.Queue(tasks.QueueChanges)
 		want := sha256.Sum256([]byte("Bearer bench-token-0123456789abcdef"))
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return producerRun{}, err
-		}
 		mux := http.NewServeMux()
 		mux.HandleFunc("POST /v1/domains/{domain}/lock", func(w http.ResponseWriter, r *http.Request) {
 			got := sha256.Sum256([]byte(r.Header.Get("Authorization")))
@@ -202,26 +189,7 @@ func (b *bench) producerOnce(ctx context.Context, variant string, clients int, d
 			w.WriteHeader(http.StatusAccepted)
 			_ = json.NewEncoder(w).Encode(map[string]string{"task_id": info.ID})
 		})
-		hs := &http.Server{Handler: mux}
-		go hs.Serve(ln)
-		defer hs.Close()
-		hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxIdleConns: 256}}
-		url := "http://" + ln.Addr().String() + "/v1/domains/"
-		send = func(ctx context.Context, domain string) error {
-			req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url+domain+"/lock", http.NoBody)
-			req.Header.Set("Authorization", "Bearer bench-token-0123456789abcdef")
-			req.Header.Set("Content-Type", "application/json")
-			resp, err := hc.Do(req)
-			if err != nil {
-				return err
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusAccepted {
-				return fmt.Errorf("HTTP %d", resp.StatusCode)
-			}
-			return nil
-		}
+		handler = mux
 	case "direct":
 		q := queues.Queue(tasks.QueueChanges)
 		send = func(ctx context.Context, domain string) error {
@@ -232,6 +200,14 @@ func (b *bench) producerOnce(ctx context.Context, variant string, clients int, d
 			_, err = client.EnqueueContext(ctx, t, asynq.Queue(q))
 			return err
 		}
+	}
+	if handler != nil {
+		var stop func()
+		var err error
+		if send, stop, err = serveLocks(handler); err != nil {
+			return producerRun{}, err
+		}
+		defer stop()
 	}
 	var seq atomic.Int64
 	var mu sync.Mutex
