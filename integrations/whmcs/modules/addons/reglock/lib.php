@@ -90,6 +90,12 @@ function reglock_request(string $method, string $path, ?array $body = null, ?str
         CURLOPT_CONNECTTIMEOUT => REGLOCK_CONNECT_TIMEOUT,
         CURLOPT_TIMEOUT => REGLOCK_TIMEOUT,
         CURLOPT_NOSIGNAL => true,
+        // The token goes with every request: certificates are always
+        // verified, and nothing but http(s) is spoken (no redirects).
+        CURLOPT_SSL_VERIFYPEER => true,
+        CURLOPT_SSL_VERIFYHOST => 2,
+        CURLOPT_PROTOCOLS => CURLPROTO_HTTP | CURLPROTO_HTTPS,
+        CURLOPT_FOLLOWLOCATION => false,
     ]);
     $raw = curl_exec($ch);
     $status = (int) curl_getinfo($ch, CURLINFO_HTTP_CODE);
