@@ -25,6 +25,7 @@ import (
 	"github.com/reglock/reglock/metrics"
 	"github.com/reglock/reglock/store"
 	"github.com/reglock/reglock/sweep"
+	"github.com/reglock/reglock/tracing"
 )
 
 // Scopes a token can carry.
@@ -387,15 +388,20 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 // logRequests logs one line per request: no headers, no bodies, no query
-// strings, so no credential can reach the log.
+// strings, so no credential can reach the log. It is also where a
+// request's span starts and ends (tracing.StartServer), named by the
+// route that served it.
 func (s *Server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := &statusRecorder{ResponseWriter: w}
-		next.ServeHTTP(rec, r)
 		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" || r.URL.Path == "/metrics" {
+			next.ServeHTTP(rec, r)
 			return
 		}
+		r, span := tracing.StartServer(r)
+		next.ServeHTTP(rec, r)
+		span.Finish(rec.route, rec.status, rec.token)
 		if s.Metrics != nil {
 			route := rec.route
 			if route == "" {

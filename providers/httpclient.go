@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/reglock/reglock/tracing"
 )
 
 // MaxResponseBytes bounds how much of a registrar answer is read: a lock
@@ -14,8 +16,9 @@ import (
 const MaxResponseBytes = 8 << 20
 
 // NewHTTPClient returns the client every adapter uses: certificates verified
-// (the default transport), enough idle connections for a busy worker, and an
-// overall timeout per request.
+// (the default transport), enough idle connections for a busy worker, an
+// overall timeout per request, and a span per request when tracing is on
+// (tracing.Transport: no query, header or body in it).
 func NewHTTPClient(timeout time.Duration) *http.Client {
 	if timeout <= 0 {
 		timeout = 30 * time.Second
@@ -24,7 +27,7 @@ func NewHTTPClient(timeout time.Duration) *http.Client {
 	tr.MaxIdleConns = 512
 	tr.MaxIdleConnsPerHost = 256
 	tr.IdleConnTimeout = 90 * time.Second
-	return &http.Client{Timeout: timeout, Transport: tr}
+	return &http.Client{Timeout: timeout, Transport: tracing.Transport(tr)}
 }
 
 // ErrTooLarge is an answer larger than MaxResponseBytes: transient for a

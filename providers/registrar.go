@@ -12,6 +12,8 @@ import (
 	"iter"
 	"net/netip"
 	"sync/atomic"
+
+	"github.com/reglock/reglock/tracing"
 )
 
 // Registrar reads and changes the registrar (transfer) lock of domains in one
@@ -106,7 +108,9 @@ func WithPacer(ctx context.Context, p Pacer) context.Context {
 // request was never sent, so it says nothing about the registrar.
 func Pace(ctx context.Context) error {
 	if p, ok := ctx.Value(pacerKey{}).(Pacer); ok && p != nil {
-		err := p(ctx)
+		wctx, done := tracing.Wait(ctx)
+		err := p(wctx)
+		done(err)
 		var ra *RetryAfterError
 		if err == nil {
 			countCall(ctx)

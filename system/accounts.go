@@ -13,6 +13,7 @@ import (
 	"github.com/reglock/reglock/providers/whmcs"
 	"github.com/reglock/reglock/ratelimit"
 	"github.com/reglock/reglock/reconcile"
+	"github.com/reglock/reglock/tracing"
 )
 
 // NewRegistrar is the one place where a provider type becomes a client.
@@ -36,7 +37,8 @@ func NewRegistrar(p config.Provider) (providers.Registrar, error) {
 }
 
 // Accounts builds every configured account, its calls counted by m (if
-// set) and, with breakers, stopped while the account keeps failing.
+// set), with breakers stopped while the account keeps failing, and traced
+// if tracing is on by then (tracing.Install comes first).
 func Accounts(cfg *config.Config, m *metrics.Metrics, breakers *breaker.Set) (map[string]reconcile.Account, error) {
 	out := make(map[string]reconcile.Account, len(cfg.Providers))
 	for _, p := range cfg.Providers {
@@ -50,6 +52,10 @@ func Accounts(cfg *config.Config, m *metrics.Metrics, breakers *breaker.Set) (ma
 		if breakers != nil {
 			// Outermost: calls the breaker stops are not registrar calls.
 			r = providers.Wrap(r, breakers.Middleware(p.Name))
+		}
+		if tracing.Enabled() {
+			// Outermost: a call the breaker stopped is in the trace too.
+			r = providers.Wrap(r, tracing.Registrar(p.Name, p.Type))
 		}
 		out[p.Name] = reconcile.Account{
 			Name: p.Name, Type: p.Type, Registrar: r,

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/hibiken/asynq"
+
+	"github.com/reglock/reglock/tracing"
 )
 
 // Queue is the one way reglock queues its own tasks: a method per kind of
@@ -137,14 +139,16 @@ func (q Queue) QueueName(name string) string { return q.Namespace.Queue(name) }
 
 // enqueue queues t under id on queue; it reports false if the ID is taken.
 func (q Queue) enqueue(ctx context.Context, t *asynq.Task, id, queue string, opts ...asynq.Option) (bool, error) {
-	opts = append([]asynq.Option{asynq.TaskID(id), asynq.Queue(q.Namespace.Queue(queue))}, opts...)
+	name := q.Namespace.Queue(queue)
+	// The task carries the enqueue's trace context in its headers, so the
+	// worker's spans join the caller's trace (package tracing).
+	t, span := tracing.StartEnqueue(ctx, t, id, name)
+	opts = append([]asynq.Option{asynq.TaskID(id), asynq.Queue(name)}, opts...)
 	_, err := q.Client.EnqueueContext(ctx, t, opts...)
-	switch {
-	case err == nil:
-		return true, nil
-	case errors.Is(err, asynq.ErrTaskIDConflict), errors.Is(err, asynq.ErrDuplicateTask):
-		return false, nil
-	default:
-		return false, err
+	queued := err == nil
+	if errors.Is(err, asynq.ErrTaskIDConflict) || errors.Is(err, asynq.ErrDuplicateTask) {
+		err = nil
 	}
+	tracing.EndEnqueue(span, queued, err)
+	return queued, err
 }

@@ -12,6 +12,10 @@
 // the domain's desired state (newest request wins) and converges the
 // registrar on whatever is desired when it runs. A task that arrives after a
 // newer intent for its domain is dropped as superseded.
+//
+// A producer that traces with OpenTelemetry can carry its trace into the
+// worker's spans: task = tracing.Carry(ctx, task) before Enqueue puts the
+// context in the task's headers (docs/operations.md, "Tracing").
 package tasks
 
 import (

@@ -9,6 +9,7 @@ import (
 	"github.com/reglock/reglock/reconcile"
 	"github.com/reglock/reglock/store"
 	"github.com/reglock/reglock/tasks"
+	"github.com/reglock/reglock/tracing"
 )
 
 // The change handlers fold the task's intent and reconcile the domain on
@@ -65,9 +66,12 @@ func (w *Worker) change(ctx context.Context, t *asynq.Task, in tasks.Intent, c s
 	}
 	c.Work = &store.WorkNote{Kind: kind, RequestedBy: in.RequestedBy, Reason: in.Reason}
 	a := attemptOf(ctx)
+	tracing.Annotate(ctx, tracing.Domain(in.Domain))
+	tracing.Annotate(ctx, tracing.AttrGeneration.Int64(in.Generation))
 	res, err := w.Reconcile(ctx, reconcile.Request{Domain: in.Domain, Change: &c, Cause: in.Cause,
 		RequestedBy: in.RequestedBy, Reason: in.Reason, RegistrarID: in.RegistrarID, Attempt: a})
 	report(ctx, res.Domain.Desired.Provider)
+	annotate(ctx, res)
 	switch res.Outcome {
 	case reconcile.Superseded:
 		w.Log.Info().Str("task_id", a.TaskID).Str("domain", in.Domain).Int64("generation", in.Generation).
@@ -96,11 +100,21 @@ func (w *Worker) handleCheck(ctx context.Context, t *asynq.Task) error {
 		return badPayload(err)
 	}
 	a := attemptOf(ctx)
+	tracing.Annotate(ctx, tracing.Domain(p.Domain))
 	res, err := w.Reconcile(ctx, reconcile.Request{Domain: p.Domain, Confirm: p.Confirm, Attempt: a})
 	report(ctx, res.Domain.Desired.Provider)
+	annotate(ctx, res)
 	// A check that fails leaves the error on the domain, where the next
 	// sweep looks again.
 	return owed(err, p.Domain, a)
+}
+
+// annotate adds what a reconcile found to the task's span.
+func annotate(ctx context.Context, res reconcile.Result) {
+	tracing.Annotate(ctx, tracing.AttrProvider.String(res.Domain.Desired.Provider))
+	if res.Outcome != "" {
+		tracing.Annotate(ctx, tracing.AttrOutcome.String(string(res.Outcome)))
+	}
 }
 
 type attemptKey struct{}

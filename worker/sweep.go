@@ -19,6 +19,7 @@ import (
 	"github.com/reglock/reglock/store"
 	"github.com/reglock/reglock/sweep"
 	"github.com/reglock/reglock/tasks"
+	"github.com/reglock/reglock/tracing"
 )
 
 // The sweep:run handler hands the task to package sweep, which owns the
@@ -33,6 +34,11 @@ func (w *Worker) handleSweep(ctx context.Context, t *asynq.Task) error {
 	}
 	if w.Sweeps == nil {
 		return badPayload(errors.New("this worker does not run sweeps"))
+	}
+	tracing.Annotate(ctx, tracing.AttrSweep.String(p.SweepID))
+	tracing.Annotate(ctx, tracing.AttrSweepPhase.String(p.Phase))
+	if p.Unit != "" {
+		tracing.Annotate(ctx, tracing.AttrSweepUnit.String(p.Unit))
 	}
 	return w.Sweeps.Run(ctx, p)
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/reglock/reglock/reconcile"
 	"github.com/reglock/reglock/sweep"
 	"github.com/reglock/reglock/tasks"
+	"github.com/reglock/reglock/tracing"
 )
 
 // Account is one configured registrar account.
@@ -52,7 +53,9 @@ func (w *Worker) Mux() *asynq.ServeMux {
 		panic("worker: no Reconciler")
 	}
 	mux := asynq.NewServeMux()
-	mux.Use(w.instrument, w.verdicts, w.storeGuard)
+	// Outermost, the task's span: a change continues the trace of the
+	// request that queued it; a sweep's task starts its own, linked.
+	mux.Use(tracing.Tasks(func(typ string) bool { return typ == tasks.TypeSweep }), w.instrument, w.verdicts, w.storeGuard)
 	mux.HandleFunc(tasks.TypeLock, w.handleLock)
 	mux.HandleFunc(tasks.TypeUnlock, w.handleUnlock)
 	mux.HandleFunc(tasks.TypeTradeLock, w.handleTradeLock)

@@ -17,10 +17,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/reglock/reglock/config"
+	"github.com/reglock/reglock/metrics"
 	"github.com/reglock/reglock/reconcile"
 	"github.com/reglock/reglock/scheduler"
 	"github.com/reglock/reglock/secret"
 	"github.com/reglock/reglock/sweep"
+	"github.com/reglock/reglock/tracing/exporter"
 	"github.com/reglock/reglock/worker"
 )
 
@@ -32,6 +34,20 @@ type roles struct {
 	// listen is --listen (or REGLOCK_LISTEN): api.listen, or worker.listen
 	// in a process without the API, for this process only.
 	listen string
+}
+
+// name is the process's command, as its spans' reglock.role says.
+func (r roles) name() string {
+	switch {
+	case r.serve:
+		return "serve"
+	case r.api:
+		return "api"
+	case r.worker:
+		return "worker"
+	default:
+		return "scheduler"
+	}
 }
 
 func newServeCmd(g *globals) *cobra.Command {
@@ -130,6 +146,23 @@ func runRoles(ctx context.Context, g *globals, r roles) error {
 	// SIGHUP: the API's new tokens, from the configuration read as above (reload.go).
 	reload := listenForReload(r.api, func() (*config.Config, error) { return g.loadConfigFor(r.uses()) })
 	defer reload.stop()
+	// Tracing, when the OTEL_EXPORTER_OTLP_* variables ask for it: before
+	// the runtime, whose registrars are traced only if it is on by then.
+	tr, err := exporter.FromEnv(ctx, exporter.Options{Version: metrics.Build().Version, Role: r.name(),
+		Log: func(msg string) { log.Warn().Msg(msg) }})
+	if err != nil {
+		return fmt.Errorf("tracing: %w", err)
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := tr.Shutdown(sctx); err != nil {
+			log.Warn().Msg("tracing: the last spans could not be sent: " + err.Error())
+		}
+	}()
+	if tr.Enabled {
+		log.Info().Str("endpoint", tr.Endpoint).Str("protocol", tr.Protocol).Msg("tracing: exporting spans over OTLP")
+	}
 	sandboxToken := ""
 	if r.serve && cfg.Redis.Embedded() && len(cfg.Providers) == 0 && len(cfg.API.Tokens) == 0 {
 		// A sandbox: generate its token rather than refuse to start.
