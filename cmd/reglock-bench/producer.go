@@ -18,6 +18,7 @@ import (
 
 	"github.com/hibiken/asynq"
 	"github.com/rs/zerolog"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/reglock/reglock/config"
 	"github.com/reglock/reglock/intent"
@@ -25,7 +26,14 @@ import (
 	"github.com/reglock/reglock/secret"
 	"github.com/reglock/reglock/system"
 	"github.com/reglock/reglock/tasks"
+	"github.com/reglock/reglock/tracing"
 )
+
+// discardSpans is a span exporter that drops what it is given.
+type discardSpans struct{}
+
+func (discardSpans) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error { return nil }
+func (discardSpans) Shutdown(context.Context) error                             { return nil }
 
 // producerRun is one burst of lock requests.
 type producerRun struct {
@@ -48,14 +56,15 @@ func (b *bench) producer(ctx context.Context) (*table, error) {
 		title: fmt.Sprintf("2. Producer path: lock requests for %s per run (median of %d, range)", dur, reps),
 		head: []string{"clients", "API req/s", "direct enqueue/s", "API vs direct", "API p50", "API p99", "direct p50", "direct p99",
 			"intent service without HTTP, req/s", "HTTP floor, req/s", "hand-written handler, req/s", "API vs handler", "handler p99",
-			"round trips/req: API / handler", "Redis CPU/req: API / handler", "bench process CPU/req: API / handler"},
+			"round trips/req: API / handler", "Redis CPU/req: API / handler", "bench process CPU/req: API / handler",
+			"API traced, req/s", "traced vs API", "traced CPU/req"},
 	}
 	for _, clients := range []int{1, 16, 100} {
 		var apiRate, directRate, ratio, ap50, ap99, dp50, dp99, svcRate, floorRate, handRate, handRatio, hp99 spread
-		var aRTT, hRTT, aRedis, hRedis, aCPU, hCPU spread
+		var aRTT, hRTT, aRedis, hRedis, aCPU, hCPU, tracedRate, tracedRatio, tCPU spread
 		for range reps {
 			runs := map[string]producerRun{}
-			for _, v := range []string{"api", "direct", "service", "floor", "handler"} {
+			for _, v := range []string{"api", "direct", "service", "floor", "handler", "traced"} {
 				r, err := b.producerOnce(ctx, v, clients, dur)
 				if err != nil {
 					return nil, err
@@ -73,13 +82,16 @@ func (b *bench) producer(ctx context.Context) (*table, error) {
 			aRTT, hRTT = append(aRTT, a.rtt), append(hRTT, h.rtt)
 			aRedis, hRedis = append(aRedis, a.redisCPU*1e6), append(hRedis, h.redisCPU*1e6)
 			aCPU, hCPU = append(aCPU, a.cpu*1e6), append(hCPU, h.cpu*1e6)
+			tr := runs["traced"]
+			tracedRate, tracedRatio, tCPU = append(tracedRate, tr.perSec), append(tracedRatio, tr.perSec/a.perSec), append(tCPU, tr.cpu*1e6)
 		}
 		t.add(fmt.Sprint(clients), apiRate.format("%.0f"), directRate.format("%.0f"), ratio.format("%.2fx"),
 			ap50.format("%.2f ms"), ap99.format("%.2f ms"), dp50.format("%.2f ms"), dp99.format("%.2f ms"),
 			svcRate.format("%.0f"), floorRate.format("%.0f"), handRate.format("%.0f"), handRatio.format("%.2fx"), hp99.format("%.2f ms"),
 			fmt.Sprintf("%.2f / %.2f", aRTT.median(), hRTT.median()),
 			fmt.Sprintf("%.0f / %.0f µs", aRedis.median(), hRedis.median()),
-			fmt.Sprintf("%.0f / %.0f µs", aCPU.median(), hCPU.median()))
+			fmt.Sprintf("%.0f / %.0f µs", aCPU.median(), hCPU.median()),
+			tracedRate.format("%.0f"), tracedRatio.format("%.2fx"), fmt.Sprintf("%.0f µs", tCPU.median()))
 	}
 	t.notes = append(t.notes,
 		"API: POST /v1/domains/{domain}/lock with a bearer token over keep-alive HTTP to a server in this process (one Redis round trip to record the intent and mark the bucket, one to enqueue); every request is a new domain.",
@@ -88,6 +100,7 @@ func (b *bench) producer(ctx context.Context) (*table, error) {
 		"HTTP floor: the same HTTP client and server with a handler that answers 202 at once and touches no Redis: what the HTTP stack alone allows on this machine.",
 		"Hand-written handler: what a user would write instead of reglock's API, on the same HTTP stack: check the bearer token (constant time), read the optional JSON body, validate the domain, tasks.NewLockTask and asynq Enqueue (one round trip); nothing recorded, no idempotency, no history.",
 		"Per request (medians): round trips this process made to Redis (a pipeline counts once), the Redis server's CPU time (all of its clients: use a private Redis), and this process's CPU time, HTTP client and server together. The API's request log is off (zerolog.Nop); in production it writes one line per request.",
+		"API traced: the same API with tracing on (OpenTelemetry SDK, every request sampled, spans batched as in production and then dropped rather than sent): the request's server span and its enqueue's producer span, and the trace context in the task's headers. Tracing off is the API column: no span, no allocation (tracing.TestOff_isFree).",
 		"Clients, server and Redis share the machine's cores; no worker runs, so the queue only grows.")
 	return t, nil
 }
@@ -135,7 +148,14 @@ func (b *bench) producerOnce(ctx context.Context, variant string, clients int, d
 	// The HTTP variants serve a handler; serveLocks makes their send.
 	var handler http.Handler
 	switch variant {
-	case "api":
+	case "api", "traced":
+		if variant == "traced" {
+			// Spans made and batched as in production, then dropped:
+			// the cost in this process, not the collector's.
+			tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(discardSpans{}))
+			defer tp.Shutdown(context.Background())
+			defer tracing.Install(tp)()
+		}
 		// Every new .com routes to the one provider.
 		cfg := &config.Config{Providers: []config.Provider{{Name: "enom", Type: "enom", TLDs: []string{"com"}}}}
 		sys := system.New(system.Options{Config: cfg, Redis: b.rdb, Enqueuer: client, Namespace: ns, Log: zerolog.Nop(), Metrics: metrics.New()})
