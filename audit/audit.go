@@ -85,32 +85,27 @@ func New(s *store.Store) *Log { return &Log{store: s} }
 
 // Record appends an event. Time defaults to now.
 func (l *Log) Record(ctx context.Context, e Event) error {
-	p := l.store.Redis().Pipeline()
-	cmd := l.Append(ctx, p, e)
-	if _, err := p.Exec(ctx); err != nil {
-		return err
-	}
-	return cmd.Err()
-}
-
-// Append adds the event to c, which may be a pipeline, so that writing the
-// history costs no round trip of its own (the stream and its expiry: two
-// commands in one slot).
-func (l *Log) Append(ctx context.Context, c redis.Cmdable, e Event) *redis.StringCmd {
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
-	h := l.store.History()
-	key := l.store.HistoryKey(e.Domain)
-	cmd := c.XAdd(ctx, &redis.XAddArgs{Stream: key, MaxLen: h.MaxLen, Approx: true, Values: encode(e)})
-	c.PExpire(ctx, key, h.Retention)
-	return cmd
+	return l.store.RecordHistory(ctx, e.Domain, e.Time, encode(e)...)
+}
+
+// Append adds the event to c, a pipeline, so that writing the history
+// costs no round trip of its own. Run the pipeline as the store runs the
+// commands that go with its scripts (store's runScript), which loads the
+// history's script again if Redis lost it.
+func (l *Log) Append(ctx context.Context, c redis.Scripter, e Event) redis.Cmder {
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
+	return l.store.AppendHistory(ctx, c, e.Domain, e.Time, encode(e)...)
 }
 
 // encode writes the fields store/history.go documents, leaving out empty
-// ones.
-func encode(e Event) []any {
-	v := []any{"time", strconv.FormatInt(e.Time.UnixMilli(), 10), "kind", e.Kind, "gen", strconv.FormatInt(e.Generation, 10)}
+// ones; the store adds the time.
+func encode(e Event) []string {
+	v := []string{"kind", e.Kind, "gen", strconv.FormatInt(e.Generation, 10)}
 	add := func(k, s string) {
 		if s != "" {
 			v = append(v, k, s)
@@ -138,8 +133,8 @@ func encode(e Event) []any {
 	return v
 }
 
-func decode(domain string, m redis.XMessage) Event {
-	s := func(k string) string { x, _ := m.Values[k].(string); return x }
+func decode(domain string, m store.HistoryEntry) Event {
+	s := func(k string) string { return m.Fields[k] }
 	ms := func(k string) time.Time {
 		n, err := strconv.ParseInt(s(k), 10, 64)
 		if err != nil || n <= 0 {
@@ -169,14 +164,10 @@ func (l *Log) History(ctx context.Context, domain, cursor string, limit int) ([]
 	if limit <= 0 || limit > MaxPage {
 		limit = 100
 	}
-	end := "+"
-	if cursor != "" {
-		if !validID(cursor) {
-			return nil, "", fmt.Errorf("%w %q: pass the next_cursor of the previous page", ErrBadCursor, cursor)
-		}
-		end = "(" + cursor
+	if cursor != "" && !validID(cursor) {
+		return nil, "", fmt.Errorf("%w %q: pass the next_cursor of the previous page", ErrBadCursor, cursor)
 	}
-	msgs, err := l.store.Redis().XRevRangeN(ctx, l.store.HistoryKey(domain), end, "-", int64(limit)+1).Result()
+	msgs, err := l.store.HistoryPage(ctx, domain, cursor, limit+1)
 	if err != nil {
 		return nil, "", err
 	}
@@ -226,26 +217,44 @@ func (l *Log) IntentOf(ctx context.Context, domain string, gen int64) (Event, bo
 // runs again from the start time of its previous run gets every event at
 // least once.
 func (l *Log) Export(ctx context.Context, since time.Time, fn func(Event) error) error {
-	first := "-"
-	if !since.IsZero() {
-		first = strconv.FormatInt(since.UnixMilli(), 10)
-	}
 	return l.store.ScanHistories(ctx, func(domain string) error {
-		start := first
+		// Newest first from the store, page by page, until an event
+		// before since; then handed out oldest first. A history holds
+		// about audit.history_max events.
+		var events []Event
+		cursor := ""
 		for {
-			msgs, err := l.store.Redis().XRangeN(ctx, l.store.HistoryKey(domain), start, "+", 1000).Result()
+			msgs, err := l.store.HistoryPage(ctx, domain, cursor, 1000)
 			if err != nil {
 				return err
 			}
+			done := len(msgs) < 1000
 			for _, m := range msgs {
-				if err := fn(decode(domain, m)); err != nil {
-					return err
+				e := decode(domain, m)
+				if !since.IsZero() && idTime(e.ID).Before(since) {
+					done = true
+					break
 				}
+				events = append(events, e)
 			}
-			if len(msgs) < 1000 {
-				return nil
+			if done {
+				break
 			}
-			start = "(" + msgs[len(msgs)-1].ID
+			cursor = msgs[len(msgs)-1].ID
 		}
+		for i := len(events) - 1; i >= 0; i-- {
+			if err := fn(events[i]); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
+}
+
+// idTime is the time an entry's id carries (its ms part): the order the
+// history is in, which since compares with.
+func idTime(id string) time.Time {
+	ms, _, _ := strings.Cut(id, "-")
+	n, _ := strconv.ParseInt(ms, 10, 64)
+	return time.UnixMilli(n)
 }

@@ -202,14 +202,14 @@ func TestStore_Restore_generations(t *testing.T) {
 		if err != nil || out[0] != Replaced {
 			t.Fatalf("newer generation: %v %v", out, err)
 		}
-		ev, err := s.Redis().XRevRangeN(ctx, s.HistoryKey("a.com"), "+", "-", 1).Result()
+		ev, err := s.HistoryPage(ctx, "a.com", "", 1)
 		if err != nil || len(ev) != 1 {
 			t.Fatalf("history: %v %v", ev, err)
 		}
-		want := map[string]any{"kind": "intent", "source": "restore", "gen": "5", "intent": "unlock", "provider": "whmcs", "by": "cli:ops", "reason": "restored from reglock-2026.jsonl"}
+		want := map[string]string{"kind": "intent", "source": "restore", "gen": "5", "intent": "unlock", "provider": "whmcs", "by": "cli:ops", "reason": "restored from reglock-2026.jsonl"}
 		for k, v := range want {
-			if ev[0].Values[k] != v {
-				t.Errorf("history event %v: %s = %v, want %v", ev[0].Values, k, ev[0].Values[k], v)
+			if ev[0].Fields[k] != v {
+				t.Errorf("history event %v: %s = %v, want %v", ev[0].Fields, k, ev[0].Fields[k], v)
 			}
 		}
 		d, _ := s.Get(ctx, "a.com")

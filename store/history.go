@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"strconv"
 	"strings"
 	"sync"
@@ -10,16 +12,32 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// A domain's history is a Redis stream of its own, in its bucket's slot:
+// A domain's history is a Redis key of its own, in its bucket's slot:
 //
-//	<prefix>{b}:h:<domain>   stream of events, newest last
+//	<prefix>{b}:h:<domain>   its events: a list while short, then a stream
 //
 // so that one domain's history never depends on how busy the others are,
 // and the scripts that change a domain record its events in the same
-// atomic step (Cluster-safe: one slot). Each stream is capped at about
-// HistoryLimits.MaxLen entries (Redis trims whole nodes, so a little more
-// may stay) and expires HistoryLimits.Retention after its newest event; a
-// forgotten domain's history stays readable until then.
+// atomic step (Cluster-safe: one slot). Each history keeps the newest
+// HistoryLimits.MaxLen events and expires
+// HistoryLimits.Retention after its newest event; a forgotten domain's
+// history stays readable until then.
+//
+// Every event has an id, "<ms>-<seq>", that increases along the history
+// (the event's time in ms, or the previous event's if that is later, and
+// a sequence within the same ms): the cursor of History's pages, and the
+// stream ID once the history is a stream.
+//
+// Why two forms: Redis preallocates 4 KB for a stream's first node, so a
+// history of one event took 4.4 KB as a stream, and takes 0.5 KB as a
+// list; but a stream stores its field names once per node of 100 events
+// (about 47 B an event against a list's 170 B). So a history is a list of
+// JSON arrays ([id, field, value, ...], newest first) while it holds fewer
+// than 32 events, about where the two cost the same, and becomes a stream
+// (same ids, same fields, expiry kept) when it reaches 32. A stream with
+// fewer than 32 events (one an older reglock wrote: it kept every history
+// as a stream) becomes a list the next time an event is recorded.
+// docs/benchmarks.md has the figures (BenchmarkHistoryMemory).
 //
 // An entry's fields (the audit package reads them; the scripts here and
 // audit.Log write them; absent fields are empty):
@@ -60,7 +78,7 @@ const (
 
 // HistoryLimits bound each domain's history.
 type HistoryLimits struct {
-	// MaxLen is about how many events a domain keeps (default 1,000).
+	// MaxLen is how many events a domain keeps, the newest (default 1,000).
 	MaxLen int64
 	// Retention is how long a history outlives its newest event (default
 	// 400 days: a year, and the audit that follows it).
@@ -96,13 +114,189 @@ func (s *Store) SetHistory(h HistoryLimits) { s.history = h }
 
 // historyLua is prepended to the scripts that record events. The script's
 // KEYS[8] is the domain's history and its last two ARGV are MaxLen and the
-// retention in ms (historyArgs).
+// retention in ms (historyArgs). histAt is the whole of recording an
+// event; hist is it for the scripts' own layout.
 const historyLua = `
+local HIST_SHORT = 32
+local function histID(id)
+  local ms, seq = string.match(id or "", "^(%d+)%-(%d+)")
+  return tonumber(ms), tonumber(seq)
+end
+local function histEncode(id, fields)
+  local e = {id}
+  for _, v in ipairs(fields) do e[#e + 1] = v end
+  return cjson.encode(e)
+end
+local function histToList(key)
+  local ttl = redis.call("PTTL", key)
+  local msgs = redis.call("XRANGE", key, "-", "+")
+  redis.call("DEL", key)
+  for _, m in ipairs(msgs) do redis.call("LPUSH", key, histEncode(m[1], m[2])) end
+  if ttl > 0 then redis.call("PEXPIRE", key, ttl) end
+end
+local function histToStream(key)
+  local ttl = redis.call("PTTL", key)
+  local entries = redis.call("LRANGE", key, 0, -1)
+  redis.call("DEL", key)
+  for i = #entries, 1, -1 do
+    local e = cjson.decode(entries[i])
+    local id = table.remove(e, 1)
+    redis.call("XADD", key, id, unpack(e))
+  end
+  if ttl > 0 then redis.call("PEXPIRE", key, ttl) end
+end
+local function histAt(key, maxlen, ttl, now, ...)
+  -- The common case costs one read: the newest entry of a list (or
+  -- nothing). A stream answers WRONGTYPE.
+  local typ, last = "list", redis.pcall("LINDEX", key, 0)
+  if type(last) == "table" and last["err"] then
+    typ, last = "stream", nil
+    if redis.call("XLEN", key) < HIST_SHORT then
+      histToList(key)
+      typ, last = "list", redis.call("LINDEX", key, 0)
+    end
+  end
+  if typ == "stream" then
+    local m = redis.call("XREVRANGE", key, "+", "-", "COUNT", 1)
+    if m[1] then last = m[1][1] end
+  elseif last then
+    last = string.match(last, '^%["([%d%-]+)"')
+  end
+  local ms, seq = tonumber(now), 0
+  local lms, lseq = histID(last)
+  if lms and lms >= ms then ms, seq = lms, lseq + 1 end
+  local id = ms .. "-" .. seq
+  local fields = {"time", tostring(now), ...}
+  maxlen = tonumber(maxlen)
+  if typ == "stream" then
+    redis.call("XADD", key, "MAXLEN", maxlen, id, unpack(fields))
+  else
+    local n = redis.call("LPUSH", key, histEncode(id, fields))
+    if n > maxlen then redis.call("LTRIM", key, 0, maxlen - 1) end
+    if n >= HIST_SHORT and maxlen >= HIST_SHORT then histToStream(key) end
+  end
+  redis.call("PEXPIRE", key, ttl)
+end
 local function hist(now, ...)
-  redis.call("XADD", KEYS[8], "MAXLEN", "~", ARGV[#ARGV - 1], "*", "time", now, ...)
-  redis.call("PEXPIRE", KEYS[8], ARGV[#ARGV])
+  histAt(KEYS[8], ARGV[#ARGV - 1], ARGV[#ARGV], now, ...)
 end
 `
+
+// appendHistoryScript records one event the Go side makes (audit.Log):
+// KEYS[1] the history, ARGV MaxLen, retention in ms, the event's time in
+// ms, then its fields and values.
+var appendHistoryScript = redis.NewScript(historyLua + `
+histAt(KEYS[1], ARGV[1], ARGV[2], ARGV[3], unpack(ARGV, 4))
+return 1
+`)
+
+// historyPageScript returns up to ARGV[2] entries of the history KEYS[1],
+// newest first, older than the id ARGV[1] ("" for the newest), each as
+// the JSON array a short history keeps.
+var historyPageScript = redis.NewScript(historyLua + `
+local n = tonumber(ARGV[2])
+local out = {}
+local typ = redis.call("TYPE", KEYS[1])["ok"]
+if typ == "stream" then
+  local from = "+"
+  if ARGV[1] ~= "" then from = "(" .. ARGV[1] end
+  for _, m in ipairs(redis.call("XREVRANGE", KEYS[1], from, "-", "COUNT", n)) do
+    out[#out + 1] = histEncode(m[1], m[2])
+  end
+  return out
+end
+local cms, cseq = histID(ARGV[1])
+local start = 0
+while #out < n do
+  local chunk = redis.call("LRANGE", KEYS[1], start, start + 199)
+  if #chunk == 0 then break end
+  for _, e in ipairs(chunk) do
+    local older = true
+    if cms then
+      local ems, eseq = histID(string.match(e, '^%["([%d%-]+)"'))
+      older = ems < cms or (ems == cms and eseq < cseq)
+    end
+    if older then
+      out[#out + 1] = e
+      if #out == n then break end
+    end
+  end
+  start = start + 200
+end
+return out
+`)
+
+// HistoryEntry is one raw entry of a domain's history: its id and its
+// fields (package audit reads them).
+type HistoryEntry struct {
+	ID     string
+	Fields map[string]string
+}
+
+// decodeHistory parses entries as the scripts store them; an entry that
+// does not parse is skipped rather than failing the whole page.
+func decodeHistory(raw []any) []HistoryEntry {
+	out := make([]HistoryEntry, 0, len(raw))
+	for _, r := range raw {
+		s, _ := r.(string)
+		var a []json.RawMessage
+		if json.Unmarshal([]byte(s), &a) != nil || len(a) == 0 {
+			continue
+		}
+		e := HistoryEntry{ID: rawText(a[0]), Fields: make(map[string]string, len(a)/2)}
+		for i := 1; i+1 < len(a); i += 2 {
+			e.Fields[rawText(a[i])] = rawText(a[i+1])
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// rawText is a JSON string's text, or a number as it was written (a script
+// that passed a number rather than a string).
+func rawText(m json.RawMessage) string {
+	var s string
+	if json.Unmarshal(m, &s) == nil {
+		return s
+	}
+	return string(m)
+}
+
+// HistoryPage returns up to n entries of domain's history, newest first,
+// older than the entry whose id is cursor ("" for the newest).
+func (s *Store) HistoryPage(ctx context.Context, domain, cursor string, n int) ([]HistoryEntry, error) {
+	raw, err := historyPageScript.Run(ctx, s.rdb, []string{s.HistoryKey(domain)}, cursor, n).Slice()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, err
+	}
+	return decodeHistory(raw), nil
+}
+
+// AppendHistory adds the recording of an event at time at, with fields
+// (name, value, name, value, ...), to c: a pipeline, so that the event
+// costs no round trip of its own, or the client. In a pipeline the script
+// goes as EVALSHA: run it through a pipeline that loads the store's
+// scripts when Redis lost them (runScript's does); RecordHistory runs it
+// alone.
+func (s *Store) AppendHistory(ctx context.Context, c redis.Scripter, domain string, at time.Time, fields ...string) *redis.Cmd {
+	return appendHistoryScript.EvalSha(ctx, c, []string{s.HistoryKey(domain)}, s.appendArgs(at, fields)...)
+}
+
+// RecordHistory records an event at time at with fields in its own round
+// trip.
+func (s *Store) RecordHistory(ctx context.Context, domain string, at time.Time, fields ...string) error {
+	return appendHistoryScript.Run(ctx, s.rdb, []string{s.HistoryKey(domain)}, s.appendArgs(at, fields)...).Err()
+}
+
+func (s *Store) appendArgs(at time.Time, fields []string) []any {
+	h := s.History()
+	args := make([]any, 0, 3+len(fields))
+	args = append(args, h.MaxLen, h.Retention.Milliseconds(), at.UnixMilli())
+	for _, f := range fields {
+		args = append(args, f)
+	}
+	return args
+}
 
 // withHistory returns a bucket's keys and the domain's history key, in the
 // order the history-writing scripts take them.

@@ -385,7 +385,9 @@ func (s *Store) runScript(ctx context.Context, sc *redis.Script, keys []string, 
 	for _, a := range also {
 		ops = append(ops, a)
 	}
-	if err := runPipeline(ctx, s.rdb, ops, sc); err != nil {
+	// also may record history events (audit.Log.Append): their script
+	// is loaded again too if Redis lost it.
+	if err := runPipeline(ctx, s.rdb, ops, sc, appendHistoryScript); err != nil {
 		return nil, err
 	}
 	return cmd, nil
