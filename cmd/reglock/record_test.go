@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/reglock/reglock/api"
+	"github.com/reglock/reglock/client"
 	"github.com/reglock/reglock/providers/simulator"
 )
 
@@ -48,7 +48,7 @@ func TestE2E_theRecord(t *testing.T) {
 	// An unlock through the API with the CLI: recorded under the token's
 	// name, not a self-asserted identity.
 	cli(append([]string{"unlock", "owned01.com", "--reason", "ticket 42", "--relock-after", "1h"}, viaAPI...)...)
-	var h api.History
+	var h client.History
 	if err := json.Unmarshal([]byte(cli(append([]string{"history", "owned01.com", "--format", "json"}, viaAPI...)...)), &h); err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func TestE2E_theRecord(t *testing.T) {
 	}
 	e.eventually("the unlock to converge", 15*time.Second, func() bool { return e.inSync("owned01.com", false) })
 	// The richer status: who asked and why, and the relock ahead.
-	var d api.Domain
+	var d client.Domain
 	if err := json.Unmarshal([]byte(cli("status", "owned01.com", "--json")), &d); err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +108,7 @@ func TestE2E_theRecord(t *testing.T) {
 		return len(hook.Heard("drift_confirmed owned04.com")) == 1 && len(hook.Heard("drift_fixed owned04.com")) == 1 &&
 			len(hook.Heard("sweep_finished ")) == 1
 	})
-	var list api.SweepList
+	var list client.SweepList
 	if err := json.Unmarshal([]byte(cli(append([]string{"sweep", "list", "--format", "json", "--state", "done"}, viaAPI...)...)), &list); err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +138,7 @@ func TestE2E_theRecord(t *testing.T) {
 
 	// Compliance: ten domains, all but the unlocked one's window read in
 	// their desired state after the sweep; one window open.
-	var c api.Compliance
+	var c client.Compliance
 	if err := json.Unmarshal([]byte(cli("compliance", "--format", "json")), &c); err != nil {
 		t.Fatal(err)
 	}

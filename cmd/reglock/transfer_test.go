@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/reglock/reglock/api"
+	"github.com/reglock/reglock/client"
 )
 
 // The transfer-out drill, end to end on a running service:
@@ -38,7 +38,7 @@ func TestE2E_transferOut(t *testing.T) {
 	// An unlock for a transfer; the transfer completes at the registry.
 	cli(append([]string{"unlock", "rate00.com", "--for-transfer", "--reason", "customer moves to another registrar"}, viaAPI...)...)
 	e.eventually("rate00.com unlocked", 15*time.Second, func() bool { return e.inSync("rate00.com", false) })
-	var d api.Domain
+	var d client.Domain
 	if err := json.Unmarshal([]byte(cli("status", "rate00.com", "--json")), &d); err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +53,7 @@ func TestE2E_transferOut(t *testing.T) {
 	id := strings.Fields(out)[1]
 	e.eventually("sweep "+id, 30*time.Second, func() bool { _, st := e.http("GET", "/v1/sweeps/"+id); return st["state"] == "done" })
 	e.eventually("rate00.com forgotten", 15*time.Second, func() bool { c, _ := e.http("GET", "/v1/domains/rate00.com"); return c == 404 })
-	var h api.History
+	var h client.History
 	if err := json.Unmarshal([]byte(cli("history", "rate00.com", "--format", "json")), &h); err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +92,7 @@ func TestE2E_transferOut(t *testing.T) {
 		t.Fatalf("history of rate00.net: %+v", h.Events)
 	}
 	e.eventually("sweep "+id, 30*time.Second, func() bool { _, st := e.http("GET", "/v1/sweeps/"+id); return st["state"] != "running" })
-	var c api.Compliance
+	var c client.Compliance
 	if err := json.Unmarshal([]byte(cli("compliance", "--format", "json")), &c); err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/reglock/reglock/api"
+	"github.com/reglock/reglock/client"
 )
 
 // The second witness, end to end against the simulator's RDAP:
@@ -59,7 +59,7 @@ func TestE2E_registryWitness(t *testing.T) {
 	}
 	kinds := func(domain string) string {
 		t.Helper()
-		var h api.History
+		var h client.History
 		if err := json.Unmarshal([]byte(cli("history", domain, "--format", "json")), &h); err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package api
+package client
 
 import (
 	"bytes"
@@ -28,13 +28,14 @@ import (
 // grants every scope, for ApplySweep and Forget). The token is sent as
 // "Authorization: Bearer <token>" on every request.
 //
-//	c := &api.Client{BaseURL: "https://reglock.internal:8080", Token: secret.String(tok)}
+//	c := &client.Client{BaseURL: "https://reglock.internal:8080", Token: secret.String(tok)}
 //
 // HTTP is the http.Client the requests go through; nil is a client with a
-// 30-second timeout. Set it for another timeout, a proxy or TLS settings.
-// Each method also takes a context, whose deadline and cancellation apply
-// to that call. InProcess returns a Client that calls a handler in this
-// process instead of the network. A Client is safe for concurrent use.
+// 30-second timeout. Set it for another timeout, a proxy, TLS settings or
+// a tracing transport. Each method also takes a context, whose deadline
+// and cancellation apply to that call. The server's api.InProcess returns
+// a Client that calls a handler in this process instead of the network. A
+// Client is safe for concurrent use.
 //
 // Changes (Lock, Unlock, TradeLock) only record the desired state and queue
 // the work: they return an Accepted naming the domain's new generation as
@@ -63,48 +64,60 @@ type Client struct {
 // code "http_error" and its body as the message.
 type Error struct {
 	// Status is the HTTP status code, e.g. 422.
-	Status int
+	Status int `json:"-"`
 	// Code is the API's stable error code, e.g. "provider_required"; the
 	// OpenAPI description (GET /v1/openapi.json) lists them all.
-	Code string
+	Code string `json:"code"`
 	// Message is a human-readable explanation; do not match on it.
-	Message string
+	Message string `json:"message"`
 }
 
 func (e *Error) Error() string {
 	return fmt.Sprintf("%s (HTTP %d): %s", e.Code, e.Status, e.Message)
 }
 
+// ErrorEnvelope is the body of every error answer of /v1:
+// {"error": {"code": "...", "message": "..."}}.
+type ErrorEnvelope struct {
+	Error Error `json:"error"`
+}
+
+// ListQuery filters GET /v1/domains.
+type ListQuery struct {
+	// Provider keeps the domains of one account (a provider's name).
+	Provider string
+	// Drift keeps the domains that are not in their desired state.
+	Drift bool
+	// Cursor is a page's NextCursor, for the page after it; "" is the first.
+	Cursor string
+	// Limit is the most domains a page holds (1 to 1000; 0 is the API's
+	// default). A page may hold fewer before the end: follow NextCursor
+	// until it is nil.
+	Limit int
+}
+
 // Lock asks for desired = locked.
 func (c *Client) Lock(ctx context.Context, domain string, r LockRequest) (Accepted, error) {
 	var out Accepted
-	return out, c.do(ctx, http.MethodPost, "/v1/domains/"+url.PathEscape(domain)+"/lock", r, &out)
+	return out, c.do(ctx, http.MethodPost, domainPath(domain)+"/lock", r, &out)
 }
 
 // Unlock asks for desired = unlocked.
 func (c *Client) Unlock(ctx context.Context, domain string, r UnlockRequest) (Accepted, error) {
 	var out Accepted
-	return out, c.do(ctx, http.MethodDelete, "/v1/domains/"+url.PathEscape(domain)+"/lock", r, &out)
+	return out, c.do(ctx, http.MethodDelete, domainPath(domain)+"/lock", r, &out)
 }
 
 // TradeLock sets the trade lock setting.
 func (c *Client) TradeLock(ctx context.Context, domain string, r TradeLockRequest) (Accepted, error) {
 	var out Accepted
-	return out, c.do(ctx, http.MethodPut, "/v1/domains/"+url.PathEscape(domain)+"/trade-lock", r, &out)
+	return out, c.do(ctx, http.MethodPut, domainPath(domain)+"/trade-lock", r, &out)
 }
 
 // Domain reads one domain's record.
 func (c *Client) Domain(ctx context.Context, domain string) (Domain, error) {
 	var out Domain
-	return out, c.do(ctx, http.MethodGet, "/v1/domains/"+url.PathEscape(domain), nil, &out)
-}
-
-// ListQuery filters GET /v1/domains.
-type ListQuery struct {
-	Provider string
-	Drift    bool
-	Cursor   string
-	Limit    int
+	return out, c.do(ctx, http.MethodGet, domainPath(domain), nil, &out)
 }
 
 // Domains reads one page of the inventory.
@@ -122,12 +135,8 @@ func (c *Client) Domains(ctx context.Context, q ListQuery) (DomainList, error) {
 	if q.Limit > 0 {
 		v.Set("limit", strconv.Itoa(q.Limit))
 	}
-	path := "/v1/domains"
-	if len(v) > 0 {
-		path += "?" + v.Encode()
-	}
 	var out DomainList
-	return out, c.do(ctx, http.MethodGet, path, nil, &out)
+	return out, c.do(ctx, http.MethodGet, "/v1/domains"+query(v), nil, &out)
 }
 
 // StartSweep starts a sweep.
@@ -146,6 +155,63 @@ func (c *Client) Sweep(ctx context.Context, id string) (Sweep, error) {
 func (c *Client) ApplySweep(ctx context.Context, id string) (Sweep, error) {
 	var out Sweep
 	return out, c.do(ctx, http.MethodPost, "/v1/sweeps/"+url.PathEscape(id)+"/apply", nil, &out)
+}
+
+// History reads a page of a domain's history, newest first: cursor is a
+// page's NextCursor ("" for the newest), limit the most events a page
+// holds (0 is the API's default).
+func (c *Client) History(ctx context.Context, domain, cursor string, limit int) (History, error) {
+	v := url.Values{}
+	if cursor != "" {
+		v.Set("cursor", cursor)
+	}
+	if limit > 0 {
+		v.Set("limit", strconv.Itoa(limit))
+	}
+	var out History
+	return out, c.do(ctx, http.MethodGet, domainPath(domain)+"/history"+query(v), nil, &out)
+}
+
+// Sweeps reads a page of sweeps, newest first; state filters by state
+// (running, paused or done; "" for all), cursor is a page's NextCursor.
+func (c *Client) Sweeps(ctx context.Context, state, cursor string) (SweepList, error) {
+	v := url.Values{}
+	if state != "" {
+		v.Set("state", state)
+	}
+	if cursor != "" {
+		v.Set("cursor", cursor)
+	}
+	var out SweepList
+	return out, c.do(ctx, http.MethodGet, "/v1/sweeps"+query(v), nil, &out)
+}
+
+// SweepReport reads a sweep's report.
+func (c *Client) SweepReport(ctx context.Context, id string) (SweepReport, error) {
+	var out SweepReport
+	return out, c.do(ctx, http.MethodGet, "/v1/sweeps/"+url.PathEscape(id)+"/report", nil, &out)
+}
+
+// Compliance reads the per-provider compliance summary.
+func (c *Client) Compliance(ctx context.Context) (Compliance, error) {
+	var out Compliance
+	return out, c.do(ctx, http.MethodGet, "/v1/compliance", nil, &out)
+}
+
+// Forget removes a domain from the inventory (admin).
+func (c *Client) Forget(ctx context.Context, domain string, r ForgetRequest) (Forgotten, error) {
+	var out Forgotten
+	return out, c.do(ctx, http.MethodDelete, domainPath(domain), r, &out)
+}
+
+// domainPath is a domain's path, the name escaped as one path segment.
+func domainPath(domain string) string { return "/v1/domains/" + url.PathEscape(domain) }
+
+func query(v url.Values) string {
+	if len(v) == 0 {
+		return ""
+	}
+	return "?" + v.Encode()
 }
 
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
@@ -179,7 +245,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		return err
 	}
 	if resp.StatusCode >= 300 {
-		var e errorJSON
+		var e ErrorEnvelope
 		if json.Unmarshal(data, &e) == nil && e.Error.Code != "" {
 			return &Error{Status: resp.StatusCode, Code: e.Error.Code, Message: e.Error.Message}
 		}
