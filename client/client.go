@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/reglock/reglock/secret"
 )
@@ -61,7 +63,7 @@ type Client struct {
 // Error is an error answer of the API: the status and the code and message
 // of its JSON error envelope ({"error": {"code": ..., "message": ...}}).
 // An error answer that is not in the envelope (a proxy's page, say) has the
-// code "http_error" and its body as the message.
+// code "http_error" and the start of its body as the message.
 type Error struct {
 	// Status is the HTTP status code, e.g. 422.
 	Status int `json:"-"`
@@ -81,6 +83,20 @@ func (e *Error) Error() string {
 type ErrorEnvelope struct {
 	Error Error `json:"error"`
 }
+
+// CodeHTTPError is the code of an error answer that is not in the API's
+// envelope: a proxy's or load balancer's page, say.
+const CodeHTTPError = "http_error"
+
+const (
+	// maxAnswer bounds the body of a successful answer that is read.
+	maxAnswer = 16 << 20
+	// maxErrorBody bounds the body of an error answer that is read.
+	maxErrorBody = 64 << 10
+	// maxMessage bounds the message taken from an error answer that is not
+	// in the envelope (an HTML page, say).
+	maxMessage = 512
+)
 
 // ListQuery filters GET /v1/domains.
 type ListQuery struct {
@@ -225,7 +241,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	}
 	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(c.BaseURL, "/")+path, body)
 	if err != nil {
-		return err
+		return c.redact(err)
 	}
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -237,19 +253,68 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return err
+		return c.redact(err)
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
-		return err
-	}
 	if resp.StatusCode >= 300 {
-		var e ErrorEnvelope
-		if json.Unmarshal(data, &e) == nil && e.Error.Code != "" {
-			return &Error{Status: resp.StatusCode, Code: e.Error.Code, Message: e.Error.Message}
-		}
-		return &Error{Status: resp.StatusCode, Code: "http_error", Message: strings.TrimSpace(string(data))}
+		data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		return c.answerError(resp.StatusCode, data)
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+	if err != nil {
+		return c.redact(err)
 	}
 	return json.Unmarshal(data, out)
 }
+
+// answerError is the *Error of an error answer: its envelope's code and
+// message, else http_error and the start of its body.
+func (c *Client) answerError(status int, data []byte) *Error {
+	var env ErrorEnvelope
+	if json.Unmarshal(data, &env) == nil && env.Error.Code != "" {
+		return &Error{Status: status, Code: env.Error.Code, Message: c.redactText(env.Error.Message)}
+	}
+	msg := strings.TrimSpace(strings.ToValidUTF8(string(data), "\uFFFD"))
+	if len(msg) > maxMessage {
+		cut := maxMessage
+		for cut > 0 && !utf8.RuneStart(msg[cut]) {
+			cut--
+		}
+		msg = strings.TrimSpace(msg[:cut]) + "…"
+	}
+	if msg == "" {
+		msg = http.StatusText(status)
+	}
+	return &Error{Status: status, Code: CodeHTTPError, Message: c.redactText(msg)}
+}
+
+// redactText keeps the token out of a text an answer or a transport wrote
+// (one that echoes the request's headers, say): secrets never reach errors.
+func (c *Client) redactText(s string) string {
+	if tok := c.Token.Reveal(); tok != "" {
+		s = strings.ReplaceAll(s, tok, secret.Redacted)
+	}
+	return s
+}
+
+// redact returns err, or, when its text holds the token, an error with the
+// token redacted that still matches what err matches with errors.Is (a
+// context's cancellation or deadline, say).
+func (c *Client) redact(err error) error {
+	if tok := c.Token.Reveal(); tok == "" || !strings.Contains(err.Error(), tok) {
+		return err
+	}
+	return &redactedError{text: c.redactText(err.Error()), err: err}
+}
+
+// redactedError is a transport error whose text held the token.
+type redactedError struct {
+	text string
+	err  error
+}
+
+func (e *redactedError) Error() string { return e.text }
+
+// Is lets errors.Is see through to the original error; there is no Unwrap,
+// so that its text cannot be reached.
+func (e *redactedError) Is(target error) bool { return errors.Is(e.err, target) }

@@ -27,7 +27,8 @@
 //
 // Token is one of the configuration's api.tokens, sent as "Authorization:
 // Bearer <token>" on every request; it is a secret.String, which prints as
-// "[redacted]". Each call needs a scope: read for Domain, Domains, History, Sweep, Sweeps, SweepReport
+// "[redacted]", and this package never puts it in an error. Each call needs
+// a scope: read for Domain, Domains, History, Sweep, Sweeps, SweepReport
 // and Compliance; write for Lock, Unlock, TradeLock and StartSweep; admin
 // (which grants every scope) for ApplySweep and Forget. A token may also
 // be limited to some providers (api.tokens[].providers): it then sees and
@@ -67,7 +68,8 @@
 // unavailable and store_lost (503: Redis or the store is unavailable;
 // retry later). GET /v1/openapi.json lists them all.
 // An error answer that is not the API's (a proxy's HTML 502, say) is an
-// *Error with the code http_error and its body, trimmed, as the message. A request refused with a 4xx status records and queues
+// *Error with the code http_error and the start of its body, trimmed, as
+// the message. A request refused with a 4xx status records and queues
 // nothing.
 //
 // Any other error is the transport's or the context's (a refused
