@@ -50,7 +50,8 @@ import (
 // "provider_required", "invalid_domain", "unauthorized"); use errors.As to
 // read it. Any other error (a refused connection, a timeout, a cancelled
 // context) is the transport's, and the request may or may not have reached
-// the API.
+// the API: retry a write with the same idempotency key
+// (WithIdempotencyKey) to be sure it is recorded once.
 type Client struct {
 	// BaseURL is the API's root URL, e.g. "http://127.0.0.1:8080".
 	BaseURL string
@@ -230,6 +231,21 @@ func query(v url.Values) string {
 	return "?" + v.Encode()
 }
 
+type idempotencyKey struct{}
+
+// WithIdempotencyKey returns a context that makes the writes called with it
+// (Lock, Unlock, TradeLock, StartSweep, ApplySweep, Forget) send
+// "Idempotency-Key: key". The API answers a retry of the same request
+// (same token, method, path and body) within 24 hours with the first
+// answer, and records no second intent; the same key on a different
+// request is refused (422 idempotency_key_reused), and while the first is
+// still running a retry gets 409 idempotency_in_progress. A key is 1 to
+// 255 visible ASCII characters, unique per request: a UUID, or the ID of
+// the producer's own job. Reads do not send it. An empty key sends none.
+func WithIdempotencyKey(ctx context.Context, key string) context.Context {
+	return context.WithValue(ctx, idempotencyKey{}, key)
+}
+
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
 	var body io.Reader
 	if in != nil {
@@ -247,6 +263,9 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Authorization", "Bearer "+c.Token.Reveal())
+	if key, _ := ctx.Value(idempotencyKey{}).(string); key != "" && method != http.MethodGet {
+		req.Header.Set("Idempotency-Key", key)
+	}
 	hc := c.HTTP
 	if hc == nil {
 		hc = &http.Client{Timeout: 30 * time.Second}

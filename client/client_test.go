@@ -516,3 +516,50 @@ func TestClient_tokenNeverInErrors(t *testing.T) {
 		t.Errorf("the Client prints its token: %s", s)
 	}
 }
+
+// A context from WithIdempotencyKey makes every write send the key, and no
+// read; an empty key sends none.
+func TestClient_idempotencyKey(t *testing.T) {
+	a := newRecordingAPI(t)
+	c := &client.Client{BaseURL: a.URL, Token: secret.String(testToken)}
+	ctx := client.WithIdempotencyKey(context.Background(), "order-4711")
+	writes := map[string]func() error{
+		"Lock":       func() error { _, err := c.Lock(ctx, "example.com", client.LockRequest{}); return err },
+		"Unlock":     func() error { _, err := c.Unlock(ctx, "example.com", client.UnlockRequest{}); return err },
+		"TradeLock":  func() error { _, err := c.TradeLock(ctx, "example.com", client.TradeLockRequest{}); return err },
+		"StartSweep": func() error { _, err := c.StartSweep(ctx, client.SweepRequest{}); return err },
+		"ApplySweep": func() error { _, err := c.ApplySweep(ctx, "s-1"); return err },
+		"Forget":     func() error { _, err := c.Forget(ctx, "example.com", client.ForgetRequest{}); return err },
+	}
+	for name, call := range writes {
+		if err := call(); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if k := a.last(t).Header.Get("Idempotency-Key"); k != "order-4711" {
+			t.Errorf("%s sent Idempotency-Key %q", name, k)
+		}
+	}
+	reads := map[string]func() error{
+		"Domain":      func() error { _, err := c.Domain(ctx, "example.com"); return err },
+		"Domains":     func() error { _, err := c.Domains(ctx, client.ListQuery{}); return err },
+		"History":     func() error { _, err := c.History(ctx, "example.com", "", 0); return err },
+		"Sweep":       func() error { _, err := c.Sweep(ctx, "s-1"); return err },
+		"Sweeps":      func() error { _, err := c.Sweeps(ctx, "", ""); return err },
+		"SweepReport": func() error { _, err := c.SweepReport(ctx, "s-1"); return err },
+		"Compliance":  func() error { _, err := c.Compliance(ctx); return err },
+	}
+	for name, call := range reads {
+		if err := call(); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if _, ok := a.last(t).Header["Idempotency-Key"]; ok {
+			t.Errorf("%s sent an Idempotency-Key", name)
+		}
+	}
+	if _, err := c.Lock(client.WithIdempotencyKey(context.Background(), ""), "example.com", client.LockRequest{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := a.last(t).Header["Idempotency-Key"]; ok {
+		t.Error("an empty key was sent")
+	}
+}

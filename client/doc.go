@@ -76,6 +76,23 @@
 // connection, a timeout, a cancelled context): the request may or may not
 // have reached the API.
 //
+// # Retries and idempotency
+//
+// A write may be retried safely with an idempotency key: a context from
+// WithIdempotencyKey makes Lock, Unlock, TradeLock, StartSweep, ApplySweep
+// and Forget send "Idempotency-Key: <key>", and the API answers a retry of
+// the same request (same token, method, path and body) within 24 hours
+// with the first answer, recording no second intent. Use one key per
+// intended change (the ID of the producer's own job, or a UUID) and the
+// same key for each retry of it:
+//
+//	ctx := client.WithIdempotencyKey(ctx, "order-4711-lock")
+//	acc, err := c.Lock(ctx, "example.com", client.LockRequest{Reason: "paid"})
+//
+// Without a key, a lock or unlock retried after a lost answer is recorded
+// again as a new generation of the same intent: harmless for the lock
+// state, but it appears twice in the domain's history.
+//
 // # Timeouts
 //
 // Every call takes a context: its deadline and cancellation bound that

@@ -269,6 +269,34 @@ func ExampleError() {
 	// 401 unauthorized
 }
 
+// A retry with the same idempotency key gets the first answer again, and
+// records nothing more.
+func ExampleWithIdempotencyKey() {
+	baseURL, stop := exampleAPI()
+	defer stop()
+	c := &client.Client{BaseURL: baseURL, Token: secret.String(exampleToken)}
+
+	// One key per intended change, the same for each retry of it.
+	ctx := client.WithIdempotencyKey(context.Background(), "order-4711-lock")
+	for range 3 {
+		acc, err := c.Lock(ctx, "example.com", client.LockRequest{Reason: "order 4711 paid"})
+		if err != nil {
+			continue // a transport error: the request may or may not have arrived; retry
+		}
+		fmt.Println("generation", acc.Generation)
+	}
+	h, err := c.History(context.Background(), "example.com", "", 10)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("history events:", len(h.Events))
+	// Output:
+	// generation 1
+	// generation 1
+	// generation 1
+	// history events: 1
+}
+
 // countingTransport counts the requests it passes on.
 type countingTransport struct {
 	next http.RoundTripper
