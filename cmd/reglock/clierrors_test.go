@@ -117,10 +117,11 @@ func TestE2E_cliErrorsSpeakFlags(t *testing.T) {
 	if out, err := e.run("unlock", "example.com", "--relock-after", "14d"); err != nil || !strings.Contains(out, "queued unlock of example.com") {
 		t.Fatalf("--relock-after 14d: %v\n%s", err, out)
 	}
-	_, d := e.http("GET", "/v1/domains/example.com")
-	desired, _ := d["desired"].(map[string]any)
-	at, _ := time.Parse(time.RFC3339, fmt.Sprint(desired["relock_at"]))
-	if left := time.Until(at); left < 13*24*time.Hour || left > 14*24*time.Hour {
+	d, err := e.domain("example.com")
+	if err != nil || d.Desired.RelockAt == nil {
+		t.Fatalf("example.com after --relock-after 14d: %+v %v", d, err)
+	}
+	if left := time.Until(*d.Desired.RelockAt); left < 13*24*time.Hour || left > 14*24*time.Hour {
 		t.Errorf("--relock-after 14d relocks in %s", left)
 	}
 }

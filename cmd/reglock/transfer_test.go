@@ -20,7 +20,7 @@ func TestE2E_transferOut(t *testing.T) {
 	hook := newWebhook(t)
 	e, _, _ := newE2EFour(t, 50, 2, hook.config("transfer_pending, transferred"))
 	e.start("serve")
-	e.eventually("the API", 15*time.Second, func() bool { c, _ := e.http("GET", "/v1/domains?limit=1"); return c == 200 })
+	e.eventually("the API", 15*time.Second, e.apiUp)
 	viaAPI := []string{"--api", "http://" + e.api, "--token", e.token}
 	cli := func(args ...string) string {
 		t.Helper()
@@ -51,8 +51,11 @@ func TestE2E_transferOut(t *testing.T) {
 	// The next reading (a sweep here) finds it gone: success, not an error.
 	out := cli("sweep")
 	id := strings.Fields(out)[1]
-	e.eventually("sweep "+id, 30*time.Second, func() bool { _, st := e.http("GET", "/v1/sweeps/"+id); return st["state"] == "done" })
-	e.eventually("rate00.com forgotten", 15*time.Second, func() bool { c, _ := e.http("GET", "/v1/domains/rate00.com"); return c == 404 })
+	e.eventually("sweep "+id, 30*time.Second, func() bool { return e.sweepStateOf(id) == "done" })
+	e.eventually("rate00.com forgotten", 15*time.Second, func() bool {
+		_, err := e.domain("rate00.com")
+		return isAPIError(err, 404, "not_found")
+	})
 	var h client.History
 	if err := json.Unmarshal([]byte(cli("history", "rate00.com", "--format", "json")), &h); err != nil {
 		t.Fatal(err)
@@ -63,7 +66,7 @@ func TestE2E_transferOut(t *testing.T) {
 	reads := e.sim.Reads("rate00.com")
 	out = cli("sweep")
 	id = strings.Fields(out)[1]
-	e.eventually("sweep "+id, 30*time.Second, func() bool { _, st := e.http("GET", "/v1/sweeps/"+id); return st["state"] == "done" })
+	e.eventually("sweep "+id, 30*time.Second, func() bool { return e.sweepStateOf(id) == "done" })
 	if n := e.sim.Reads("rate00.com"); n != reads {
 		t.Errorf("a transferred domain was read again (%d reads, was %d)", n, reads)
 	}
@@ -91,7 +94,7 @@ func TestE2E_transferOut(t *testing.T) {
 	if h.Events[0].Kind != "transfer_pending" {
 		t.Fatalf("history of rate00.net: %+v", h.Events)
 	}
-	e.eventually("sweep "+id, 30*time.Second, func() bool { _, st := e.http("GET", "/v1/sweeps/"+id); return st["state"] != "running" })
+	e.eventually("sweep "+id, 30*time.Second, func() bool { st := e.sweepStateOf(id); return st != "" && st != "running" })
 	var c client.Compliance
 	if err := json.Unmarshal([]byte(cli("compliance", "--format", "json")), &c); err != nil {
 		t.Fatal(err)
