@@ -86,7 +86,7 @@
 // intended change (the ID of the producer's own job, or a UUID) and the
 // same key for each retry of it:
 //
-//	ctx := client.WithIdempotencyKey(ctx, "order-4711-lock")
+//	ctx = client.WithIdempotencyKey(ctx, "order-4711-lock")
 //	acc, err := c.Lock(ctx, "example.com", client.LockRequest{Reason: "paid"})
 //
 // Without a key, a lock or unlock retried after a lost answer is recorded
@@ -99,7 +99,8 @@
 // call. The Client's HTTP timeout (30 seconds when HTTP is nil) bounds
 // every call as well. A change answers as soon as Redis has recorded it,
 // without waiting for any registrar, so a timeout of a few seconds is
-// plenty.
+// usually plenty (during a Redis failover the API may hold a request
+// while it waits for the new master).
 //
 // # Tracing, proxies and TLS
 //
