@@ -240,8 +240,9 @@ type idempotencyKey struct{}
 // answer, and records no second intent; the same key on a different
 // request is refused (422 idempotency_key_reused), and while the first is
 // still running a retry gets 409 idempotency_in_progress. A key is 1 to
-// 255 visible ASCII characters, unique per request: a UUID, or the ID of
-// the producer's own job. Reads do not send it. An empty key sends none.
+// 255 visible ASCII characters, one per intended change and the same for
+// each retry of it: a UUID, or the ID of the producer's own job. Reads do
+// not send it. An empty key sends none.
 func WithIdempotencyKey(ctx context.Context, key string) context.Context {
 	return context.WithValue(ctx, idempotencyKey{}, key)
 }
