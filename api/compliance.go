@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/reglock/reglock/client"
 	"github.com/reglock/reglock/store"
 	"github.com/reglock/reglock/sweep"
 )
@@ -20,7 +21,7 @@ const complianceTTL = 30 * time.Second
 type complianceCache struct {
 	mu  sync.Mutex
 	at  time.Time
-	out Compliance
+	out client.Compliance
 }
 
 func (s *Server) compliance(w http.ResponseWriter, r *http.Request) {
@@ -41,7 +42,7 @@ func (s *Server) compliance(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, err)
 		return
 	}
-	out := Compliance{GeneratedAt: now.UTC(), Providers: []ProviderCompliance{}}
+	out := client.Compliance{GeneratedAt: now.UTC(), Providers: []client.ProviderCompliance{}}
 	if s.Intents != nil {
 		// A configured account with no domains yet is a line of zeros.
 		for _, name := range s.Intents.Config.ProviderNames() {
@@ -58,7 +59,7 @@ func (s *Server) compliance(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	for _, sum := range sums {
-		pc := ProviderCompliance{Provider: sum.Provider, Domains: sum.Domains, InDesiredState: sum.InDesiredState,
+		pc := client.ProviderCompliance{Provider: sum.Provider, Domains: sum.Domains, InDesiredState: sum.InDesiredState,
 			Drifted: sum.Drifted, InError: sum.InError, NeverRead: sum.NeverRead, RegistryLocked: sum.RegistryLocked,
 			WindowsOpen: sum.WindowsOpen, WindowsOverdue: sum.WindowsOverdue, TransferPending: sum.TransferPending}
 		if sum.Domains > 0 {
@@ -69,7 +70,7 @@ func (s *Server) compliance(w http.ResponseWriter, r *http.Request) {
 			pc.OldestReading = &t
 		}
 		if f, ok := fresh[sum.Provider]; ok {
-			pc.Freshness = &Freshness{Period: f.Period.String(), Short: f.Short(), BudgetPerSecond: f.Budget,
+			pc.Freshness = &client.Freshness{Period: f.Period.String(), Short: f.Short(), BudgetPerSecond: f.Budget,
 				AtRisk: f.AtRisk, Message: f.Describe(), PlannedAt: f.At}
 			if f.Budget > 0 {
 				pc.Freshness.Covers = f.Covers.Round(time.Second).String()
@@ -77,19 +78,19 @@ func (s *Server) compliance(w http.ResponseWriter, r *http.Request) {
 		}
 		out.Providers = append(out.Providers, pc)
 	}
-	slices.SortFunc(out.Providers, func(a, b ProviderCompliance) int { return strings.Compare(a.Provider, b.Provider) })
+	slices.SortFunc(out.Providers, func(a, b client.ProviderCompliance) int { return strings.Compare(a.Provider, b.Provider) })
 	c.at, c.out = now, out
 	writeJSON(w, http.StatusOK, scopedCompliance(r, out))
 }
 
 // scopedCompliance keeps, for a limited token, only its providers' lines
 // (the cache holds them all).
-func scopedCompliance(r *http.Request, all Compliance) Compliance {
+func scopedCompliance(r *http.Request, all client.Compliance) client.Compliance {
 	if limitedTo(r) == nil {
 		return all
 	}
 	out := all
-	out.Providers = []ProviderCompliance{}
+	out.Providers = []client.ProviderCompliance{}
 	for _, pc := range all.Providers {
 		if mayUse(r, pc.Provider) {
 			out.Providers = append(out.Providers, pc)

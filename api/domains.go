@@ -8,41 +8,14 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/reglock/reglock/client"
 	"github.com/reglock/reglock/intent"
 	"github.com/reglock/reglock/store"
 	"github.com/reglock/reglock/tasks"
 )
 
-// LockRequest is the optional body of POST /v1/domains/{domain}/lock.
-type LockRequest struct {
-	Provider    string `json:"provider,omitempty"`
-	Reason      string `json:"reason,omitempty"`
-	RequestedBy string `json:"requested_by,omitempty"`
-}
-
-// UnlockRequest is the optional body of DELETE /v1/domains/{domain}/lock.
-type UnlockRequest struct {
-	RelockAfter string `json:"relock_after,omitempty"`
-	// ForTransfer keeps the domain unlocked until it leaves the account
-	// (the transfer is done: recorded, and the domain forgotten) or the
-	// window ends (relocked; default intent.DefaultTransferWindow).
-	ForTransfer bool   `json:"for_transfer,omitempty"`
-	Provider    string `json:"provider,omitempty"`
-	Reason      string `json:"reason,omitempty"`
-	RequestedBy string `json:"requested_by,omitempty"`
-}
-
-// TradeLockRequest is the body of PUT /v1/domains/{domain}/trade-lock.
-type TradeLockRequest struct {
-	Enable      *bool  `json:"enable"`
-	ConsentIP   string `json:"consent_ip"`
-	Provider    string `json:"provider,omitempty"`
-	Reason      string `json:"reason,omitempty"`
-	RequestedBy string `json:"requested_by,omitempty"`
-}
-
 func (s *Server) lock(w http.ResponseWriter, r *http.Request) {
-	var b LockRequest
+	var b client.LockRequest
 	if !decodeBody(w, r, &b, true) {
 		return
 	}
@@ -58,7 +31,7 @@ func (s *Server) lock(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) unlock(w http.ResponseWriter, r *http.Request) {
-	var b UnlockRequest
+	var b client.UnlockRequest
 	if !decodeBody(w, r, &b, true) {
 		return
 	}
@@ -81,7 +54,7 @@ func (s *Server) unlock(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) tradeLock(w http.ResponseWriter, r *http.Request) {
-	var b TradeLockRequest
+	var b client.TradeLockRequest
 	if !decodeBody(w, r, &b, false) {
 		return
 	}
@@ -189,7 +162,7 @@ func (s *Server) listDomains(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, err)
 		return
 	}
-	out := DomainList{Domains: make([]Domain, 0, len(page.Domains))}
+	out := client.DomainList{Domains: make([]client.Domain, 0, len(page.Domains))}
 	for _, d := range page.Domains {
 		// A token limited to several providers: the others' are left out
 		// (a page may hold fewer domains than the limit, as it may anyway).
@@ -203,61 +176,8 @@ func (s *Server) listDomains(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-// Accepted is the answer to an accepted change (202).
-type Accepted struct {
-	Domain     string  `json:"domain"`
-	Generation int64   `json:"generation"`
-	TaskID     string  `json:"task_id"`
-	Desired    Desired `json:"desired"`
-}
-
-// Desired is a domain's desired state.
-type Desired struct {
-	Locked       bool       `json:"locked"`
-	TradeLock    *bool      `json:"trade_lock"`
-	TradeApplied *bool      `json:"trade_lock_applied,omitempty"`
-	RelockAt     *time.Time `json:"relock_at"`
-	// ForTransfer: unlocked for a transfer away.
-	ForTransfer bool `json:"for_transfer,omitempty"`
-}
-
-// Observed is the registrar's lock as last read.
-type Observed struct {
-	Locked     *bool      `json:"locked"`
-	CheckedAt  *time.Time `json:"checked_at"`
-	Error      *string    `json:"error"`
-	ByRegistry bool       `json:"by_registry,omitempty"`
-	Pending    bool       `json:"pending,omitempty"`
-	Indirect   bool       `json:"indirect,omitempty"`
-	// TransferPending: a transfer away is pending at the registry.
-	TransferPending bool `json:"transfer_pending,omitempty"`
-}
-
-// Domain is a domain's record: GET /v1/domains/{domain}.
-type Domain struct {
-	Domain     string   `json:"domain"`
-	Provider   string   `json:"provider"`
-	Generation int64    `json:"generation"`
-	Desired    Desired  `json:"desired"`
-	Observed   Observed `json:"observed"`
-	InSync     bool     `json:"in_sync"`
-	// Intent says who asked for the current intent and why (GET of one
-	// domain only: from its history).
-	Intent *IntentInfo `json:"intent,omitempty"`
-	// Task is the queued or retrying task of its pending work, if any.
-	Task *TaskInfo `json:"task,omitempty"`
-	// Relock is the end of its unlock window, if one is open.
-	Relock *RelockInfo `json:"relock,omitempty"`
-}
-
-// DomainList is a page of GET /v1/domains.
-type DomainList struct {
-	Domains    []Domain `json:"domains"`
-	NextCursor *string  `json:"next_cursor"`
-}
-
-func desiredOf(d store.Domain) Desired {
-	out := Desired{Locked: d.Desired.Locked, TradeLock: d.Desired.TradeLock, ForTransfer: d.Desired.ForTransfer && !d.Desired.Locked}
+func desiredOf(d store.Domain) client.Desired {
+	out := client.Desired{Locked: d.Desired.Locked, TradeLock: d.Desired.TradeLock, ForTransfer: d.Desired.ForTransfer && !d.Desired.Locked}
 	if d.Desired.TradeLock != nil {
 		applied := d.Desired.TradeApplied
 		out.TradeApplied = &applied
@@ -270,8 +190,8 @@ func desiredOf(d store.Domain) Desired {
 }
 
 // DomainOf renders a stored record.
-func DomainOf(d store.Domain) Domain {
-	out := Domain{
+func DomainOf(d store.Domain) client.Domain {
+	out := client.Domain{
 		Domain: d.Name, Provider: d.Desired.Provider, Generation: d.Desired.Generation,
 		Desired: desiredOf(d), InSync: d.InSync(),
 	}
@@ -292,8 +212,8 @@ func DomainOf(d store.Domain) Domain {
 }
 
 // AcceptedOf renders an accepted change.
-func AcceptedOf(acc intent.Accepted) Accepted {
-	return Accepted{
+func AcceptedOf(acc intent.Accepted) client.Accepted {
+	return client.Accepted{
 		Domain:     acc.Domain.Name,
 		Generation: acc.Domain.Desired.Generation,
 		TaskID:     acc.TaskID,

@@ -11,6 +11,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/reglock/reglock/audit"
+	"github.com/reglock/reglock/client"
 	"github.com/reglock/reglock/reconcile"
 	"github.com/reglock/reglock/store"
 	"github.com/reglock/reglock/tasks"
@@ -64,7 +65,7 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, err)
 		return
 	}
-	out := History{Domain: name, Events: make([]HistoryEvent, len(events))}
+	out := client.History{Domain: name, Events: make([]client.HistoryEvent, len(events))}
 	for i, e := range events {
 		out.Events[i] = HistoryEventOf(e)
 	}
@@ -75,8 +76,8 @@ func (s *Server) history(w http.ResponseWriter, r *http.Request) {
 }
 
 // HistoryEventOf renders a history event.
-func HistoryEventOf(e audit.Event) HistoryEvent {
-	out := HistoryEvent{ID: e.ID, Time: e.Time, Kind: e.Kind, Generation: e.Generation, Provider: e.Provider,
+func HistoryEventOf(e audit.Event) client.HistoryEvent {
+	out := client.HistoryEvent{ID: e.ID, Time: e.Time, Kind: e.Kind, Generation: e.Generation, Provider: e.Provider,
 		Intent: e.Intent, Before: e.Before, After: e.After, Cause: e.Cause, RequestedBy: e.RequestedBy,
 		Reason: e.Reason, Token: e.Token, SweepID: e.SweepID, TaskID: e.TaskID, Error: e.Error, ForTransfer: e.ForTransfer}
 	if e.Intent == "trade" {
@@ -93,7 +94,7 @@ func HistoryEventOf(e audit.Event) HistoryEvent {
 }
 
 func (s *Server) forget(w http.ResponseWriter, r *http.Request) {
-	var b ForgetRequest
+	var b client.ForgetRequest
 	if !decodeBody(w, r, &b, true) {
 		return
 	}
@@ -122,13 +123,13 @@ func (s *Server) forget(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.Log.Warn().Str("domain", name).Str("provider", d.Provider).Str("token", tokenName(r)).Msg("domain forgotten")
-	writeJSON(w, http.StatusOK, Forgotten{Domain: name, Provider: d.Provider})
+	writeJSON(w, http.StatusOK, client.Forgotten{Domain: name, Provider: d.Provider})
 }
 
 // describe adds to one domain's record who asked for its intent and why,
 // the task carrying its pending work, and its relock. What cannot be read
 // (the queue, say) is left out rather than failing the request.
-func (s *Server) describe(ctx context.Context, d store.Domain, out *Domain) {
+func (s *Server) describe(ctx context.Context, d store.Domain, out *client.Domain) {
 	if s.Audit != nil {
 		if e, ok, err := s.Audit.IntentOf(ctx, d.Name, d.Desired.Generation); err == nil && ok {
 			at := e.Time
@@ -136,16 +137,16 @@ func (s *Server) describe(ctx context.Context, d store.Domain, out *Domain) {
 			if e.Kind == audit.KindRelock {
 				kind = "relock"
 			}
-			out.Intent = &IntentInfo{Kind: kind, RequestedBy: e.RequestedBy, Reason: e.Reason, Token: e.Token, RequestedAt: &at}
+			out.Intent = &client.IntentInfo{Kind: kind, RequestedBy: e.RequestedBy, Reason: e.Reason, Token: e.Token, RequestedAt: &at}
 		}
 	}
 	if out.Intent == nil && d.Work.Pending {
 		at := d.Work.Mark.RequestedAt
-		out.Intent = &IntentInfo{Kind: string(d.Work.Mark.Kind), RequestedBy: d.Work.Mark.RequestedBy, Reason: d.Work.Mark.Reason, RequestedAt: &at}
+		out.Intent = &client.IntentInfo{Kind: string(d.Work.Mark.Kind), RequestedBy: d.Work.Mark.RequestedBy, Reason: d.Work.Mark.Reason, RequestedAt: &at}
 	}
 	if d.Work.Pending {
 		id, queue := reconcile.OwedTask(d.Name, d.Desired, d.Work.Mark)
-		ti := &TaskInfo{ID: id, State: "owed"}
+		ti := &client.TaskInfo{ID: id, State: "owed"}
 		if due := d.Work.Mark.Due; !due.IsZero() {
 			ti.NextAttempt = &due
 		}
@@ -167,7 +168,7 @@ func (s *Server) describe(ctx context.Context, d store.Domain, out *Domain) {
 		out.Task = ti
 	}
 	if at := d.Desired.RelockAt; !at.IsZero() && !d.Desired.Locked {
-		rl := &RelockInfo{At: at, State: "scheduled"}
+		rl := &client.RelockInfo{At: at, State: "scheduled"}
 		now := s.now()
 		switch {
 		case now.After(at.Add(RelockGrace)):

@@ -5,14 +5,15 @@ import (
 	"io"
 	"net/http"
 
+	"github.com/reglock/reglock/client"
 	"github.com/reglock/reglock/secret"
 )
 
 // InProcess returns a client of the API handler h in this process: the
 // CLI's --config mode, which serves its requests with the API's own
 // handlers on the configuration's Redis instead of repeating them.
-func InProcess(h http.Handler, token secret.String) *Client {
-	return &Client{BaseURL: "http://in-process", Token: token, HTTP: &http.Client{Transport: handlerTransport{h}}}
+func InProcess(h http.Handler, token secret.String) *client.Client {
+	return &client.Client{BaseURL: "http://in-process", Token: token, HTTP: &http.Client{Transport: handlerTransport{h}}}
 }
 
 // handlerTransport answers requests by calling a handler.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/reglock/reglock/audit"
+	"github.com/reglock/reglock/client"
 	"github.com/reglock/reglock/intent"
 	"github.com/reglock/reglock/policy"
 	"github.com/reglock/reglock/store"
@@ -18,16 +19,6 @@ import (
 
 // MaxBody is the largest request body accepted.
 const MaxBody = 64 << 10
-
-// errorJSON is the error envelope: {"error": {"code": "...", "message": "..."}}.
-type errorJSON struct {
-	Error errorBody `json:"error"`
-}
-
-type errorBody struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
@@ -38,7 +29,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func writeError(w http.ResponseWriter, status int, code, msg string) {
-	writeJSON(w, status, errorJSON{Error: errorBody{Code: code, Message: msg}})
+	writeJSON(w, status, client.ErrorEnvelope{Error: client.Error{Code: code, Message: msg}})
 }
 
 // writeErr maps an error from the intent service or the store onto the

@@ -9,9 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/reglock/reglock/client"
 	"github.com/reglock/reglock/config"
 	"github.com/reglock/reglock/secret"
-	"github.com/reglock/reglock/sweep"
 )
 
 type openAPIDoc struct {
@@ -68,13 +68,13 @@ func TestOpenAPI_coversEveryRoute(t *testing.T) {
 func TestOpenAPI_schemasMatchTheWireTypes(t *testing.T) {
 	doc := loadOpenAPI(t)
 	for name, v := range map[string]any{
-		"Accepted": Accepted{}, "Domain": Domain{}, "Desired": Desired{}, "Observed": Observed{},
-		"DomainList": DomainList{}, "Sweep": Sweep{}, "SweepStarted": SweepStarted{}, "SweepRequest": SweepRequest{},
-		"LockRequest": LockRequest{}, "UnlockRequest": UnlockRequest{}, "TradeLockRequest": TradeLockRequest{},
-		"HistoryEvent": HistoryEvent{}, "History": History{}, "IntentInfo": IntentInfo{}, "TaskInfo": TaskInfo{},
-		"RelockInfo": RelockInfo{}, "SweepList": SweepList{}, "ReportEntry": ReportEntry{}, "SweepReport": SweepReport{},
-		"ProviderCompliance": ProviderCompliance{}, "Compliance": Compliance{}, "ForgetRequest": ForgetRequest{},
-		"Forgotten": Forgotten{}, "Freshness": Freshness{}, "Counts": sweep.Counts{}, "RegistrarStatus": registrarStatus{},
+		"Accepted": client.Accepted{}, "Domain": client.Domain{}, "Desired": client.Desired{}, "Observed": client.Observed{},
+		"DomainList": client.DomainList{}, "Sweep": client.Sweep{}, "SweepStarted": client.SweepStarted{}, "SweepRequest": client.SweepRequest{},
+		"LockRequest": client.LockRequest{}, "UnlockRequest": client.UnlockRequest{}, "TradeLockRequest": client.TradeLockRequest{},
+		"HistoryEvent": client.HistoryEvent{}, "History": client.History{}, "IntentInfo": client.IntentInfo{}, "TaskInfo": client.TaskInfo{},
+		"RelockInfo": client.RelockInfo{}, "SweepList": client.SweepList{}, "ReportEntry": client.ReportEntry{}, "SweepReport": client.SweepReport{},
+		"ProviderCompliance": client.ProviderCompliance{}, "Compliance": client.Compliance{}, "ForgetRequest": client.ForgetRequest{},
+		"Forgotten": client.Forgotten{}, "Freshness": client.Freshness{}, "Counts": client.SweepCounts{}, "RegistrarStatus": registrarStatus{},
 		"FrontPageLink": link{},
 	} {
 		want := jsonFields(reflect.TypeOf(v))

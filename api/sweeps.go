@@ -8,52 +8,17 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
+	"github.com/reglock/reglock/client"
 	"github.com/reglock/reglock/intent"
 	"github.com/reglock/reglock/sweep"
 )
 
-// SweepRequest is the optional body of POST /v1/sweeps.
-type SweepRequest struct {
-	Provider string `json:"provider,omitempty"`
-	DryRun   bool   `json:"dry_run,omitempty"`
-}
-
-// SweepStarted is the answer to POST /v1/sweeps.
-type SweepStarted struct {
-	SweepID string `json:"sweep_id"`
-}
-
-// Sweep is a sweep's progress: GET /v1/sweeps/{id}.
-type Sweep struct {
-	SweepID     string `json:"sweep_id"`
-	State       string `json:"state"`
-	Checked     int64  `json:"checked"`
-	Drifted     int64  `json:"drifted"`
-	FixesQueued int64  `json:"fixes_queued"`
-	Errors      int64  `json:"errors"`
-	// Calls are the registrar requests the sweep's reads took.
-	Calls    int64  `json:"calls"`
-	Provider string `json:"provider,omitempty"`
-	// Trigger is who started it: "schedule" (the cron), "freshness" (a
-	// pass of the continuous mode), or "api:<token name>" (a request, the
-	// CLI's included).
-	Trigger     string                  `json:"trigger,omitempty"`
-	DryRun      bool                    `json:"dry_run"`
-	Unfixable   int64                   `json:"unfixable"`
-	Paused      map[string]string       `json:"paused,omitempty"`
-	PerProvider map[string]sweep.Counts `json:"per_provider,omitempty"`
-	Stage       string                  `json:"stage,omitempty"`
-	CreatedAt   *time.Time              `json:"created_at"`
-	FinishedAt  *time.Time              `json:"finished_at"`
-}
-
 // SweepOf renders a sweep's record.
-func SweepOf(st sweep.Status) Sweep {
-	out := Sweep{SweepID: st.ID, State: st.State, Checked: st.Checked, Drifted: st.Drifted,
+func SweepOf(st sweep.Status) client.Sweep {
+	out := client.Sweep{SweepID: st.ID, State: st.State, Checked: st.Checked, Drifted: st.Drifted,
 		FixesQueued: st.FixesQueued, Errors: st.Errors, Provider: st.Options.Provider, DryRun: st.Options.DryRun,
-		Unfixable: st.Unfixable, PerProvider: st.PerProvider, Stage: string(st.Stage), Calls: st.Calls, Trigger: st.Options.Trigger}
+		Unfixable: st.Unfixable, PerProvider: countsOf(st.PerProvider), Stage: string(st.Stage), Calls: st.Calls, Trigger: st.Options.Trigger}
 	if len(st.Paused) > 0 {
 		out.Paused = st.Paused
 	}
@@ -68,8 +33,22 @@ func SweepOf(st sweep.Status) Sweep {
 	return out
 }
 
+// countsOf renders a sweep's per-account counts; none is nil (the field is
+// then left out, as it is for an empty map).
+func countsOf(per map[string]sweep.Counts) map[string]client.SweepCounts {
+	if len(per) == 0 {
+		return nil
+	}
+	out := make(map[string]client.SweepCounts, len(per))
+	for p, c := range per {
+		out[p] = client.SweepCounts{Checked: c.Checked, Drifted: c.Drifted, Errors: c.Errors, Unlocks: c.Unlocks,
+			Unfixable: c.Unfixable, Calls: c.Calls}
+	}
+	return out
+}
+
 func (s *Server) startSweep(w http.ResponseWriter, r *http.Request) {
-	var b SweepRequest
+	var b client.SweepRequest
 	if !decodeBody(w, r, &b, true) {
 		return
 	}
@@ -93,7 +72,7 @@ func (s *Server) startSweep(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, err)
 		return
 	}
-	writeJSON(w, http.StatusAccepted, SweepStarted{SweepID: id})
+	writeJSON(w, http.StatusAccepted, client.SweepStarted{SweepID: id})
 }
 
 func (s *Server) getSweep(w http.ResponseWriter, r *http.Request) {
@@ -174,7 +153,7 @@ func (s *Server) listSweeps(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, err)
 		return
 	}
-	out := SweepList{Sweeps: make([]Sweep, 0, len(page.Sweeps))}
+	out := client.SweepList{Sweeps: make([]client.Sweep, 0, len(page.Sweeps))}
 	for _, st := range page.Sweeps {
 		if sweepVisible(r, st) {
 			out.Sweeps = append(out.Sweeps, SweepOf(st))
@@ -223,12 +202,12 @@ func (s *Server) sweepReport(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, err)
 		return
 	}
-	out := SweepReport{Sweep: SweepOf(st), Domains: make([]ReportEntry, 0, len(entries))}
+	out := client.SweepReport{Sweep: SweepOf(st), Domains: make([]client.ReportEntry, 0, len(entries))}
 	for _, e := range entries {
 		if !mayUse(r, e.Provider) {
 			continue
 		}
-		out.Domains = append(out.Domains, ReportEntry{Domain: e.Domain, Provider: e.Provider, Before: lockWord(!e.Lock), After: lockWord(e.Lock),
+		out.Domains = append(out.Domains, client.ReportEntry{Domain: e.Domain, Provider: e.Provider, Before: lockWord(!e.Lock), After: lockWord(e.Lock),
 			Outcome: e.Outcome, Detail: e.Detail})
 	}
 	if format == "csv" {
@@ -241,7 +220,7 @@ func (s *Server) sweepReport(w http.ResponseWriter, r *http.Request) {
 }
 
 // WriteReportCSV writes a sweep report as CSV, a header row first.
-func WriteReportCSV(w io.Writer, rep SweepReport) error {
+func WriteReportCSV(w io.Writer, rep client.SweepReport) error {
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"domain", "provider", "before", "after", "outcome", "detail"})
 	for _, e := range rep.Domains {

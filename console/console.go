@@ -4,7 +4,7 @@
 // reports.
 //
 // The console is a client of the HTTP API, in process: every page is
-// rendered from what an api.Client reads from the API handler the console
+// rendered from what a client.Client reads from the API handler the console
 // was given (api.InProcess), with the visitor's own token. The API's token
 // checks and scopes therefore apply unchanged (a token with the read scope
 // is enough), and the console compares no token itself. What the API
@@ -40,6 +40,7 @@ import (
 	"time"
 
 	"github.com/reglock/reglock/api"
+	"github.com/reglock/reglock/client"
 	"github.com/reglock/reglock/secret"
 )
 
@@ -140,7 +141,7 @@ const (
 // visit is one request to a page: the visitor's client of the API.
 type visit struct {
 	r      *http.Request
-	api    *api.Client
+	api    *client.Client
 	token  secret.String
 	source source
 	// refused is set when the API answered 401 to any call: the token is
@@ -161,7 +162,7 @@ func (c *Console) open(w http.ResponseWriter, r *http.Request) (v *visit, ok boo
 	})
 	v.api = api.InProcess(watched, v.token)
 	if src == fromNothing {
-		_, _ = v.api.Domains(r.Context(), api.ListQuery{Limit: 1})
+		_, _ = v.api.Domains(r.Context(), client.ListQuery{Limit: 1})
 		if v.refused.Load() {
 			c.refused(w, v)
 			return nil, false
@@ -288,8 +289,8 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusBadRequest, "Enter an API token.")
 		return
 	}
-	_, err := api.InProcess(c.api, secret.String(tok)).Domains(r.Context(), api.ListQuery{Limit: 1})
-	var ae *api.Error
+	_, err := api.InProcess(c.api, secret.String(tok)).Domains(r.Context(), client.ListQuery{Limit: 1})
+	var ae *client.Error
 	switch {
 	case errors.As(err, &ae) && ae.Status == http.StatusUnauthorized:
 		fail(http.StatusUnauthorized, "Token not accepted.")

@@ -20,6 +20,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/reglock/reglock/api"
+	"github.com/reglock/reglock/client"
 	"github.com/reglock/reglock/config"
 	"github.com/reglock/reglock/console"
 	"github.com/reglock/reglock/redistest"
@@ -100,18 +101,18 @@ func setup(t *testing.T) *bundle {
 			t.Fatal(err)
 		}
 	}
-	must(c.Lock(ctx, "example.com", api.LockRequest{Reason: "customer asked", RequestedBy: "ticket-42"}))
-	must(c.Lock(ctx, "shopfront.net", api.LockRequest{}))
-	must(c.Lock(ctx, "drifted.com", api.LockRequest{Reason: "<script>alert(1)</script>"}))
-	must(c.Unlock(ctx, "window.com", api.UnlockRequest{RelockAfter: "72h", Reason: "transfer out", RequestedBy: "ops:ana"}))
-	must(c.Lock(ctx, "charity.org", api.LockRequest{}))
+	must(c.Lock(ctx, "example.com", client.LockRequest{Reason: "customer asked", RequestedBy: "ticket-42"}))
+	must(c.Lock(ctx, "shopfront.net", client.LockRequest{}))
+	must(c.Lock(ctx, "drifted.com", client.LockRequest{Reason: "<script>alert(1)</script>"}))
+	must(c.Unlock(ctx, "window.com", client.UnlockRequest{RelockAfter: "72h", Reason: "transfer out", RequestedBy: "ops:ana"}))
+	must(c.Lock(ctx, "charity.org", client.LockRequest{}))
 	now := time.Now()
 	for name, locked := range map[string]bool{"example.com": true, "shopfront.net": true, "drifted.com": false, "charity.org": true} {
 		if _, _, err := sys.Store.Observe(ctx, name, store.Reading{Locked: locked, StartedAt: now}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	st, err := c.StartSweep(ctx, api.SweepRequest{DryRun: true})
+	st, err := c.StartSweep(ctx, client.SweepRequest{DryRun: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -528,23 +529,23 @@ func TestConsole_rendersTheRecords(t *testing.T) {
 	errText := "registrar said <no>"
 	cursor := "c2"
 	records := map[string]any{
-		"/v1/domains/example.com": api.Domain{Domain: "example.com", Provider: "opensrs", Generation: 7,
-			Desired:  api.Desired{Locked: true, TradeLock: &yes, TradeApplied: &no, RelockAt: &later},
-			Observed: api.Observed{Locked: &no, CheckedAt: &at, Error: &errText, ByRegistry: true},
-			Intent:   &api.IntentInfo{Kind: "lock", RequestedBy: "ticket-9", Reason: "renewal", Token: "billing", RequestedAt: &at},
-			Task:     &api.TaskInfo{ID: "lock:example.com@7", Type: "reglock:lock", State: "retry", Retried: 3, MaxRetry: 20, NextAttempt: &later, LastError: "timeout"},
-			Relock:   &api.RelockInfo{At: later, State: "overdue"}},
-		"/v1/domains/example.com/history": api.History{Domain: "example.com", NextCursor: &cursor, Events: []api.HistoryEvent{
+		"/v1/domains/example.com": client.Domain{Domain: "example.com", Provider: "opensrs", Generation: 7,
+			Desired:  client.Desired{Locked: true, TradeLock: &yes, TradeApplied: &no, RelockAt: &later},
+			Observed: client.Observed{Locked: &no, CheckedAt: &at, Error: &errText, ByRegistry: true},
+			Intent:   &client.IntentInfo{Kind: "lock", RequestedBy: "ticket-9", Reason: "renewal", Token: "billing", RequestedAt: &at},
+			Task:     &client.TaskInfo{ID: "lock:example.com@7", Type: "reglock:lock", State: "retry", Retried: 3, MaxRetry: 20, NextAttempt: &later, LastError: "timeout"},
+			Relock:   &client.RelockInfo{At: later, State: "overdue"}},
+		"/v1/domains/example.com/history": client.History{Domain: "example.com", NextCursor: &cursor, Events: []client.HistoryEvent{
 			{ID: "e3", Time: at, Kind: "error", Generation: 7, Provider: "opensrs", Error: "HTTP 503 from the registrar"},
 			{ID: "e2", Time: at, Kind: "change", Generation: 7, Before: "unlocked", After: "locked", Cause: "sweep", SweepID: "s-1", TaskID: "fix:example.com@7:s-1"},
 			{ID: "e1", Time: at, Kind: "intent", Generation: 7, Intent: "unlock", RequestedBy: "ops", Reason: "transfer", Token: "billing", RelockAt: &later},
 		}},
-		"/v1/sweeps/s-1": api.Sweep{SweepID: "s-1", State: "paused", Checked: 10, Drifted: 3, Provider: "opensrs",
+		"/v1/sweeps/s-1": client.Sweep{SweepID: "s-1", State: "paused", Checked: 10, Drifted: 3, Provider: "opensrs",
 			Paused: map[string]string{"opensrs": "3 of 10 drifted: more than the 20% the guard allows"}, CreatedAt: &at, FinishedAt: &later},
-		"/v1/sweeps/s-1/report": api.SweepReport{Sweep: api.Sweep{SweepID: "s-1"}, Domains: []api.ReportEntry{
-			{Domain: "a.com", Provider: "opensrs", Before: "unlocked", After: "locked", Outcome: api.OutcomeHeld, Detail: "held by the guard"},
-			{Domain: "b.com", Provider: "opensrs", Before: "unlocked", After: "locked", Outcome: api.OutcomeHeld},
-			{Domain: "c.com", Provider: "opensrs", Before: "locked", After: "unlocked", Outcome: api.OutcomeUnfixable, Detail: "registry lock"},
+		"/v1/sweeps/s-1/report": client.SweepReport{Sweep: client.Sweep{SweepID: "s-1"}, Domains: []client.ReportEntry{
+			{Domain: "a.com", Provider: "opensrs", Before: "unlocked", After: "locked", Outcome: client.OutcomeHeld, Detail: "held by the guard"},
+			{Domain: "b.com", Provider: "opensrs", Before: "unlocked", After: "locked", Outcome: client.OutcomeHeld},
+			{Domain: "c.com", Provider: "opensrs", Before: "locked", After: "unlocked", Outcome: client.OutcomeUnfixable, Detail: "registry lock"},
 		}},
 	}
 	fixed := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -10,7 +10,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/reglock/reglock/api"
+	"github.com/reglock/reglock/client"
 )
 
 const (
@@ -82,10 +82,10 @@ func next(cursor *string) string {
 
 // overviewPage is /console: compliance per provider and the recent sweeps.
 type overviewPage struct {
-	Compliance    *api.Compliance
-	Total         api.ProviderCompliance
+	Compliance    *client.Compliance
+	Total         client.ProviderCompliance
 	ComplianceErr *problem
-	Sweeps        []api.Sweep
+	Sweeps        []client.Sweep
 	MoreSweeps    bool
 	SweepsErr     *problem
 }
@@ -108,8 +108,8 @@ func (c *Console) overview(v *visit) result {
 }
 
 // total sums the providers' figures.
-func total(ps []api.ProviderCompliance) api.ProviderCompliance {
-	t := api.ProviderCompliance{Provider: "all providers"}
+func total(ps []client.ProviderCompliance) client.ProviderCompliance {
+	t := client.ProviderCompliance{Provider: "all providers"}
 	for _, p := range ps {
 		t.Domains += p.Domains
 		t.InDesiredState += p.InDesiredState
@@ -151,7 +151,7 @@ type domainsPage struct {
 	Missing string
 	// Scanned is how many domains of the inventory page were searched for Q.
 	Scanned int
-	Domains []api.Domain
+	Domains []client.Domain
 	Next    string
 	First   string
 	Err     *problem
@@ -165,7 +165,7 @@ func (c *Console) domains(v *visit) result {
 	res := result{name: "domains", view: view{Title: "Domains", Nav: "domains", Search: p.Q}}
 	if p.Q != "" && cursor == "" && strings.Contains(p.Q, ".") {
 		d, err := v.api.Domain(v.ctx(), p.Q)
-		var ae *api.Error
+		var ae *client.Error
 		switch {
 		case err == nil:
 			res.redirect = "/console/domains/" + url.PathEscape(d.Domain)
@@ -184,7 +184,7 @@ func (c *Console) domains(v *visit) result {
 		if p.Q != "" {
 			limit = searchScan
 		}
-		list, err := v.api.Domains(v.ctx(), api.ListQuery{Provider: p.Provider, Drift: p.Drift, Cursor: cursor, Limit: limit})
+		list, err := v.api.Domains(v.ctx(), client.ListQuery{Provider: p.Provider, Drift: p.Drift, Cursor: cursor, Limit: limit})
 		if p.Err = problemOf(err); err == nil {
 			needle := strings.ToLower(p.Q)
 			p.Scanned = len(list.Domains)
@@ -212,9 +212,9 @@ func (c *Console) domains(v *visit) result {
 // domainPage is /console/domains/{domain}: its record and its history.
 type domainPage struct {
 	Name       string
-	D          *api.Domain
+	D          *client.Domain
 	Err        *problem
-	History    *api.History
+	History    *client.History
 	HistoryErr *problem
 	Older      string
 	Newest     string
@@ -261,8 +261,8 @@ type driftGroup struct {
 	// Provider is "" for all providers at once.
 	Provider string
 	// Summary is the provider's compliance figures, when known.
-	Summary *api.ProviderCompliance
-	Domains []api.Domain
+	Summary *client.ProviderCompliance
+	Domains []client.Domain
 	More    string
 	First   string
 	Err     *problem
@@ -299,7 +299,7 @@ func (c *Console) drift(v *visit) result {
 
 func driftList(v *visit, provider, cursor string, limit int) driftGroup {
 	g := driftGroup{Provider: provider}
-	list, err := v.api.Domains(v.ctx(), api.ListQuery{Provider: provider, Drift: true, Cursor: cursor, Limit: limit})
+	list, err := v.api.Domains(v.ctx(), client.ListQuery{Provider: provider, Drift: true, Cursor: cursor, Limit: limit})
 	if g.Err = problemOf(err); err != nil {
 		return g
 	}
@@ -320,7 +320,7 @@ var sweepStates = []string{"", "running", "paused", "done"}
 type sweepsPage struct {
 	State  string
 	States []string
-	Sweeps []api.Sweep
+	Sweeps []client.Sweep
 	Next   string
 	First  string
 	Err    *problem
@@ -346,11 +346,11 @@ func (c *Console) sweeps(v *visit) result {
 // sweepPage is /console/sweeps/{id}: its progress and its report.
 type sweepPage struct {
 	ID        string
-	S         *api.Sweep
+	S         *client.Sweep
 	Err       *problem
-	Report    *api.SweepReport
+	Report    *client.SweepReport
 	Outcomes  map[string]int
-	Entries   []api.ReportEntry
+	Entries   []client.ReportEntry
 	Hidden    int
 	ReportErr *problem
 	CSV       string

@@ -12,7 +12,7 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/reglock/reglock/api"
+	"github.com/reglock/reglock/client"
 )
 
 //go:embed templates/*.html templates/console.css
@@ -88,7 +88,7 @@ func problemOf(err error) *problem {
 	if err == nil {
 		return nil
 	}
-	var ae *api.Error
+	var ae *client.Error
 	if errors.As(err, &ae) {
 		return &problem{Status: ae.Status, Code: ae.Code, Message: ae.Message}
 	}

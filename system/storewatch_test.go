@@ -10,7 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/rs/zerolog"
 
-	"github.com/reglock/reglock/api"
+	"github.com/reglock/reglock/client"
 	"github.com/reglock/reglock/config"
 	"github.com/reglock/reglock/notify"
 	"github.com/reglock/reglock/store"
@@ -49,8 +49,8 @@ func TestStoreWatch_wiredIntoEveryPart(t *testing.T) {
 	if _, err := cli.StoreWatch.Check(ctx); err != nil {
 		t.Fatal(err)
 	}
-	var apiErr *api.Error
-	_, err := cli.LocalClient("cli:alice").Lock(ctx, "example.com", api.LockRequest{})
+	var apiErr *client.Error
+	_, err := cli.LocalClient("cli:alice").Lock(ctx, "example.com", client.LockRequest{})
 	if !errors.As(err, &apiErr) || apiErr.Status != 503 || apiErr.Code != "store_lost" {
 		t.Fatalf("lock through the CLI while lost: %v, want 503 store_lost", err)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/reglock/reglock/api"
 	"github.com/reglock/reglock/audit"
+	"github.com/reglock/reglock/client"
 	"github.com/reglock/reglock/clock"
 	"github.com/reglock/reglock/config"
 	"github.com/reglock/reglock/console"
@@ -169,7 +170,7 @@ func (s *System) FixQueue() reconcile.FixQueue {
 // LocalClient is an API client that calls this process's API in process,
 // with no network and no configured token: the CLI's --config mode. Its
 // requests are authenticated as caller, with every scope.
-func (s *System) LocalClient(caller string) *api.Client {
+func (s *System) LocalClient(caller string) *client.Client {
 	b := make([]byte, 32)
 	_, _ = rand.Read(b)
 	tok := secret.String(hex.EncodeToString(b))

@@ -15,6 +15,7 @@ import (
 
 	"github.com/reglock/reglock/api"
 	"github.com/reglock/reglock/audit"
+	"github.com/reglock/reglock/client"
 	"github.com/reglock/reglock/english"
 )
 
@@ -118,7 +119,7 @@ func parseSince(since, stateFile string) (time.Time, error) {
 // exportedEvent is a line of the export: a history event and its domain.
 type exportedEvent struct {
 	Domain string `json:"domain"`
-	api.HistoryEvent
+	client.HistoryEvent
 }
 
 func exportHistories(ctx context.Context, l *audit.Log, since time.Time, w io.Writer) (int, error) {

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/reglock/reglock/api"
+	"github.com/reglock/reglock/client"
 	"github.com/reglock/reglock/english"
 )
 
@@ -40,7 +40,7 @@ var (
 // cliAPIError is an API error as the CLI says it.
 type cliAPIError struct {
 	msg string
-	err *api.Error
+	err *client.Error
 }
 
 func (e cliAPIError) Error() string { return e.msg }
@@ -50,7 +50,7 @@ func (e cliAPIError) Unwrap() error { return e.err }
 // message with flags for fields, days and hours for durations, and what to
 // do about a missing token or scope. Other errors pass unchanged.
 func forCLI(err error) error {
-	var ae *api.Error
+	var ae *client.Error
 	if !errors.As(err, &ae) {
 		return err
 	}

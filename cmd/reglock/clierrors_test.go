@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/reglock/reglock/api"
+	"github.com/reglock/reglock/client"
 )
 
 func TestHumanDuration(t *testing.T) {
@@ -48,30 +48,30 @@ func TestParseDuration(t *testing.T) {
 // The API's words become the CLI's: flags for fields, days for durations.
 func TestForCLI(t *testing.T) {
 	for _, c := range []struct {
-		err  *api.Error
+		err  *client.Error
 		want string
 	}{
-		{&api.Error{Status: 400, Code: "invalid_field", Message: "relock_after: must be between 0 and 8784h0m0s (policy.max_unlock_window)"},
+		{&client.Error{Status: 400, Code: "invalid_field", Message: "relock_after: must be between 0 and 8784h0m0s (policy.max_unlock_window)"},
 			"invalid_field: --relock-after: must be between 0 and 366 days (policy.max_unlock_window)"},
-		{&api.Error{Status: 422, Code: "provider_required", Message: `the domain is not in the inventory and no provider's tlds cover it: give "provider"`},
+		{&client.Error{Status: 422, Code: "provider_required", Message: `the domain is not in the inventory and no provider's tlds cover it: give "provider"`},
 			"provider_required: the domain is not in the inventory and no provider's tlds cover it: give --provider"},
-		{&api.Error{Status: 400, Code: "invalid_field", Message: "consent_ip: required: the registrant's IP address when they gave consent"},
+		{&client.Error{Status: 400, Code: "invalid_field", Message: "consent_ip: required: the registrant's IP address when they gave consent"},
 			"invalid_field: --consent-ip: required: the registrant's IP address when they gave consent"},
-		{&api.Error{Status: 400, Code: "invalid_field", Message: `relock_after: "soon" is not a positive duration such as "72h"`},
+		{&client.Error{Status: 400, Code: "invalid_field", Message: `relock_after: "soon" is not a positive duration such as "72h"`},
 			`invalid_field: --relock-after: "soon" is not a positive duration such as "72h"`},
-		{&api.Error{Status: 403, Code: "forbidden", Message: "token billing lacks the admin scope"},
+		{&client.Error{Status: 403, Code: "forbidden", Message: "token billing lacks the admin scope"},
 			"forbidden: token billing lacks the admin scope (use a token that has it: --token, or REGLOCK_TOKEN)"},
-		{&api.Error{Status: 503, Code: "unavailable", Message: "the store or the queue is unavailable; try again"},
+		{&client.Error{Status: 503, Code: "unavailable", Message: "the store or the queue is unavailable; try again"},
 			"unavailable: the store or the queue is unavailable; try again (HTTP 503)"},
 		// Words that merely look like fields stay.
-		{&api.Error{Status: 422, Code: "unknown_provider", Message: `unknown provider "x" (configured: enom-main)`},
+		{&client.Error{Status: 422, Code: "unknown_provider", Message: `unknown provider "x" (configured: enom-main)`},
 			`unknown_provider: unknown provider "x" (configured: enom-main)`},
 	} {
 		got := forCLI(fmt.Errorf("wrapped: %w", c.err))
 		if got.Error() != c.want {
 			t.Errorf("forCLI(%q)\n got %q\nwant %q", c.err.Message, got.Error(), c.want)
 		}
-		var ae *api.Error
+		var ae *client.Error
 		if !errors.As(got, &ae) || ae != c.err {
 			t.Errorf("forCLI(%q) lost the API error", c.err.Message)
 		}
@@ -117,10 +117,11 @@ func TestE2E_cliErrorsSpeakFlags(t *testing.T) {
 	if out, err := e.run("unlock", "example.com", "--relock-after", "14d"); err != nil || !strings.Contains(out, "queued unlock of example.com") {
 		t.Fatalf("--relock-after 14d: %v\n%s", err, out)
 	}
-	_, d := e.http("GET", "/v1/domains/example.com")
-	desired, _ := d["desired"].(map[string]any)
-	at, _ := time.Parse(time.RFC3339, fmt.Sprint(desired["relock_at"]))
-	if left := time.Until(at); left < 13*24*time.Hour || left > 14*24*time.Hour {
+	d, err := e.domain("example.com")
+	if err != nil || d.Desired.RelockAt == nil {
+		t.Fatalf("example.com after --relock-after 14d: %+v %v", d, err)
+	}
+	if left := time.Until(*d.Desired.RelockAt); left < 13*24*time.Hour || left > 14*24*time.Hour {
 		t.Errorf("--relock-after 14d relocks in %s", left)
 	}
 }

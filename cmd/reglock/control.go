@@ -12,7 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/reglock/reglock/api"
+	"github.com/reglock/reglock/client"
 	"github.com/reglock/reglock/english"
 	"github.com/reglock/reglock/secret"
 )
@@ -21,19 +21,19 @@ import (
 // the sandbox) or, with --config, the same API served in this process on
 // the configuration's Redis (system.LocalClient).
 type controller interface {
-	Lock(ctx context.Context, domain string, r api.LockRequest) (api.Accepted, error)
-	Unlock(ctx context.Context, domain string, r api.UnlockRequest) (api.Accepted, error)
-	TradeLock(ctx context.Context, domain string, r api.TradeLockRequest) (api.Accepted, error)
-	Domain(ctx context.Context, domain string) (api.Domain, error)
-	Domains(ctx context.Context, q api.ListQuery) (api.DomainList, error)
-	StartSweep(ctx context.Context, r api.SweepRequest) (api.SweepStarted, error)
-	Sweep(ctx context.Context, id string) (api.Sweep, error)
-	ApplySweep(ctx context.Context, id string) (api.Sweep, error)
-	History(ctx context.Context, domain, cursor string, limit int) (api.History, error)
-	Sweeps(ctx context.Context, state, cursor string) (api.SweepList, error)
-	SweepReport(ctx context.Context, id string) (api.SweepReport, error)
-	Compliance(ctx context.Context) (api.Compliance, error)
-	Forget(ctx context.Context, domain string, r api.ForgetRequest) (api.Forgotten, error)
+	Lock(ctx context.Context, domain string, r client.LockRequest) (client.Accepted, error)
+	Unlock(ctx context.Context, domain string, r client.UnlockRequest) (client.Accepted, error)
+	TradeLock(ctx context.Context, domain string, r client.TradeLockRequest) (client.Accepted, error)
+	Domain(ctx context.Context, domain string) (client.Domain, error)
+	Domains(ctx context.Context, q client.ListQuery) (client.DomainList, error)
+	StartSweep(ctx context.Context, r client.SweepRequest) (client.SweepStarted, error)
+	Sweep(ctx context.Context, id string) (client.Sweep, error)
+	ApplySweep(ctx context.Context, id string) (client.Sweep, error)
+	History(ctx context.Context, domain, cursor string, limit int) (client.History, error)
+	Sweeps(ctx context.Context, state, cursor string) (client.SweepList, error)
+	SweepReport(ctx context.Context, id string) (client.SweepReport, error)
+	Compliance(ctx context.Context) (client.Compliance, error)
+	Forget(ctx context.Context, domain string, r client.ForgetRequest) (client.Forgotten, error)
 }
 
 // openController picks the backend: --api, else --config (Redis), else a
@@ -44,7 +44,7 @@ func openController(ctx context.Context, g *globals) (controller, func(), error)
 		if tok == "" {
 			tok = os.Getenv("REGLOCK_TOKEN")
 		}
-		return &api.Client{BaseURL: g.apiURL, Token: secret.String(tok)}, func() {}, nil
+		return &client.Client{BaseURL: g.apiURL, Token: secret.String(tok)}, func() {}, nil
 	}
 	if g.configPath != "" {
 		rt, err := g.openConfigured(ctx, runtimeOptions{})
@@ -54,7 +54,7 @@ func openController(ctx context.Context, g *globals) (controller, func(), error)
 		return rt.LocalClient(requestedBy()), rt.Close, nil
 	}
 	if info, err := readSandboxInfo(); err == nil {
-		return &api.Client{BaseURL: info.API, Token: secret.String(info.Token)}, func() {}, nil
+		return &client.Client{BaseURL: info.API, Token: secret.String(info.Token)}, func() {}, nil
 	}
 	return nil, nil, usageError{errors.New("nothing to talk to: give --config FILE (Redis), --api URL, or start `reglock serve` (the sandbox) first")}
 }
@@ -70,7 +70,7 @@ func requestedBy() string {
 }
 
 func newLockCmd(g *globals) *cobra.Command {
-	var r api.LockRequest
+	var r client.LockRequest
 	cmd := &cobra.Command{
 		Use:   "lock DOMAIN",
 		Short: "Record desired = locked and queue the change",
@@ -97,7 +97,7 @@ func newLockCmd(g *globals) *cobra.Command {
 }
 
 func newUnlockCmd(g *globals) *cobra.Command {
-	var r api.UnlockRequest
+	var r client.UnlockRequest
 	cmd := &cobra.Command{
 		Use:   "unlock DOMAIN",
 		Short: "Record desired = unlocked and queue the change",
@@ -133,7 +133,7 @@ func newUnlockCmd(g *globals) *cobra.Command {
 }
 
 func newTradeLockCmd(g *globals) *cobra.Command {
-	var r api.TradeLockRequest
+	var r client.TradeLockRequest
 	var enable bool
 	cmd := &cobra.Command{
 		Use:   "trade-lock DOMAIN --enable=false --consent-ip IP",
@@ -211,11 +211,11 @@ func exactArgs(n int, names string) cobra.PositionalArgs {
 	}
 }
 
-func printAccepted(w io.Writer, what string, a api.Accepted) {
+func printAccepted(w io.Writer, what string, a client.Accepted) {
 	fmt.Fprintf(w, "queued %s of %s: generation %d, task %s\n", what, a.Domain, a.Generation, a.TaskID)
 }
 
-func printDomain(w io.Writer, d api.Domain) {
+func printDomain(w io.Writer, d client.Domain) {
 	lock := func(b bool) string {
 		if b {
 			return "locked"

@@ -11,7 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/reglock/reglock/api"
+	"github.com/reglock/reglock/client"
 	"github.com/reglock/reglock/english"
 )
 
@@ -32,8 +32,8 @@ desired lock, its last read failed, or it has not been read yet.`,
 				return err
 			}
 			defer done()
-			var all []api.Domain
-			q := api.ListQuery{Provider: provider, Drift: true, Limit: 1000}
+			var all []client.Domain
+			q := client.ListQuery{Provider: provider, Drift: true, Limit: 1000}
 			for {
 				page, err := c.Domains(cmd.Context(), q)
 				if err != nil {
@@ -54,13 +54,13 @@ desired lock, its last read failed, or it has not been read yet.`,
 	return cmd
 }
 
-func writeDrift(w io.Writer, format string, doms []api.Domain) error {
+func writeDrift(w io.Writer, format string, doms []client.Domain) error {
 	switch format {
 	case "json":
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		if doms == nil {
-			doms = []api.Domain{}
+			doms = []client.Domain{}
 		}
 		return enc.Encode(doms)
 	case "csv":
@@ -86,7 +86,7 @@ func writeDrift(w io.Writer, format string, doms []api.Domain) error {
 	}
 }
 
-func driftRow(d api.Domain) []string {
+func driftRow(d client.Domain) []string {
 	observed, checked, errText := "never read", "", ""
 	if d.Observed.Locked != nil {
 		observed = lockWord(*d.Observed.Locked)

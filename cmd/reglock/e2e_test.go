@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -18,8 +19,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reglock/reglock/client"
 	"github.com/reglock/reglock/providers/simulator"
 	"github.com/reglock/reglock/redistest"
+	"github.com/reglock/reglock/secret"
 	"github.com/reglock/reglock/store"
 )
 
@@ -139,7 +142,9 @@ func (e *e2e) run(args ...string) (string, error) {
 	return string(out), err
 }
 
-// http calls the API and decodes the answer.
+// http calls the API with the token and decodes the answer: for what the
+// client does not model (the probes, a raw status); API calls go through
+// e.client().
 func (e *e2e) http(method, path string) (int, map[string]any) {
 	e.t.Helper()
 	req, _ := http.NewRequest(method, "http://"+e.api+path, nil)
@@ -152,6 +157,70 @@ func (e *e2e) http(method, path string) (int, map[string]any) {
 	var out map[string]any
 	_ = json.NewDecoder(resp.Body).Decode(&out)
 	return resp.StatusCode, out
+}
+
+// client is the public Go client of the running API, with the test's token.
+func (e *e2e) client() *client.Client {
+	return &client.Client{BaseURL: "http://" + e.api, Token: secret.String(e.token)}
+}
+
+// lock asks the API to lock domain and fails the test unless it is
+// accepted: a change recorded as a generation and queued as a task.
+func (e *e2e) lock(domain string) client.Accepted {
+	e.t.Helper()
+	acc, err := e.client().Lock(context.Background(), domain, client.LockRequest{})
+	if err != nil || acc.Generation < 1 || acc.TaskID == "" || !acc.Desired.Locked {
+		e.t.Fatalf("lock %s: %+v %v", domain, acc, err)
+	}
+	return acc
+}
+
+// unlock asks the API to unlock domain and fails the test unless it is
+// accepted.
+func (e *e2e) unlock(domain string) client.Accepted {
+	e.t.Helper()
+	acc, err := e.client().Unlock(context.Background(), domain, client.UnlockRequest{})
+	if err != nil || acc.Generation < 1 || acc.TaskID == "" || acc.Desired.Locked {
+		e.t.Fatalf("unlock %s: %+v %v", domain, acc, err)
+	}
+	return acc
+}
+
+// domain reads a domain's record through the client.
+func (e *e2e) domain(name string) (client.Domain, error) {
+	return e.client().Domain(context.Background(), name)
+}
+
+// sweepStateOf is a sweep's state as the API reads it: running, paused or
+// done; "" when it cannot be read.
+func (e *e2e) sweepStateOf(id string) string {
+	st, err := e.client().Sweep(context.Background(), id)
+	if err != nil {
+		return ""
+	}
+	return st.State
+}
+
+// apiUp reports whether the API answers a read with the test's token.
+func (e *e2e) apiUp() bool {
+	_, err := e.client().Domains(context.Background(), client.ListQuery{Limit: 1})
+	return err == nil
+}
+
+// apiError is err as the API's *client.Error, or nil (no error, or the
+// transport's).
+func apiError(err error) *client.Error {
+	var ae *client.Error
+	if errors.As(err, &ae) {
+		return ae
+	}
+	return nil
+}
+
+// isAPIError reports whether err is the API's answer with status and code.
+func isAPIError(err error, status int, code string) bool {
+	ae := apiError(err)
+	return ae != nil && ae.Status == status && ae.Code == code
 }
 
 func (e *e2e) eventually(what string, timeout time.Duration, cond func() bool) {
@@ -167,13 +236,12 @@ func (e *e2e) eventually(what string, timeout time.Duration, cond func() bool) {
 
 // inSync reports whether the API shows the domain converged on locked.
 func (e *e2e) inSync(domain string, locked bool) bool {
-	code, out := e.http("GET", "/v1/domains/"+domain)
-	if code != 200 {
+	d, err := e.domain(domain)
+	if err != nil {
 		return false
 	}
 	l, _ := e.sim.Locked(domain)
-	desired, _ := out["desired"].(map[string]any)
-	return out["in_sync"] == true && desired["locked"] == locked && l == locked
+	return d.InSync && d.Desired.Locked == locked && l == locked
 }
 
 func TestE2E_serveLockUnlockAndCLI(t *testing.T) {
@@ -181,11 +249,13 @@ func TestE2E_serveLockUnlockAndCLI(t *testing.T) {
 	e := newE2E(t)
 	e.enom.AddDomain("example.com", false)
 	e.start("serve")
-	e.eventually("the API", 10*time.Second, func() bool { c, _ := e.http("GET", "/v1/domains/example.com"); return c == 404 })
+	e.eventually("the API", 10*time.Second, func() bool {
+		_, err := e.domain("example.com")
+		return isAPIError(err, 404, "not_found")
+	})
 
-	code, out := e.http("POST", "/v1/domains/example.com/lock")
-	if code != 202 || out["task_id"] != "lock:example.com@1" {
-		t.Fatalf("lock: %d %v", code, out)
+	if acc := e.lock("example.com"); acc.TaskID != "lock:example.com@1" || acc.Generation != 1 {
+		t.Fatalf("lock: %+v", acc)
 	}
 	e.eventually("the lock to converge", 15*time.Second, func() bool { return e.inSync("example.com", true) })
 
@@ -203,14 +273,10 @@ func TestE2E_serveLockUnlockAndCLI(t *testing.T) {
 	}
 	// A domain the registrar account does not hold: archived after one
 	// attempt, with the registrar's error on the domain.
-	if code, out := e.http("POST", "/v1/domains/not-at-the-registrar.com/lock"); code != 202 {
-		t.Fatalf("lock: %d %v", code, out)
-	}
+	e.lock("not-at-the-registrar.com")
 	e.eventually("the error to show", 15*time.Second, func() bool {
-		_, out := e.http("GET", "/v1/domains/not-at-the-registrar.com")
-		obs, _ := out["observed"].(map[string]any)
-		msg, _ := obs["error"].(string)
-		return strings.Contains(msg, "not found") && out["in_sync"] == false
+		d, err := e.domain("not-at-the-registrar.com")
+		return err == nil && d.Observed.Error != nil && strings.Contains(*d.Observed.Error, "not found") && !d.InSync
 	})
 }
 
@@ -343,43 +409,36 @@ func TestE2E_simulateAllFourRegistrars(t *testing.T) {
 		return out
 	}
 	converged := func(domain string, locked bool) bool {
-		code, out := e.http("GET", "/v1/domains/"+domain)
-		desired, _ := out["desired"].(map[string]any)
-		return code == 200 && out["in_sync"] == true && desired["locked"] == locked && simState(domain)["locked"] == locked
+		d, err := e.domain(domain)
+		return err == nil && d.InSync && d.Desired.Locked == locked && simState(domain)["locked"] == locked
 	}
 	// sim0000000.com (eNom), sim0000001.net (OpenSRS), sim0000002.org (WHMCS), sim0000003.ee (.ee).
 	domains := []string{"sim0000000.com", "sim0000001.net", "sim0000002.org", "sim0000003.ee"}
 	for _, d := range domains {
-		if code, out := e.http("POST", "/v1/domains/"+d+"/lock"); code != 202 {
-			t.Fatalf("lock %s: %d %v", d, code, out)
-		}
+		e.lock(d)
 	}
 	for _, d := range domains {
 		e.eventually(d+" to lock", 20*time.Second, func() bool { return converged(d, true) })
 	}
 	for _, d := range domains {
-		if code, out := e.http("DELETE", "/v1/domains/"+d+"/lock"); code != 202 {
-			t.Fatalf("unlock %s: %d %v", d, code, out)
-		}
+		e.unlock(d)
 	}
 	for _, d := range domains {
 		e.eventually(d+" to unlock", 20*time.Second, func() bool { return converged(d, false) })
 	}
-	req, _ := http.NewRequest("PUT", "http://"+apiAddr+"/v1/domains/sim0000001.net/trade-lock", strings.NewReader(`{"enable":false,"consent_ip":"203.0.113.7"}`))
-	req.Header.Set("Authorization", "Bearer "+e.token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil || resp.StatusCode != 202 {
-		t.Fatalf("trade-lock: %v %v", resp, err)
+	off := false
+	acc, err := e.client().TradeLock(context.Background(), "sim0000001.net", client.TradeLockRequest{Enable: &off, ConsentIP: "203.0.113.7"})
+	if err != nil || acc.Desired.TradeLock == nil || *acc.Desired.TradeLock || acc.TaskID == "" {
+		t.Fatalf("trade-lock: %+v %v", acc, err)
 	}
-	resp.Body.Close()
 	e.eventually("the trade lock setting to land", 20*time.Second, func() bool {
 		tl, _ := simState("sim0000001.net")["trade_lock"].(map[string]any)
 		return tl["enable"] == false && tl["consent_ip"] == "203.0.113.7"
 	})
 	e.eventually("the trade lock to show as applied", 10*time.Second, func() bool {
-		_, out := e.http("GET", "/v1/domains/sim0000001.net")
-		desired, _ := out["desired"].(map[string]any)
-		return desired["trade_lock"] == false && desired["trade_lock_applied"] == true && out["in_sync"] == true
+		d, err := e.domain("sim0000001.net")
+		return err == nil && d.Desired.TradeLock != nil && !*d.Desired.TradeLock &&
+			d.Desired.TradeApplied != nil && *d.Desired.TradeApplied && d.InSync
 	})
 }
 
@@ -466,9 +525,7 @@ func TestE2E_metricsAndMonitoring(t *testing.T) {
 	e.enom.AddDomain("metered.com", false)
 	e.start("serve")
 	e.eventually("the API", 10*time.Second, func() bool { c, _ := e.http("GET", "/healthz"); return c == 200 })
-	if code, _ := e.http("POST", "/v1/domains/metered.com/lock"); code != 202 {
-		t.Fatalf("lock: %d", code)
-	}
+	e.lock("metered.com")
 	e.eventually("the lock", 15*time.Second, func() bool { return e.inSync("metered.com", true) })
 	out, err := e.run("sweep", "--wait")
 	if err != nil {
@@ -530,9 +587,7 @@ func TestE2E_metricsAndMonitoring(t *testing.T) {
 	}
 	// Task lists render with readable types, payloads and error messages:
 	// a lock of a domain the registrar does not hold is archived.
-	if code, _ := e.http("POST", "/v1/domains/not-held.com/lock"); code != 202 {
-		t.Fatalf("lock: %d", code)
-	}
+	e.lock("not-held.com")
 	var list string
 	e.eventually("the archived task in asynqmon", 15*time.Second, func() bool {
 		code, list = get("/monitoring/api/queues/"+e.env.Namespace+":reglock:changes/archived_tasks", bearer)

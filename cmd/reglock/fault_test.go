@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reglock/reglock/client"
 	"github.com/reglock/reglock/redistest"
 )
 
@@ -30,16 +32,12 @@ func newFaultE2E(t *testing.T, redisArgs ...string) (*e2e, *redistest.Server) {
 	return e, srv
 }
 
-// post sends an API write and returns its status code (0: no answer).
-func (e *e2e) post(path string) int {
-	req, _ := http.NewRequest("POST", "http://"+e.api+path, nil)
-	req.Header.Set("Authorization", "Bearer "+e.token)
-	resp, err := (&http.Client{Timeout: 20 * time.Second}).Do(req)
-	if err != nil {
-		return 0
-	}
-	resp.Body.Close()
-	return resp.StatusCode
+// lockWithin asks the API to lock domain, giving up on the answer after
+// 20 seconds.
+func (e *e2e) lockWithin(domain string) (client.Accepted, error) {
+	c := e.client()
+	c.HTTP = &http.Client{Timeout: 20 * time.Second}
+	return c.Lock(context.Background(), domain, client.LockRequest{})
 }
 
 // Redis killed (SIGKILL) mid-run and restarted from its AOF: no accepted
@@ -57,8 +55,8 @@ func TestFault_redisKilledMidRunLosesNothing(t *testing.T) {
 	e.start("serve")
 	e.eventually("the API", 10*time.Second, func() bool { c, _ := e.http("GET", "/healthz"); return c == 200 })
 	for i := range n {
-		if code := e.post(fmt.Sprintf("/v1/domains/aof%02d.com/lock", i)); code != 202 {
-			t.Fatalf("lock %d: %d", i, code)
+		if acc, err := e.lockWithin(fmt.Sprintf("aof%02d.com", i)); err != nil || acc.Generation != 1 {
+			t.Fatalf("lock %d: %+v %v", i, acc, err)
 		}
 	}
 	converged := 0
@@ -70,8 +68,8 @@ func TestFault_redisKilledMidRunLosesNothing(t *testing.T) {
 	redis.Kill()
 	// Down: refused loudly.
 	began := time.Now()
-	if code := e.post("/v1/domains/while-down.com/lock"); code != http.StatusServiceUnavailable {
-		t.Errorf("a write while Redis is down answered %d, want 503", code)
+	if _, err := e.lockWithin("while-down.com"); apiError(err) == nil || apiError(err).Status != http.StatusServiceUnavailable {
+		t.Errorf("a write while Redis is down answered %v, want 503", err)
 	}
 	refusedIn := time.Since(began)
 	if code, _ := e.http("GET", "/readyz"); code != http.StatusServiceUnavailable {
@@ -84,8 +82,8 @@ func TestFault_redisKilledMidRunLosesNothing(t *testing.T) {
 	for i := range n {
 		d := fmt.Sprintf("aof%02d.com", i)
 		e.eventually(d+" to converge after the restart", 60*time.Second, func() bool { return e.inSync(d, true) })
-		if _, out := e.http("GET", "/v1/domains/"+d); out["generation"] != 1.0 {
-			t.Errorf("%s: generation %v after the restart, want 1 (intent kept, not re-recorded)", d, out["generation"])
+		if got, err := e.domain(d); err != nil || got.Generation != 1 {
+			t.Errorf("%s: generation %d (%v) after the restart, want 1 (intent kept, not re-recorded)", d, got.Generation, err)
 		}
 	}
 	t.Logf("%d locks accepted, %d carried out when Redis was SIGKILLed; a write meanwhile got 503 in %v; after the restart all %d converged in %v",
@@ -93,8 +91,8 @@ func TestFault_redisKilledMidRunLosesNothing(t *testing.T) {
 	if code, _ := e.http("GET", "/readyz"); code != 200 {
 		t.Errorf("/readyz after Redis came back: %d", code)
 	}
-	if code := e.post("/v1/domains/after.com/lock"); code != 202 {
-		t.Errorf("a write after Redis came back: %d", code)
+	if acc, err := e.lockWithin("after.com"); err != nil || acc.Generation != 1 {
+		t.Errorf("a write after Redis came back: %+v %v", acc, err)
 	}
 }
 
@@ -139,20 +137,18 @@ func TestFault_twoWorkersRaceOnOneDomain(t *testing.T) {
 	e.eventually("the API", 10*time.Second, func() bool { c, _ := e.http("GET", "/healthz"); return c == 200 })
 	const n = 25 // odd: the last request is a lock, so at least one write is due
 	for i := range n {
-		method := "POST"
-		if i%2 == 1 {
-			method = "DELETE"
-		}
-		if code, _ := e.http(method, "/v1/domains/contested.com/lock"); code != 202 {
-			t.Fatalf("request %d (%s): %d", i, method, code)
+		if i%2 == 0 {
+			e.lock("contested.com")
+		} else {
+			e.unlock("contested.com")
 		}
 	}
-	_, out := e.http("GET", "/v1/domains/contested.com")
-	if out["generation"] != float64(n) {
-		t.Fatalf("generation %v, want %d", out["generation"], n)
+	d, err := e.domain("contested.com")
+	if err != nil || d.Generation != n {
+		t.Fatalf("generation %d (%v), want %d", d.Generation, err, n)
 	}
-	if locked := out["desired"].(map[string]any)["locked"]; locked != true {
-		t.Fatalf("desired locked=%v after a last request to lock", locked)
+	if !d.Desired.Locked {
+		t.Fatalf("desired unlocked after a last request to lock")
 	}
 	e.eventually("the last intent to win", 30*time.Second, func() bool { return e.inSync("contested.com", true) })
 	time.Sleep(500 * time.Millisecond) // a late, stale task would write now

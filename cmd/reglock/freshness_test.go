@@ -1,12 +1,15 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/reglock/reglock/client"
 )
 
 // Freshness mode on the real service: with no cron sweep at all, the
@@ -30,39 +33,40 @@ func TestE2E_freshness(t *testing.T) {
 		l, _ := e.sim.Locked("fresh03.com")
 		return l && e.inSync("fresh03.com", true)
 	})
-	var pass map[string]any
+	var pass client.Sweep
 	e.eventually("a finished freshness pass in the sweeps' list", 20*time.Second, func() bool {
-		code, out := e.http("GET", "/v1/sweeps?state=done")
-		if code != 200 {
+		list, err := e.client().Sweeps(context.Background(), "done", "")
+		if err != nil {
 			return false
 		}
-		sweeps, _ := out["sweeps"].([]any)
-		for _, s := range sweeps {
-			s := s.(map[string]any)
-			if s["trigger"] == "freshness" && s["checked"].(float64) > 0 {
+		for _, s := range list.Sweeps {
+			if s.Trigger == "freshness" && s.Checked > 0 {
 				pass = s
 				return true
 			}
 		}
 		return false
 	})
-	per := pass["per_provider"].(map[string]any)["enom-main"].(map[string]any)
+	per, ok := pass.PerProvider["enom-main"]
+	if !ok {
+		t.Fatalf("a pass without enom-main's counts: %+v", pass)
+	}
 	// eNom lists its locks (GetAllDomains): a page for the twelve.
-	if calls, checked := per["calls"].(float64), per["checked"].(float64); calls < 1 || calls >= checked {
-		t.Errorf("a pass took %v registrar calls for %v domains, want a listing's few: %v", calls, checked, pass)
+	if per.Calls < 1 || per.Calls >= per.Checked {
+		t.Errorf("a pass took %d registrar calls for %d domains, want a listing's few: %+v", per.Calls, per.Checked, pass)
 	}
-	code, out := e.http("GET", "/v1/compliance")
-	if code != 200 {
-		t.Fatalf("compliance: %d %v", code, out)
+	comp, err := e.client().Compliance(context.Background())
+	if err != nil {
+		t.Fatalf("compliance: %v", err)
 	}
-	var fresh map[string]any
-	for _, p := range out["providers"].([]any) {
-		if p := p.(map[string]any); p["provider"] == "enom-main" {
-			fresh, _ = p["freshness"].(map[string]any)
+	var fresh *client.Freshness
+	for _, p := range comp.Providers {
+		if p.Provider == "enom-main" {
+			fresh = p.Freshness
 		}
 	}
-	if fresh == nil || fresh["period"] != "1m0s" || fresh["short"] != false || !strings.Contains(fresh["message"].(string), "12 domains") {
-		t.Errorf("compliance freshness: %v", fresh)
+	if fresh == nil || fresh.Period != "1m0s" || fresh.Short || !strings.Contains(fresh.Message, "12 domains") {
+		t.Errorf("compliance freshness: %+v", fresh)
 	}
 	metrics := e.metrics()
 	for _, want := range []string{`reglock_oldest_reading_age_seconds{provider="enom-main"}`, `reglock_freshness_cover_seconds{provider="enom-main"}`,

@@ -7,14 +7,14 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/reglock/reglock/api"
+	"github.com/reglock/reglock/client"
 )
 
 // One of a thing is singular in the CLI's output and errors: "1 domain",
 // "1 fix", "1 argument".
 func TestGrammar_one(t *testing.T) {
 	var b bytes.Buffer
-	if err := writeDrift(&b, "table", []api.Domain{{Domain: "example.com", Provider: "enom-main"}}); err != nil {
+	if err := writeDrift(&b, "table", []client.Domain{{Domain: "example.com", Provider: "enom-main"}}); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(b.String(), "\n1 domain out of sync\n") {
@@ -26,7 +26,7 @@ func TestGrammar_one(t *testing.T) {
 	}
 
 	b.Reset()
-	printOutcomes(&b, api.SweepReport{Sweep: api.Sweep{SweepID: "s"}, Domains: []api.ReportEntry{
+	printOutcomes(&b, client.SweepReport{Sweep: client.Sweep{SweepID: "s"}, Domains: []client.ReportEntry{
 		{Domain: "a.com", Provider: "p", Before: "unlocked", After: "locked", Outcome: "fixed"}}}, 20)
 	if !strings.Contains(b.String(), "drift found: 1 domain (1 fixed)") {
 		t.Errorf("one drift:\n%s", b.String())

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"encoding/json"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reglock/reglock/client"
 	"github.com/reglock/reglock/providers/simulator"
 	"github.com/reglock/reglock/redistest"
 )
@@ -92,14 +93,11 @@ func TestHA_cluster(t *testing.T) {
 	e.start("serve")
 	e.eventually("the API to be ready", 15*time.Second, func() bool { c, _ := e.haGet("/readyz"); return c == 200 })
 
-	code, resp := e.http("POST", "/v1/domains/clustered.com/lock")
-	if code != 202 || resp["task_id"] != "lock:clustered.com@1" {
-		t.Fatalf("lock: %d %v", code, resp)
+	if acc := e.lock("clustered.com"); acc.TaskID != "lock:clustered.com@1" {
+		t.Fatalf("lock: %+v", acc)
 	}
 	e.eventually("the lock to converge", 15*time.Second, func() bool { return e.inSync("clustered.com", true) })
-	if code, resp := e.http("DELETE", "/v1/domains/clustered.com/lock"); code != 202 {
-		t.Fatalf("unlock: %d %v", code, resp)
-	}
+	e.unlock("clustered.com")
 	e.eventually("the unlock to converge", 15*time.Second, func() bool { return e.inSync("clustered.com", false) })
 
 	// Drift behind reglock's back; a sweep from the CLI (its own cluster
@@ -113,9 +111,27 @@ func TestHA_cluster(t *testing.T) {
 	if out, err := e.run("drift", "--format", "csv"); err != nil || strings.Count(out, "\n") != 1 {
 		t.Fatalf("drift after the fix: %v\n%s", err, out)
 	}
-	code, listing := e.haGet("/v1/domains?limit=5")
-	if code != 200 || !strings.Contains(listing, `"next_cursor"`) {
-		t.Fatalf("listing: %d %s", code, listing)
+	// The listing, in pages of five, holds all thirteen domains once.
+	listed := map[string]bool{}
+	q := client.ListQuery{Limit: 5}
+	for pages := 0; ; pages++ {
+		page, err := e.client().Domains(context.Background(), q)
+		if err != nil || len(page.Domains) > 5 || pages > 20 {
+			t.Fatalf("listing, page %d: %+v %v", pages, page, err)
+		}
+		for _, d := range page.Domains {
+			if listed[d.Domain] {
+				t.Errorf("%s listed twice", d.Domain)
+			}
+			listed[d.Domain] = true
+		}
+		if page.NextCursor == nil {
+			break
+		}
+		q.Cursor = *page.NextCursor
+	}
+	if len(listed) != 13 {
+		t.Fatalf("the listing holds %d domains, want 13: %v", len(listed), listed)
 	}
 
 	// Queue figures through asynq's inspector on the cluster client (read
@@ -156,9 +172,7 @@ func TestHA_sentinelFailover(t *testing.T) {
 	}
 	e.start("serve")
 	e.eventually("the API to be ready", 15*time.Second, func() bool { c, _ := e.haGet("/readyz"); return c == 200 })
-	if code, resp := e.http("POST", "/v1/domains/before.com/lock"); code != 202 {
-		t.Fatalf("lock: %d %v", code, resp)
-	}
+	e.lock("before.com")
 	e.eventually("the lock to converge", 15*time.Second, func() bool { return e.inSync("before.com", true) })
 	// Replication is asynchronous: what the master acknowledged may not be
 	// on the replica yet. Wait until it is, or the crash may lose it.
@@ -168,10 +182,14 @@ func TestHA_sentinelFailover(t *testing.T) {
 	// API accepts them again.
 	type result struct {
 		domain string
-		code   int
-		err    string
-		took   time.Duration
-		at     time.Duration
+		// accepted: the API answered with an accepted change; else status
+		// and code are its error's (0 and "": no answer), and err says it.
+		accepted bool
+		status   int
+		code     string
+		err      string
+		took     time.Duration
+		at       time.Duration
 	}
 	var (
 		mu      sync.Mutex
@@ -179,20 +197,18 @@ func TestHA_sentinelFailover(t *testing.T) {
 		stop    = make(chan struct{})
 		done    = make(chan struct{})
 	)
-	client := &http.Client{Timeout: 30 * time.Second}
-	post := func(domain string) (int, string) {
-		req, _ := http.NewRequest("POST", "http://"+e.api+"/v1/domains/"+domain+"/lock", nil)
-		req.Header.Set("Authorization", "Bearer "+e.token)
-		resp, err := client.Do(req)
+	c := e.client()
+	c.HTTP = &http.Client{Timeout: 30 * time.Second}
+	lock := func(domain string) result {
+		acc, err := c.Lock(context.Background(), domain, client.LockRequest{})
+		r := result{domain: domain, accepted: err == nil && acc.Generation >= 1 && acc.TaskID != ""}
+		if ae := apiError(err); ae != nil {
+			r.status, r.code = ae.Status, ae.Code
+		}
 		if err != nil {
-			return 0, err.Error()
+			r.err = err.Error()
 		}
-		defer resp.Body.Close()
-		var body struct {
-			Error struct{ Code string } `json:"error"`
-		}
-		json.NewDecoder(resp.Body).Decode(&body)
-		return resp.StatusCode, body.Error.Code
+		return r
 	}
 	// And readiness probes meanwhile: 200 or 503, never a hang.
 	probes := map[int]int{}
@@ -222,9 +238,10 @@ func TestHA_sentinelFailover(t *testing.T) {
 			}
 			d := fmt.Sprintf("during%03d.com", i)
 			start := time.Now()
-			code, msg := post(d)
+			r := lock(d)
+			r.took, r.at = time.Since(start), start.Sub(killed)
 			mu.Lock()
-			results = append(results, result{d, code, msg, time.Since(start), start.Sub(killed)})
+			results = append(results, r)
 			mu.Unlock()
 			time.Sleep(20 * time.Millisecond)
 		}
@@ -235,7 +252,7 @@ func TestHA_sentinelFailover(t *testing.T) {
 	e.eventually("the API to accept writes on the new master", 20*time.Second, func() bool {
 		mu.Lock()
 		defer mu.Unlock()
-		return len(results) > 0 && results[len(results)-1].code == 202 && results[len(results)-1].at > failover
+		return len(results) > 0 && results[len(results)-1].accepted && results[len(results)-1].at > failover
 	})
 	close(stop)
 	<-done
@@ -249,12 +266,12 @@ func TestHA_sentinelFailover(t *testing.T) {
 	for _, r := range results {
 		slowest = max(slowest, r.took)
 		switch {
-		case r.code == 202:
+		case r.accepted:
 			accepted = append(accepted, r.domain)
-		case r.code == 503 && r.err == "unavailable":
+		case r.status == 503 && r.code == "unavailable":
 			unavailable++
 		default:
-			t.Errorf("lock %s during the failover (at +%v, took %v): %d %s; want 202 or 503", r.domain, r.at.Round(time.Millisecond), r.took.Round(time.Millisecond), r.code, r.err)
+			t.Errorf("lock %s during the failover (at +%v, took %v): %s; want accepted or 503 unavailable", r.domain, r.at.Round(time.Millisecond), r.took.Round(time.Millisecond), r.err)
 		}
 	}
 	mu.Lock()
@@ -269,19 +286,15 @@ func TestHA_sentinelFailover(t *testing.T) {
 
 	// A new lock through the API after the failover is accepted and the
 	// worker, which was never restarted, carries it out.
-	if code, resp := e.http("POST", "/v1/domains/after.com/lock"); code != 202 {
-		t.Fatalf("lock after the failover: %d %v", code, resp)
-	}
+	e.lock("after.com")
 	e.eventually("the lock after the failover to converge", 20*time.Second, func() bool { return e.inSync("after.com", true) })
 	// Every 202 was recorded for good and is carried out: none was lost.
 	for _, d := range accepted {
 		e.eventually(d+" (accepted during the failover) to converge", 20*time.Second, func() bool { return e.inSync(d, true) })
 	}
 	// What was locked and replicated before the crash is still recorded.
-	code, out := e.http("GET", "/v1/domains/before.com")
-	desired, _ := out["desired"].(map[string]any)
-	if code != 200 || desired["locked"] != true || out["generation"] != float64(1) || out["in_sync"] != true {
-		t.Fatalf("before.com after the failover: %d %v", code, out)
+	if d, err := e.domain("before.com"); err != nil || !d.Desired.Locked || d.Generation != 1 || !d.InSync {
+		t.Fatalf("before.com after the failover: %+v %v", d, err)
 	}
 	if c, body := e.haGet("/readyz"); c != 200 {
 		t.Fatalf("readyz after the failover: %d %s", c, body)
@@ -309,11 +322,10 @@ func TestHA_sentinelNoMasterAnswers503(t *testing.T) {
 	master.Kill()
 
 	start := time.Now()
-	code, resp := e.http("POST", "/v1/domains/outage.com/lock")
+	_, err := e.client().Lock(context.Background(), "outage.com", client.LockRequest{})
 	took := time.Since(start)
-	errBody, _ := resp["error"].(map[string]any)
-	if code != 503 || errBody["code"] != "unavailable" {
-		t.Fatalf("lock with no Redis master: %d %v after %v; want 503 unavailable", code, resp, took)
+	if !isAPIError(err, 503, "unavailable") {
+		t.Fatalf("lock with no Redis master: %v after %v; want 503 unavailable", err, took)
 	}
 	if c, body := e.haGet("/readyz"); c != 503 {
 		t.Fatalf("/readyz with no Redis master: %d %s", c, body)
@@ -325,9 +337,8 @@ func TestHA_sentinelNoMasterAnswers503(t *testing.T) {
 	// the process says so instead of starting again from nothing.
 	master.Start()
 	e.eventually("the process to see the store lost", 20*time.Second, func() bool {
-		code, resp := e.http("POST", "/v1/domains/outage.com/lock")
-		errBody, _ := resp["error"].(map[string]any)
-		return code == 503 && errBody["code"] == "store_lost"
+		_, err := e.client().Lock(context.Background(), "outage.com", client.LockRequest{})
+		return isAPIError(err, 503, "store_lost")
 	})
 	if c, body := e.haGet("/readyz"); c != 503 || !strings.Contains(body, "store lost") {
 		t.Fatalf("/readyz with the store lost: %d %s", c, body)
@@ -337,8 +348,8 @@ func TestHA_sentinelNoMasterAnswers503(t *testing.T) {
 		t.Fatalf("restore --accept-empty: %v\n%s", err, out)
 	}
 	e.eventually("the API to accept the lock again", 20*time.Second, func() bool {
-		code, _ := e.http("POST", "/v1/domains/outage.com/lock")
-		return code == 202
+		acc, err := e.client().Lock(context.Background(), "outage.com", client.LockRequest{})
+		return err == nil && acc.Generation >= 1 && acc.TaskID != ""
 	})
 	e.eventually("the lock to converge", 20*time.Second, func() bool { return e.inSync("outage.com", true) })
 }

@@ -20,13 +20,11 @@ func TestE2E_registrarLife(t *testing.T) {
 	t.Parallel()
 	e, accts, names := newE2EFour(t, 50, 4, "")
 	e.start("serve")
-	e.eventually("the API", 15*time.Second, func() bool { code, _ := e.http("GET", "/v1/domains?limit=1"); return code == 200 })
+	e.eventually("the API", 15*time.Second, e.apiUp)
 	// Warm every adapter's caches (listings, IDs, sessions) before the
 	// registrations, so that they are older than the new domains.
 	for i, d := range names {
-		if code, out := e.http("POST", "/v1/domains/"+d+"/lock"); code != 202 {
-			t.Fatalf("lock %s: %d %v", d, code, out)
-		}
+		e.lock(d)
 		e.eventually(d+" to converge", 20*time.Second, func() bool { return e.inSync(d, true) })
 		_ = i
 	}
@@ -37,30 +35,26 @@ func TestE2E_registrarLife(t *testing.T) {
 		}
 		time.Sleep(time.Second)
 		start := time.Now()
-		if code, out := e.http("POST", "/v1/domains/"+fresh+"/lock"); code != 202 {
-			t.Fatalf("lock %s: %d %v", fresh, code, out)
-		}
+		e.lock(fresh)
 		e.eventually(fresh+", registered a second before its lock, to converge", 10*time.Second, func() bool { return e.inSync(fresh, true) })
 		t.Logf("%s: registered 1 s before its lock request, converged %v after it", fresh, time.Since(start).Round(10*time.Millisecond))
 	}
 	for i := range accts {
 		gone := fmt.Sprintf("registered.%s", simAccounts[i].tld)
-		if code, _ := e.http("DELETE", "/v1/domains/"+gone+"/lock"); code != 202 {
-			t.Fatalf("unlock %s", gone)
-		}
+		e.unlock(gone)
 		e.eventually(gone+" to be unlocked", 10*time.Second, func() bool { return e.inSync(gone, false) })
 		if _, err := e.sim.TransferAway(gone); err != nil {
 			t.Fatal(err)
 		}
 		before := e.sim.Stats().Calls
-		if code, _ := e.http("POST", "/v1/domains/"+gone+"/lock"); code != 202 {
-			t.Fatalf("lock %s after its transfer away", gone)
-		}
+		e.lock(gone) // after its transfer away
 		var errText string
 		e.eventually(gone+"'s error to be on its record", 10*time.Second, func() bool {
-			_, out := e.http("GET", "/v1/domains/"+gone)
-			obs, _ := out["observed"].(map[string]any)
-			errText, _ = obs["error"].(string)
+			d, err := e.domain(gone)
+			if err != nil || d.Observed.Error == nil {
+				return false
+			}
+			errText = *d.Observed.Error
 			return errText != ""
 		})
 		if !strings.Contains(errText, "not found") || !strings.Contains(errText, gone) {
@@ -78,9 +72,7 @@ func TestE2E_registrarLife(t *testing.T) {
 		}
 		// Another domain of the account goes on: no breaker opened.
 		other := fmt.Sprintf("rate01.%s", simAccounts[i].tld)
-		if code, _ := e.http("DELETE", "/v1/domains/"+other+"/lock"); code != 202 {
-			t.Fatalf("unlock %s", other)
-		}
+		e.unlock(other)
 		e.eventually(other+", beside a domain transferred away, to converge", 10*time.Second, func() bool { return e.inSync(other, false) })
 	}
 	code, ready := e.http("GET", "/readyz")
@@ -98,9 +90,7 @@ func TestE2E_registrarLife(t *testing.T) {
 		if _, err := a.TransferIn(back, false); err != nil {
 			t.Fatal(err)
 		}
-		if code, _ := e.http("POST", "/v1/domains/"+back+"/lock"); code != 202 {
-			t.Fatalf("lock %s after its transfer in", back)
-		}
+		e.lock(back) // after its transfer in
 		e.eventually(back+", transferred in under a new ID, to converge", 15*time.Second, func() bool { return e.inSync(back, true) })
 	}
 }

@@ -40,9 +40,8 @@ func TestE2E_jsonLogsHaveNoDuplicateKeys(t *testing.T) {
 	// A permanent error: the registrar does not hold the domain.
 	run("lock", "not-held.com")
 	e.eventually("the error", 15*time.Second, func() bool {
-		_, out := e.http("GET", "/v1/domains/not-held.com")
-		obs, _ := out["observed"].(map[string]any)
-		return obs["error"] != nil
+		d, err := e.domain("not-held.com")
+		return err == nil && d.Observed.Error != nil
 	})
 	// Drift, found by a sweep and fixed.
 	e.sim.SetLocked("rate00.org", false)
@@ -55,7 +54,10 @@ func TestE2E_jsonLogsHaveNoDuplicateKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	run("unlock", "rate00.com", "--for-transfer", "--reason", "again")
-	e.eventually("rate00.com forgotten", 15*time.Second, func() bool { c, _ := e.http("GET", "/v1/domains/rate00.com"); return c == 404 })
+	e.eventually("rate00.com forgotten", 15*time.Second, func() bool {
+		_, err := e.domain("rate00.com")
+		return isAPIError(err, 404, "not_found")
+	})
 	// A transfer away pending for a domain meant to be locked, seen by a task.
 	e.sim.SetLocked("rate00.net", false)
 	if _, err := e.sim.StartTransferAway("rate00.net"); err != nil {

@@ -29,9 +29,7 @@ func TestE2E_monitoringInChromium(t *testing.T) {
 	e.enom.AddDomain("watched.com", false)
 	e.start("serve")
 	e.eventually("the API", 10*time.Second, func() bool { c, _ := e.http("GET", "/healthz"); return c == 200 })
-	if code, _ := e.http("POST", "/v1/domains/watched.com/lock"); code != 202 {
-		t.Fatalf("lock: %d", code)
-	}
+	e.lock("watched.com")
 	e.eventually("the lock", 15*time.Second, func() bool { return e.inSync("watched.com", true) })
 	base := "http://" + e.api
 

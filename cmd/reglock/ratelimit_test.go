@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/http/httptest"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/reglock/reglock/client"
 	"github.com/reglock/reglock/providers/simulator"
 	"github.com/reglock/reglock/redistest"
 )
@@ -86,20 +88,26 @@ func TestE2E_busiestSecondWithinTheRateInEveryPath(t *testing.T) {
 	wg.Wait()
 	// The service, cold; changes through the API and a sweep at once.
 	e.start("serve")
-	e.eventually("the API", 15*time.Second, func() bool { code, _ := e.http("GET", "/v1/domains?limit=1"); return code == 200 })
+	e.eventually("the API", 15*time.Second, e.apiUp)
 	for _, d := range names {
 		sim.SetLocked(d, false) // drift for the sweep to find and confirm
 	}
+	api := e.client()
 	for i, d := range names {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			method := "POST"
-			if i%4 == 3 {
-				method = "DELETE"
+			what, lock := "lock", i%4 != 3
+			var acc client.Accepted
+			var err error
+			if lock {
+				acc, err = api.Lock(context.Background(), d, client.LockRequest{})
+			} else {
+				what = "unlock"
+				acc, err = api.Unlock(context.Background(), d, client.UnlockRequest{})
 			}
-			if code, out := e.http(method, "/v1/domains/"+d+"/lock"); code != 202 {
-				t.Errorf("%s %s: %d %v", method, d, code, out)
+			if err != nil || acc.TaskID == "" || acc.Desired.Locked != lock {
+				t.Errorf("%s %s: %+v %v", what, d, acc, err)
 			}
 		}()
 	}

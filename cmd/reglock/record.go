@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/reglock/reglock/api"
+	"github.com/reglock/reglock/client"
 )
 
 // The record: history, sweeps and their reports, compliance, forgetting.
@@ -92,7 +93,7 @@ func newHistoryCmd(g *globals) *cobra.Command {
 }
 
 // historyRow is one event as a table or CSV row.
-func historyRow(e api.HistoryEvent) []string {
+func historyRow(e client.HistoryEvent) []string {
 	what := ""
 	switch e.Kind {
 	case "intent":
@@ -118,7 +119,7 @@ func historyRow(e api.HistoryEvent) []string {
 	return []string{e.Time.Format(time.RFC3339), e.Kind, strconv.FormatInt(e.Generation, 10), what, who, e.Reason}
 }
 
-func printHistory(w io.Writer, h api.History) {
+func printHistory(w io.Writer, h client.History) {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "TIME\tKIND\tGEN\tWHAT\tWHO\tREASON")
 	for _, e := range h.Events {
@@ -134,7 +135,7 @@ func printHistory(w io.Writer, h api.History) {
 	}
 }
 
-func writeHistoryCSV(w io.Writer, h api.History) error {
+func writeHistoryCSV(w io.Writer, h client.History) error {
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"time", "kind", "generation", "what", "who", "reason"})
 	for _, e := range h.Events {
@@ -292,7 +293,7 @@ func newComplianceCmd(g *globals) *cobra.Command {
 }
 
 func newForgetCmd(g *globals) *cobra.Command {
-	var r api.ForgetRequest
+	var r client.ForgetRequest
 	cmd := &cobra.Command{
 		Use:   "forget DOMAIN [--reason TEXT]",
 		Short: "Remove a domain from the inventory (expired, or left the account); its history keeps the record",

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -9,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/reglock/reglock/api"
+	"github.com/reglock/reglock/client"
 	"github.com/reglock/reglock/providers/simulator"
 )
 
@@ -34,7 +35,7 @@ func TestE2E_theRecord(t *testing.T) {
 		t.Fatalf("import: %v\n%s", err, out)
 	}
 	e.start("serve")
-	e.eventually("the API", 15*time.Second, func() bool { c, _ := e.http("GET", "/v1/domains?limit=1"); return c == 200 })
+	e.eventually("the API", 15*time.Second, e.apiUp)
 	viaAPI := []string{"--api", "http://" + e.api, "--token", e.token}
 	cli := func(args ...string) string {
 		t.Helper()
@@ -48,7 +49,7 @@ func TestE2E_theRecord(t *testing.T) {
 	// An unlock through the API with the CLI: recorded under the token's
 	// name, not a self-asserted identity.
 	cli(append([]string{"unlock", "owned01.com", "--reason", "ticket 42", "--relock-after", "1h"}, viaAPI...)...)
-	var h api.History
+	var h client.History
 	if err := json.Unmarshal([]byte(cli(append([]string{"history", "owned01.com", "--format", "json"}, viaAPI...)...)), &h); err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +65,7 @@ func TestE2E_theRecord(t *testing.T) {
 	}
 	e.eventually("the unlock to converge", 15*time.Second, func() bool { return e.inSync("owned01.com", false) })
 	// The richer status: who asked and why, and the relock ahead.
-	var d api.Domain
+	var d client.Domain
 	if err := json.Unmarshal([]byte(cli("status", "owned01.com", "--json")), &d); err != nil {
 		t.Fatal(err)
 	}
@@ -99,8 +100,8 @@ func TestE2E_theRecord(t *testing.T) {
 	out = cli("sweep")
 	id := strings.Fields(out)[1]
 	e.eventually("sweep "+id+" to finish", 20*time.Second, func() bool {
-		_, st := e.http("GET", "/v1/sweeps/"+id)
-		return st["state"] == "done"
+		st, err := e.client().Sweep(context.Background(), id)
+		return err == nil && st.State == "done"
 	})
 	e.eventually("the fix", 15*time.Second, func() bool { l, _ := e.sim.Locked("owned04.com"); return l })
 	// The drift and its fix were notified, signed, once each.
@@ -108,15 +109,15 @@ func TestE2E_theRecord(t *testing.T) {
 		return len(hook.Heard("drift_confirmed owned04.com")) == 1 && len(hook.Heard("drift_fixed owned04.com")) == 1 &&
 			len(hook.Heard("sweep_finished ")) == 1
 	})
-	var list api.SweepList
+	var list client.SweepList
 	if err := json.Unmarshal([]byte(cli(append([]string{"sweep", "list", "--format", "json", "--state", "done"}, viaAPI...)...)), &list); err != nil {
 		t.Fatal(err)
 	}
 	if len(list.Sweeps) != 1 || list.Sweeps[0].SweepID != id || list.Sweeps[0].Drifted != 1 {
 		t.Fatalf("sweep list: %+v (want %s)", list.Sweeps, id)
 	}
-	if code, out := e.http("GET", "/v1/sweeps?state=paused"); code != 200 || len(out["sweeps"].([]any)) != 0 {
-		t.Fatalf("paused sweeps: %d %v", code, out)
+	if paused, err := e.client().Sweeps(context.Background(), "paused", ""); err != nil || len(paused.Sweeps) != 0 {
+		t.Fatalf("paused sweeps: %+v %v", paused, err)
 	}
 	e.eventually("the report to say fixed", 15*time.Second, func() bool {
 		rows, err := csv.NewReader(strings.NewReader(cli("sweep", "report", id, "--format", "csv"))).ReadAll()
@@ -138,7 +139,7 @@ func TestE2E_theRecord(t *testing.T) {
 
 	// Compliance: ten domains, all but the unlocked one's window read in
 	// their desired state after the sweep; one window open.
-	var c api.Compliance
+	var c client.Compliance
 	if err := json.Unmarshal([]byte(cli("compliance", "--format", "json")), &c); err != nil {
 		t.Fatal(err)
 	}
@@ -156,8 +157,8 @@ func TestE2E_theRecord(t *testing.T) {
 	if out := cli(append([]string{"forget", "owned09.com", "--reason", "expired"}, viaAPI...)...); !strings.Contains(out, "forgot owned09.com (provider enom-main)") {
 		t.Fatalf("forget: %s", out)
 	}
-	if code, _ := e.http("GET", "/v1/domains/owned09.com"); code != 404 {
-		t.Fatalf("a forgotten domain answers %d", code)
+	if _, err := e.domain("owned09.com"); !isAPIError(err, 404, "not_found") {
+		t.Fatalf("a forgotten domain answers %v", err)
 	}
 	if err := json.Unmarshal([]byte(cli("history", "owned09.com", "--format", "json")), &h); err != nil {
 		t.Fatal(err)
@@ -207,7 +208,8 @@ func TestE2E_theRecord(t *testing.T) {
 	if out, err := e.run("history", "owned01.com", "--format", "xml"); err == nil || !strings.Contains(out, `--format: "xml"`) {
 		t.Fatalf("history --format xml: %v\n%s", err, out)
 	}
-	if code, out := e.http("GET", "/v1/domains/owned01.com/history?cursor=bogus"); code != 400 || !strings.Contains(fmt.Sprint(out), "cursor") {
-		t.Fatalf("bad cursor: %d %v", code, out)
+	if _, err := e.client().History(context.Background(), "owned01.com", "bogus", 0); apiError(err) == nil ||
+		apiError(err).Status != 400 || !strings.Contains(apiError(err).Message, "cursor") {
+		t.Fatalf("bad cursor: %v", err)
 	}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/hibiken/asynq"
 
+	"github.com/reglock/reglock/client"
 	"github.com/reglock/reglock/tasks"
 )
 
@@ -58,9 +58,7 @@ func TestStoreLoss_drill(t *testing.T) {
 	e.eventually("the API", 10*time.Second, func() bool { c, _ := e.readyz(); return c == 200 })
 
 	for _, d := range []string{"keep1.com", "keep2.com"} {
-		if code, out := e.http("POST", "/v1/domains/"+d+"/lock"); code != 202 {
-			t.Fatalf("lock %s: %d %v", d, code, out)
-		}
+		e.lock(d)
 	}
 	if out, err := e.run("unlock", "open.com", "--relock-after", "72h", "--provider", "enom-main", "--reason", "transfer out"); err != nil {
 		t.Fatalf("unlock open.com: %v\n%s", err, out)
@@ -74,14 +72,16 @@ func TestStoreLoss_drill(t *testing.T) {
 		t.Fatalf("unlock short.com: %v\n%s", err, out)
 	}
 	e.eventually("short.com to unlock", 8*time.Second, func() bool { return e.inSync("short.com", false) })
-	_, open := e.http("GET", "/v1/domains/open.com")
-	openDesired, _ := open["desired"].(map[string]any)
-	_, short := e.http("GET", "/v1/domains/short.com")
-	shortRelock, _ := short["desired"].(map[string]any)["relock_at"].(string)
-	shortEnds, err := time.Parse(time.RFC3339Nano, shortRelock)
-	if err != nil {
-		t.Fatalf("short.com's window: %v %v", short, err)
+	open, err := e.domain("open.com")
+	if err != nil || open.Desired.RelockAt == nil {
+		t.Fatalf("open.com's window: %+v %v", open, err)
 	}
+	openDesired := open.Desired
+	short, err := e.domain("short.com")
+	if err != nil || short.Desired.RelockAt == nil {
+		t.Fatalf("short.com's window: %+v %v", short, err)
+	}
+	shortEnds := *short.Desired.RelockAt
 
 	export := filepath.Join(t.TempDir(), "reglock.jsonl")
 	if out, err := e.run("export", "--output", export); err != nil || !strings.Contains(out, "exported 4 domains") {
@@ -108,12 +108,11 @@ func TestStoreLoss_drill(t *testing.T) {
 	e.eventually("reglock_store_lost to be 1", 10*time.Second, func() bool { return e.scrapeMetric("reglock_store_lost") == "1" })
 
 	// Everything that could write is refused or held.
-	code, out := e.http("POST", "/v1/domains/new.com/lock")
-	if code != 503 || errCodeOf(out) != "store_lost" {
-		t.Errorf("a lock request while lost: %d %v", code, out)
+	if _, err := e.client().Lock(context.Background(), "new.com", client.LockRequest{}); !isAPIError(err, 503, "store_lost") {
+		t.Errorf("a lock request while lost: %v", err)
 	}
-	if code, out := e.http("POST", "/v1/sweeps"); code != 503 || errCodeOf(out) != "store_lost" {
-		t.Errorf("a sweep while lost: %d %v", code, out)
+	if _, err := e.client().StartSweep(context.Background(), client.SweepRequest{}); !isAPIError(err, 503, "store_lost") {
+		t.Errorf("a sweep while lost: %v", err)
 	}
 	if out, err := e.run("sweep"); err == nil || !strings.Contains(out, "store lost") {
 		t.Errorf("reglock sweep while lost: %v\n%s", err, out)
@@ -156,8 +155,8 @@ func TestStoreLoss_drill(t *testing.T) {
 	if out, err := e.run("restore", truncated); err == nil || !strings.Contains(out, "truncated export") || !strings.Contains(out, "nothing was restored") {
 		t.Errorf("restore of a truncated export: %v\n%s", err, out)
 	}
-	if code, _ := e.http("GET", "/v1/domains/open.com"); code != 404 {
-		t.Errorf("a refused restore wrote open.com: %d", code)
+	if d, err := e.domain("open.com"); !isAPIError(err, 404, "not_found") {
+		t.Errorf("a refused restore wrote open.com: %+v %v", d, err)
 	}
 
 	// Let short.com's window end while the store is lost.
@@ -182,15 +181,13 @@ func TestStoreLoss_drill(t *testing.T) {
 	t.Logf("ready %v after the restore", time.Since(restored).Round(time.Millisecond))
 	e.eventually("reglock_store_lost to be 0", 10*time.Second, func() bool { return e.scrapeMetric("reglock_store_lost") == "0" })
 
-	code, open = e.http("GET", "/v1/domains/open.com")
-	desired, _ := open["desired"].(map[string]any)
-	if code != 200 || desired["locked"] != false || desired["relock_at"] != openDesired["relock_at"] || open["generation"] != 1.0 {
-		t.Fatalf("open.com after the restore: %d %v; before the loss desired %v", code, open, openDesired)
+	open, err = e.domain("open.com")
+	if err != nil || open.Desired.Locked || open.Desired.RelockAt == nil || !open.Desired.RelockAt.Equal(*openDesired.RelockAt) || open.Generation != 1 {
+		t.Fatalf("open.com after the restore: %+v %v; before the loss desired %+v", open, err, openDesired)
 	}
 	for _, d := range []string{"keep1.com", "keep2.com"} {
-		_, out := e.http("GET", "/v1/domains/"+d)
-		if desired, _ := out["desired"].(map[string]any); desired["locked"] != true {
-			t.Errorf("%s after the restore: %v", d, out)
+		if got, err := e.domain(d); err != nil || !got.Desired.Locked {
+			t.Errorf("%s after the restore: %+v %v", d, got, err)
 		}
 	}
 	e.eventually("short.com's ended window to be relocked", 30*time.Second, func() bool { return e.inSync("short.com", true) })
@@ -198,11 +195,11 @@ func TestStoreLoss_drill(t *testing.T) {
 	if l, _ := e.sim.Locked("open.com"); l {
 		t.Error("open.com was relocked: its window runs for 72h")
 	}
-	if code, out := e.http("POST", "/v1/domains/new.com/lock"); code != 202 {
-		t.Errorf("a lock request after the restore: %d %v", code, out)
+	if acc, err := e.client().Lock(context.Background(), "new.com", client.LockRequest{}); err != nil || acc.Generation != 1 {
+		t.Errorf("a lock request after the restore: %+v %v", acc, err)
 	}
-	if code, out := e.http("POST", "/v1/domains/open.com/lock"); code != 202 || out["generation"] != 2.0 {
-		t.Errorf("the next intent of a restored domain: %d %v, want generation 2", code, out)
+	if acc, err := e.client().Lock(context.Background(), "open.com", client.LockRequest{}); err != nil || acc.Generation != 2 {
+		t.Errorf("the next intent of a restored domain: %+v %v, want generation 2", acc, err)
 	}
 }
 
@@ -214,9 +211,7 @@ func TestStoreLoss_acceptEmpty(t *testing.T) {
 	e.enom.AddDomain("gone.com", false)
 	e.start("serve")
 	e.eventually("the API", 10*time.Second, func() bool { c, _ := e.readyz(); return c == 200 })
-	if code, out := e.http("POST", "/v1/domains/gone.com/lock"); code != 202 {
-		t.Fatalf("lock: %d %v", code, out)
-	}
+	e.lock("gone.com")
 	e.eventually("gone.com to lock", 15*time.Second, func() bool { return e.inSync("gone.com", true) })
 	if out, err := e.run("restore", "--accept-empty"); err != nil || !strings.Contains(out, "not marked lost: nothing to accept") {
 		t.Fatalf("accepting a store that is fine: %v\n%s", err, out)
@@ -230,14 +225,7 @@ func TestStoreLoss_acceptEmpty(t *testing.T) {
 		t.Fatalf("restore --accept-empty: %v\n%s", err, out)
 	}
 	e.eventually("readiness to turn green", 10*time.Second, func() bool { c, _ := e.readyz(); return c == 200 })
-	code, resp := e.http("POST", "/v1/domains/gone.com/lock")
-	if code != 202 || resp["generation"] != 1.0 {
-		t.Fatalf("lock after accepting the empty store: %d %v", code, resp)
+	if acc, err := e.client().Lock(context.Background(), "gone.com", client.LockRequest{}); err != nil || acc.Generation != 1 {
+		t.Fatalf("lock after accepting the empty store: %+v %v", acc, err)
 	}
-}
-
-func errCodeOf(out map[string]any) string {
-	e, _ := out["error"].(map[string]any)
-	c, _ := e["code"].(string)
-	return fmt.Sprint(c)
 }

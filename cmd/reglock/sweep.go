@@ -11,7 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/reglock/reglock/api"
+	"github.com/reglock/reglock/client"
 	"github.com/reglock/reglock/english"
 	"github.com/reglock/reglock/sweep"
 )
@@ -21,7 +21,7 @@ import (
 var errPaused = errors.New("paused by the blast-radius guard")
 
 func newSweepCmd(g *globals) *cobra.Command {
-	var r api.SweepRequest
+	var r client.SweepRequest
 	var wait bool
 	cmd := &cobra.Command{
 		Use:   "sweep [--provider P] [--dry-run] [--wait]",
@@ -159,7 +159,7 @@ func waitFixes(ctx context.Context, c controller, w io.Writer, id string, limit 
 		}
 		queued := 0
 		for _, e := range rep.Domains {
-			if e.Outcome == api.OutcomeQueued {
+			if e.Outcome == client.OutcomeQueued {
 				queued++
 			}
 		}
@@ -181,7 +181,7 @@ func waitFixes(ctx context.Context, c controller, w io.Writer, id string, limit 
 
 // printOutcomes writes each drift of a report and its outcome (the first
 // most of them), and the count of each outcome.
-func printOutcomes(w io.Writer, rep api.SweepReport, most int) {
+func printOutcomes(w io.Writer, rep client.SweepReport, most int) {
 	counts := map[string]int{}
 	for i, e := range rep.Domains {
 		counts[e.Outcome]++
@@ -232,7 +232,7 @@ func perDomain(calls, domains int64) string {
 	return fmt.Sprintf(" (%.3f a domain)", float64(calls)/float64(domains))
 }
 
-func printSweep(w io.Writer, st api.Sweep) {
+func printSweep(w io.Writer, st client.Sweep) {
 	fmt.Fprintf(w, "sweep %s: %s\n  checked %d, drifted %d (unfixable %d), errors %d, fixes queued %d\n",
 		st.SweepID, st.State, st.Checked, st.Drifted, st.Unfixable, st.Errors, st.FixesQueued)
 	names := make([]string, 0, len(st.PerProvider))

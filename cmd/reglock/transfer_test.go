@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/reglock/reglock/api"
+	"github.com/reglock/reglock/client"
 )
 
 // The transfer-out drill, end to end on a running service:
@@ -20,7 +20,7 @@ func TestE2E_transferOut(t *testing.T) {
 	hook := newWebhook(t)
 	e, _, _ := newE2EFour(t, 50, 2, hook.config("transfer_pending, transferred"))
 	e.start("serve")
-	e.eventually("the API", 15*time.Second, func() bool { c, _ := e.http("GET", "/v1/domains?limit=1"); return c == 200 })
+	e.eventually("the API", 15*time.Second, e.apiUp)
 	viaAPI := []string{"--api", "http://" + e.api, "--token", e.token}
 	cli := func(args ...string) string {
 		t.Helper()
@@ -38,7 +38,7 @@ func TestE2E_transferOut(t *testing.T) {
 	// An unlock for a transfer; the transfer completes at the registry.
 	cli(append([]string{"unlock", "rate00.com", "--for-transfer", "--reason", "customer moves to another registrar"}, viaAPI...)...)
 	e.eventually("rate00.com unlocked", 15*time.Second, func() bool { return e.inSync("rate00.com", false) })
-	var d api.Domain
+	var d client.Domain
 	if err := json.Unmarshal([]byte(cli("status", "rate00.com", "--json")), &d); err != nil {
 		t.Fatal(err)
 	}
@@ -51,9 +51,12 @@ func TestE2E_transferOut(t *testing.T) {
 	// The next reading (a sweep here) finds it gone: success, not an error.
 	out := cli("sweep")
 	id := strings.Fields(out)[1]
-	e.eventually("sweep "+id, 30*time.Second, func() bool { _, st := e.http("GET", "/v1/sweeps/"+id); return st["state"] == "done" })
-	e.eventually("rate00.com forgotten", 15*time.Second, func() bool { c, _ := e.http("GET", "/v1/domains/rate00.com"); return c == 404 })
-	var h api.History
+	e.eventually("sweep "+id, 30*time.Second, func() bool { return e.sweepStateOf(id) == "done" })
+	e.eventually("rate00.com forgotten", 15*time.Second, func() bool {
+		_, err := e.domain("rate00.com")
+		return isAPIError(err, 404, "not_found")
+	})
+	var h client.History
 	if err := json.Unmarshal([]byte(cli("history", "rate00.com", "--format", "json")), &h); err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +66,7 @@ func TestE2E_transferOut(t *testing.T) {
 	reads := e.sim.Reads("rate00.com")
 	out = cli("sweep")
 	id = strings.Fields(out)[1]
-	e.eventually("sweep "+id, 30*time.Second, func() bool { _, st := e.http("GET", "/v1/sweeps/"+id); return st["state"] == "done" })
+	e.eventually("sweep "+id, 30*time.Second, func() bool { return e.sweepStateOf(id) == "done" })
 	if n := e.sim.Reads("rate00.com"); n != reads {
 		t.Errorf("a transferred domain was read again (%d reads, was %d)", n, reads)
 	}
@@ -91,8 +94,8 @@ func TestE2E_transferOut(t *testing.T) {
 	if h.Events[0].Kind != "transfer_pending" {
 		t.Fatalf("history of rate00.net: %+v", h.Events)
 	}
-	e.eventually("sweep "+id, 30*time.Second, func() bool { _, st := e.http("GET", "/v1/sweeps/"+id); return st["state"] != "running" })
-	var c api.Compliance
+	e.eventually("sweep "+id, 30*time.Second, func() bool { st := e.sweepStateOf(id); return st != "" && st != "running" })
+	var c client.Compliance
 	if err := json.Unmarshal([]byte(cli("compliance", "--format", "json")), &c); err != nil {
 		t.Fatal(err)
 	}

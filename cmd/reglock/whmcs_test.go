@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -8,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/reglock/reglock/client"
 )
 
 // TestWHMCS runs the WHMCS addon's hooks (integrations/whmcs) in php-cli,
@@ -25,7 +28,7 @@ func TestWHMCS(t *testing.T) {
 		e.enom.AddDomain(d, false)
 	}
 	e.start("serve")
-	e.eventually("the API", 20*time.Second, func() bool { code, _ := e.http("GET", "/v1/domains"); return code == 200 })
+	e.eventually("the API", 20*time.Second, e.apiUp)
 
 	script, err := filepath.Abs("../../integrations/whmcs/tests/run.php")
 	if err != nil {
@@ -52,17 +55,16 @@ func TestWHMCS(t *testing.T) {
 		return r
 	}
 	api := "http://" + e.api
-	intents := func(domain string) []map[string]any {
+	intents := func(domain string) []client.HistoryEvent {
 		t.Helper()
-		code, out := e.http("GET", "/v1/domains/"+domain+"/history")
-		if code != 200 {
-			t.Fatalf("history of %s: %d %v", domain, code, out)
+		h, err := e.client().History(context.Background(), domain, "", 0)
+		if err != nil {
+			t.Fatalf("history of %s: %v", domain, err)
 		}
-		var got []map[string]any
-		evs, _ := out["events"].([]any)
-		for _, ev := range evs {
-			if m, _ := ev.(map[string]any); m["kind"] == "intent" {
-				got = append(got, m)
+		var got []client.HistoryEvent
+		for _, ev := range h.Events {
+			if ev.Kind == "intent" {
+				got = append(got, ev)
 			}
 		}
 		return got // newest first
@@ -74,8 +76,8 @@ func TestWHMCS(t *testing.T) {
 	}
 	for _, d := range []string{"whmcs-reg.com", "whmcs-xfer.com"} {
 		in := intents(d)
-		if len(in) != 1 || in[0]["intent"] != "lock" || !strings.HasPrefix(in[0]["requested_by"].(string), "whmcs") {
-			t.Fatalf("%s: want one lock intent requested by WHMCS, got %v", d, in)
+		if len(in) != 1 || in[0].Intent != "lock" || !strings.HasPrefix(in[0].RequestedBy, "whmcs") {
+			t.Fatalf("%s: want one lock intent requested by WHMCS, got %+v", d, in)
 		}
 		e.eventually(d+" locked at the registrar", 20*time.Second, func() bool { return e.inSync(d, true) })
 	}
@@ -85,8 +87,8 @@ func TestWHMCS(t *testing.T) {
 		t.Fatalf("toggle_off logged errors: %v", r.Log)
 	}
 	in := intents("whmcs-reg.com")
-	if len(in) != 2 || in[0]["intent"] != "unlock" || in[0]["requested_by"] != "whmcs:client:7" {
-		t.Fatalf("want an unlock requested by whmcs:client:7 on top, got %v", in)
+	if len(in) != 2 || in[0].Intent != "unlock" || in[0].RequestedBy != "whmcs:client:7" {
+		t.Fatalf("want an unlock requested by whmcs:client:7 on top, got %+v", in)
 	}
 
 	// WHMCS runs the same lock save twice: one intent.
@@ -94,12 +96,11 @@ func TestWHMCS(t *testing.T) {
 		t.Fatalf("retry logged errors: %v", r.Log)
 	}
 	in = intents("whmcs-retry.com")
-	if len(in) != 1 || in[0]["intent"] != "lock" || in[0]["requested_by"] != "whmcs:admin:1" {
-		t.Fatalf("a retried hook: want one lock intent by whmcs:admin:1, got %v", in)
+	if len(in) != 1 || in[0].Intent != "lock" || in[0].RequestedBy != "whmcs:admin:1" {
+		t.Fatalf("a retried hook: want one lock intent by whmcs:admin:1, got %+v", in)
 	}
-	_, dom := e.http("GET", "/v1/domains/whmcs-retry.com")
-	if g, _ := dom["generation"].(float64); g != in[0]["generation"].(float64) {
-		t.Fatalf("generation %v after the retry, the intent's is %v", dom["generation"], in[0]["generation"])
+	if dom, err := e.domain("whmcs-retry.com"); err != nil || dom.Generation != in[0].Generation {
+		t.Fatalf("generation %d (%v) after the retry, the intent's is %d", dom.Generation, err, in[0].Generation)
 	}
 
 	// reglock down: the hook returns well inside its timeout, with an admin-visible error.
@@ -111,7 +112,7 @@ func TestWHMCS(t *testing.T) {
 	if len(r.Log) != 1 || !strings.Contains(r.Log[0], "reglock") || !strings.Contains(r.Log[0], "whmcs-down.com") {
 		t.Fatalf("want one activity-log error naming the domain, got %v", r.Log)
 	}
-	if code, _ := e.http("GET", "/v1/domains/whmcs-down.com"); code == 200 && len(intents("whmcs-down.com")) != 0 {
+	if _, err := e.domain("whmcs-down.com"); err == nil && len(intents("whmcs-down.com")) != 0 {
 		t.Fatal("an intent was recorded while reglock was unreachable")
 	}
 

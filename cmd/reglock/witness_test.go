@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/reglock/reglock/api"
+	"github.com/reglock/reglock/client"
 )
 
 // The second witness, end to end against the simulator's RDAP:
@@ -43,7 +43,7 @@ func TestE2E_registryWitness(t *testing.T) {
 		t.Fatalf("import: %v\n%s", err, out)
 	}
 	e.start("serve")
-	e.eventually("the API", 15*time.Second, func() bool { c, _ := e.http("GET", "/v1/domains?limit=1"); return c == 200 })
+	e.eventually("the API", 15*time.Second, e.apiUp)
 	cli := func(args ...string) string {
 		t.Helper()
 		out, err := e.run(args...)
@@ -55,11 +55,11 @@ func TestE2E_registryWitness(t *testing.T) {
 	sweep := func() {
 		t.Helper()
 		id := strings.Fields(cli("sweep"))[1]
-		e.eventually("sweep "+id, 30*time.Second, func() bool { _, st := e.http("GET", "/v1/sweeps/"+id); return st["state"] == "done" })
+		e.eventually("sweep "+id, 30*time.Second, func() bool { return e.sweepStateOf(id) == "done" })
 	}
 	kinds := func(domain string) string {
 		t.Helper()
-		var h api.History
+		var h client.History
 		if err := json.Unmarshal([]byte(cli("history", domain, "--format", "json")), &h); err != nil {
 			t.Fatal(err)
 		}

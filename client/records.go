@@ -1,14 +1,6 @@
-package api
+package client
 
-import (
-	"context"
-	"net/http"
-	"net/url"
-	"strconv"
-	"time"
-
-	"github.com/reglock/reglock/sweep"
-)
+import "time"
 
 // The record: what reglock knows about a domain, a sweep and the
 // inventory, as the API, the CLI and the console show it.
@@ -51,53 +43,32 @@ type History struct {
 	NextCursor *string        `json:"next_cursor"`
 }
 
-// IntentInfo says who asked for a domain's current intent, and why.
-type IntentInfo struct {
-	Kind        string     `json:"kind"`
-	RequestedBy string     `json:"requested_by,omitempty"`
-	Reason      string     `json:"reason,omitempty"`
-	Token       string     `json:"token,omitempty"`
-	RequestedAt *time.Time `json:"requested_at"`
-}
-
-// TaskInfo is the task that carries a domain's pending work.
-type TaskInfo struct {
-	ID   string `json:"id"`
-	Type string `json:"type"`
-	// State is asynq's: pending, scheduled, active, retry, archived; or
-	// "owed" when the work is recorded but no task is queued (the janitor
-	// queues it).
-	State       string     `json:"state"`
-	Retried     int        `json:"retried"`
-	MaxRetry    int        `json:"max_retry"`
-	NextAttempt *time.Time `json:"next_attempt"`
-	LastError   string     `json:"last_error,omitempty"`
-}
-
-// RelockInfo is the end of a domain's unlock window.
-type RelockInfo struct {
-	At time.Time `json:"at"`
-	// State is "scheduled" (in the future), "due" (the window ended less
-	// than a grace period ago) or "overdue".
-	State string `json:"state"`
-}
-
 // SweepList is a page of GET /v1/sweeps, newest first.
 type SweepList struct {
 	Sweeps     []Sweep `json:"sweeps"`
 	NextCursor *string `json:"next_cursor"`
 }
 
-// Outcomes of a drifted domain in a sweep report (package sweep says what
-// each means).
+// Outcomes of a drifted domain in a sweep report (ReportEntry.Outcome; the
+// server's package sweep decides them, and a test holds the two equal).
 const (
-	OutcomeFixed     = sweep.OutcomeFixed
-	OutcomeHeld      = sweep.OutcomeHeld
-	OutcomeUnfixable = sweep.OutcomeUnfixable
-	OutcomeError     = sweep.OutcomeError
-	OutcomeQueued    = sweep.OutcomeQueued
-	OutcomeReported  = sweep.OutcomeReported
-	OutcomeMovedOn   = sweep.OutcomeMovedOn
+	// OutcomeFixed: the registrar was read back in the state the fix set.
+	OutcomeFixed = "fixed"
+	// OutcomeHeld: the guard held the account's fixes for an operator.
+	OutcomeHeld = "held"
+	// OutcomeUnfixable: drift reglock must not touch (the registry's own
+	// lock, a pending state).
+	OutcomeUnfixable = "unfixable"
+	// OutcomeError: the fix failed at the registrar (see the domain).
+	OutcomeError = "error"
+	// OutcomeQueued: the fix is queued and not yet confirmed.
+	OutcomeQueued = "queued"
+	// OutcomeReported: a dry run's drift, reported and left alone.
+	OutcomeReported = "reported"
+	// OutcomeMovedOn: the domain's intent changed after the sweep read it,
+	// so the sweep's fix no longer applies (the newer intent's own task
+	// converges it), or the domain left the inventory.
+	OutcomeMovedOn = "moved_on"
 )
 
 // ReportEntry is one domain a sweep found drifted.
@@ -159,67 +130,4 @@ type Freshness struct {
 type Compliance struct {
 	GeneratedAt time.Time            `json:"generated_at"`
 	Providers   []ProviderCompliance `json:"providers"`
-}
-
-// History reads a page of a domain's history, newest first.
-func (c *Client) History(ctx context.Context, domain, cursor string, limit int) (History, error) {
-	v := url.Values{}
-	if cursor != "" {
-		v.Set("cursor", cursor)
-	}
-	if limit > 0 {
-		v.Set("limit", strconv.Itoa(limit))
-	}
-	var out History
-	return out, c.do(ctx, http.MethodGet, "/v1/domains/"+url.PathEscape(domain)+"/history"+query(v), nil, &out)
-}
-
-// Sweeps reads a page of sweeps, newest first; state filters by state.
-func (c *Client) Sweeps(ctx context.Context, state, cursor string) (SweepList, error) {
-	v := url.Values{}
-	if state != "" {
-		v.Set("state", state)
-	}
-	if cursor != "" {
-		v.Set("cursor", cursor)
-	}
-	var out SweepList
-	return out, c.do(ctx, http.MethodGet, "/v1/sweeps"+query(v), nil, &out)
-}
-
-// SweepReport reads a sweep's report.
-func (c *Client) SweepReport(ctx context.Context, id string) (SweepReport, error) {
-	var out SweepReport
-	return out, c.do(ctx, http.MethodGet, "/v1/sweeps/"+url.PathEscape(id)+"/report", nil, &out)
-}
-
-// Compliance reads the per-provider compliance summary.
-func (c *Client) Compliance(ctx context.Context) (Compliance, error) {
-	var out Compliance
-	return out, c.do(ctx, http.MethodGet, "/v1/compliance", nil, &out)
-}
-
-// Forget removes a domain from the inventory (admin).
-func (c *Client) Forget(ctx context.Context, domain string, r ForgetRequest) (Forgotten, error) {
-	var out Forgotten
-	return out, c.do(ctx, http.MethodDelete, "/v1/domains/"+url.PathEscape(domain), r, &out)
-}
-
-// ForgetRequest is the optional body of DELETE /v1/domains/{domain}.
-type ForgetRequest struct {
-	Reason      string `json:"reason,omitempty"`
-	RequestedBy string `json:"requested_by,omitempty"`
-}
-
-// Forgotten is the answer to DELETE /v1/domains/{domain}.
-type Forgotten struct {
-	Domain   string `json:"domain"`
-	Provider string `json:"provider"`
-}
-
-func query(v url.Values) string {
-	if len(v) == 0 {
-		return ""
-	}
-	return "?" + v.Encode()
 }
