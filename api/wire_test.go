@@ -53,20 +53,6 @@ func TestWire_sweepOfEncodesAsBefore(t *testing.T) {
 	}
 }
 
-// The outcomes the client names are the ones package sweep records.
-func TestWire_outcomesMatchSweep(t *testing.T) {
-	for c, s := range map[string]string{
-		client.OutcomeFixed: sweep.OutcomeFixed, client.OutcomeHeld: sweep.OutcomeHeld,
-		client.OutcomeUnfixable: sweep.OutcomeUnfixable, client.OutcomeError: sweep.OutcomeError,
-		client.OutcomeQueued: sweep.OutcomeQueued, client.OutcomeReported: sweep.OutcomeReported,
-		client.OutcomeMovedOn: sweep.OutcomeMovedOn,
-	} {
-		if c != s {
-			t.Errorf("client outcome %q, sweep's %q", c, s)
-		}
-	}
-}
-
 // The error envelope is {"error":{"code":...,"message":...}}, and nothing
 // else: the client's Error keeps its status out of the body.
 func TestWire_errorEnvelope(t *testing.T) {

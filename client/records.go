@@ -50,7 +50,7 @@ type SweepList struct {
 }
 
 // Outcomes of a drifted domain in a sweep report (ReportEntry.Outcome; the
-// server's package sweep decides them, and a test holds the two equal).
+// server's package sweep decides which applies, with these constants).
 const (
 	// OutcomeFixed: the registrar was read back in the state the fix set.
 	OutcomeFixed = "fixed"

@@ -8,28 +8,21 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/reglock/reglock/client"
 	"github.com/reglock/reglock/store"
 )
 
-// Outcomes of a drifted domain in a sweep's report.
+// Outcomes of a drifted domain in a sweep's report: the API's words, which
+// package client owns with the rest of the wire format (see there for what
+// each means); this package decides which applies.
 const (
-	// OutcomeFixed: the registrar was read back in the state the fix set.
-	OutcomeFixed = "fixed"
-	// OutcomeHeld: the guard held the account's fixes for an operator.
-	OutcomeHeld = "held"
-	// OutcomeUnfixable: drift reglock must not touch (the registry's own
-	// lock, a pending state).
-	OutcomeUnfixable = "unfixable"
-	// OutcomeError: the fix failed at the registrar (see the domain).
-	OutcomeError = "error"
-	// OutcomeQueued: the fix is queued and not yet confirmed.
-	OutcomeQueued = "queued"
-	// OutcomeReported: a dry run's drift, reported and left alone.
-	OutcomeReported = "reported"
-	// OutcomeMovedOn: the domain's intent changed after the sweep read it,
-	// so the sweep's fix no longer applies (the newer intent's own task
-	// converges it), or the domain left the inventory.
-	OutcomeMovedOn = "moved_on"
+	OutcomeFixed     = client.OutcomeFixed
+	OutcomeHeld      = client.OutcomeHeld
+	OutcomeUnfixable = client.OutcomeUnfixable
+	OutcomeError     = client.OutcomeError
+	OutcomeQueued    = client.OutcomeQueued
+	OutcomeReported  = client.OutcomeReported
+	OutcomeMovedOn   = client.OutcomeMovedOn
 )
 
 // Entry is one domain a sweep found drifted, and what became of it.
