@@ -226,6 +226,58 @@ end
 return out
 `)
 
+// compactHistoryScript turns the history KEYS[1] into a list if it is a
+// stream of fewer than 32 events (an older reglock's); it returns 1 if it
+// did.
+var compactHistoryScript = redis.NewScript(historyLua + `
+if redis.call("TYPE", KEYS[1])["ok"] == "stream" and redis.call("XLEN", KEYS[1]) < HIST_SHORT then
+  histToList(KEYS[1])
+  return 1
+end
+return 0
+`)
+
+// CompactHistories turns every short history an older reglock kept as a
+// stream (4.4 KB for one event) into the list it would be now, and returns
+// how many it turned. A history is otherwise turned only when its next
+// event comes, which for a quiet domain may be never before it expires.
+// It is idempotent, and safe beside the scripts that record events.
+func (s *Store) CompactHistories(ctx context.Context) (int, error) {
+	var batch []string
+	n := 0
+	flush := func() error {
+		cmds := make([]*redis.Cmd, len(batch))
+		ops := make([]op, len(batch))
+		for i, d := range batch {
+			ops[i] = func(p redis.Pipeliner) redis.Cmder {
+				cmds[i] = compactHistoryScript.EvalSha(ctx, p, []string{s.HistoryKey(d)})
+				return cmds[i]
+			}
+		}
+		if err := runPipeline(ctx, s.rdb, ops, compactHistoryScript); err != nil {
+			return err
+		}
+		for _, c := range cmds {
+			if v, _ := c.Int(); v == 1 {
+				n++
+			}
+		}
+		batch = batch[:0]
+		return nil
+	}
+	err := s.ScanHistories(ctx, func(domain string) error {
+		batch = append(batch, domain)
+		if len(batch) == 500 {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil && len(batch) > 0 {
+		err = flush()
+	}
+	return n, err
+}
+
 // HistoryEntry is one raw entry of a domain's history: its id and its
 // fields (package audit reads them).
 type HistoryEntry struct {

@@ -82,6 +82,44 @@ func TestHistory_streamFromAnOlderVersionBecomesAList(t *testing.T) {
 	})
 }
 
+// CompactHistories turns the short streams an older reglock left into
+// lists, events and expiry kept, and leaves long ones (and lists) alone.
+func TestHistory_compactTurnsShortStreams(t *testing.T) {
+	backends(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		for d, n := range map[string]int{"one.com": 1, "few.com": 31, "long.com": 40} {
+			for i := range n {
+				if err := s.Redis().XAdd(ctx, &redis.XAddArgs{Stream: s.HistoryKey(d), Values: []any{"time", "1", "kind", "change", "gen", strconv.Itoa(i)}}).Err(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			s.Redis().PExpire(ctx, s.HistoryKey(d), time.Hour)
+		}
+		if err := s.RecordHistory(ctx, "new.com", t0, "kind", "intent"); err != nil {
+			t.Fatal(err)
+		}
+		n, err := s.CompactHistories(ctx)
+		if err != nil || n != 2 {
+			t.Fatalf("CompactHistories = %d, %v; want the 2 short streams", n, err)
+		}
+		for d, want := range map[string]string{"one.com": "list", "few.com": "list", "long.com": "stream", "new.com": "list"} {
+			key := s.HistoryKey(d)
+			if typ := s.Redis().Type(ctx, key).Val(); typ != want {
+				t.Errorf("%s: a %s, want a %s", d, typ, want)
+			}
+			if ttl := s.Redis().PTTL(ctx, key).Val(); ttl <= 0 {
+				t.Errorf("%s: expiry lost (%v)", d, ttl)
+			}
+		}
+		if page, err := s.HistoryPage(ctx, "few.com", "", 100); err != nil || len(page) != 31 || page[0].Fields["gen"] != "30" {
+			t.Fatalf("few.com after compacting: %d events, newest %v, %v", len(page), page[0].Fields, err)
+		}
+		if n, err := s.CompactHistories(ctx); err != nil || n != 0 {
+			t.Fatalf("a second CompactHistories = %d, %v; want 0", n, err)
+		}
+	})
+}
+
 // Whatever the times events are recorded with (the same ms, clocks of
 // several processes going back and forth), ids only grow, every event is
 // kept up to MaxLen, the newest, and pages by cursor see each exactly once.

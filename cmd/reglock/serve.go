@@ -233,6 +233,7 @@ func runRoles(ctx context.Context, g *globals, r roles) error {
 	reload.serve(ctx, g, log, apiSrv)
 	if r.scheduler {
 		go runJanitors(ctx, rt)
+		go compactHistories(ctx, rt)
 		if cfg.Scheduler.Sweep == "" {
 			log.Info().Msg("scheduler: scheduler.sweep is empty; no scheduled sweeps")
 		} else {
@@ -275,6 +276,19 @@ func runRoles(ctx context.Context, g *globals, r roles) error {
 	}
 	log.Info().Msg("stopped")
 	return nil
+}
+
+// compactHistories turns, once at start, the short histories an older
+// reglock kept as streams into lists (store.CompactHistories): a quiet
+// domain's would otherwise keep its 4.4 KB until it expires.
+func compactHistories(ctx context.Context, rt *runtime) {
+	n, err := rt.Store.CompactHistories(ctx)
+	switch {
+	case err != nil && ctx.Err() == nil:
+		rt.log.Warn().Err(err).Msg("history: compacting the short histories an older version kept as streams failed; each is compacted when its next event is recorded")
+	case n > 0:
+		rt.log.Info().Int("histories", n).Msg("history: short histories an older version kept as streams are lists now (about 0.5 KB each instead of 4.4 KB)")
+	}
 }
 
 // runJanitors finishes, every minute, what a process that died (or a Redis
