@@ -476,6 +476,29 @@ func (u *run) arm(ctx context.Context, d store.Domain, reading *store.Reading) (
 	return false, Result{}, nil
 }
 
+// namesDomain reports whether text names domain as a whole name: not
+// inside a longer one ("mine.com" is not named by "notmine.com" nor by
+// "mine.com.au").
+func namesDomain(text, domain string) bool {
+	label := func(c byte) bool {
+		return c == '-' || c == '.' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+	}
+	for i := 0; ; {
+		j := strings.Index(text[i:], domain)
+		if j < 0 || domain == "" {
+			return false
+		}
+		start, end := i+j, i+j+len(domain)
+		before := start == 0 || !label(text[start-1])
+		// A trailing dot ends a sentence, not the name ("... mine.com.").
+		after := end == len(text) || !label(text[end]) || text[end] == '.' && (end+1 == len(text) || !label(text[end+1]))
+		if before && after {
+			return true
+		}
+		i = start + 1
+	}
+}
+
 // fail ends a reconcile on an error: it records the error on the domain
 // (not a wait for a slot or a busy registrar), gives the mark its next due
 // time, and releases the lease, or holds it while a write may still land.
@@ -484,7 +507,7 @@ func (u *run) fail(ctx context.Context, d store.Domain, err error, wrote bool, a
 		_, _, _ = u.finish(ctx, store.Finish{Domain: d.Name, Token: u.tok, Lease: store.Release})
 		return Result{Outcome: Converged, Domain: d}, nil
 	}
-	if !strings.Contains(err.Error(), d.Name) {
+	if !namesDomain(err.Error(), d.Name) {
 		// Name the domain: asynqmon shows this error as the task's last.
 		err = fmt.Errorf("%s: %w", d.Name, err)
 	}
