@@ -6,6 +6,7 @@ package english
 import (
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Count is n followed by noun, in the plural unless n is 1 or -1:
@@ -59,4 +60,28 @@ func A(word string) string {
 		return "an " + word
 	}
 	return "a " + word
+}
+
+// Duration says d in days, hours, minutes and seconds: "366 days",
+// "1 day 12 hours", "1 minute 30 seconds". Below a second, or with a
+// fraction of one, it is Go's own form.
+func Duration(d time.Duration) string {
+	if d < time.Second && d > -time.Second || d%time.Second != 0 {
+		return d.String()
+	}
+	sign := ""
+	if d < 0 {
+		sign, d = "-", -d
+	}
+	var parts []string
+	for _, u := range []struct {
+		size time.Duration
+		name string
+	}{{24 * time.Hour, "day"}, {time.Hour, "hour"}, {time.Minute, "minute"}, {time.Second, "second"}} {
+		if n := d / u.size; n > 0 {
+			parts = append(parts, Count(int64(n), u.name))
+			d -= n * u.size
+		}
+	}
+	return sign + strings.Join(parts, " ")
 }

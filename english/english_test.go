@@ -1,6 +1,9 @@
 package english
 
-import "testing"
+import (
+	"testing"
+	"time"
+)
 
 func TestCount(t *testing.T) {
 	for _, c := range []struct {
@@ -43,6 +46,28 @@ func TestA(t *testing.T) {
 	} {
 		if got := A(word); got != want {
 			t.Errorf("A(%q) = %q, want %q", word, got, want)
+		}
+	}
+}
+
+func TestDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		366 * 24 * time.Hour:            "366 days",
+		24 * time.Hour:                  "1 day",
+		36 * time.Hour:                  "1 day 12 hours",
+		72 * time.Hour:                  "3 days",
+		24*time.Hour + 30*time.Minute:   "1 day 30 minutes",
+		90 * time.Second:                "1 minute 30 seconds",
+		time.Hour:                       "1 hour",
+		-2 * time.Hour:                  "-2 hours",
+		1500 * time.Millisecond:         "1.5s",
+		200 * time.Millisecond:          "200ms",
+		0:                               "0s",
+		14*24*time.Hour + time.Second:   "14 days 1 second",
+		2*time.Hour + 3*time.Minute + 0: "2 hours 3 minutes",
+	} {
+		if got := Duration(d); got != want {
+			t.Errorf("Duration(%s) = %q, want %q", d, got, want)
 		}
 	}
 }

@@ -4,8 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/reglock/reglock/clock"
 	"github.com/reglock/reglock/english"
@@ -127,11 +132,50 @@ type Guard struct {
 // Drift reglock would not fix anyway (a registry's own lock, a pending
 // domain) does not count.
 func (g Guard) Hold(c Counts) string {
+	return g.hold(c, c, "")
+}
+
+// MinPassDrift is how much fixable drift freshness passes must have found
+// before its share can pause an account: a pass reads a handful of a small
+// account's domains, and one drift among five is not mass drift.
+const MinPassDrift = 10
+
+// HoldPass is Hold for a freshness pass: this is the pass's own figures,
+// trail the account's passes of the trailing period, newest first, this
+// one included (PassTrail). An unlock still holds at once. The drift share
+// is judged over the newest passes that together read enough domains for
+// MinPassDrift drifts to exceed the limit (MinPassDrift / MaxDriftShare,
+// 100 at the default 10%), or all of the period's if they read fewer, and
+// only once those hold MinPassDrift fixable drifts. So isolated drift
+// never pauses an account whatever a pass's sample, and a registrar that
+// starts misreading every domain pauses it within a pass or two of
+// reading MinPassDrift of them, not once a tenth of a day's reads are bad.
+func (g Guard) HoldPass(this Counts, trail []Counts) string {
+	sample := int64(math.Ceil(MinPassDrift / g.MaxDriftShare))
+	var share Counts
+	passes := 0
+	for _, c := range trail {
+		share.Checked += c.Checked
+		share.Drifted += c.Drifted - c.Unfixable
+		passes++
+		if share.Checked >= sample {
+			break
+		}
+	}
+	if share.Drifted < MinPassDrift {
+		share = Counts{}
+	}
+	return g.hold(this, share, " in the newest "+english.Count(passes, "freshness pass"))
+}
+
+// hold applies the unlock rule to this and the share rule to share.
+func (g Guard) hold(this, share Counts, over string) string {
 	var why []string
-	fixable := c.Drifted - c.Unfixable
-	if c.Checked > 0 && float64(fixable)/float64(c.Checked) > g.MaxDriftShare {
-		why = append(why, fmt.Sprintf("%d of %s drifted (%.1f%% > the %.1f%% limit)",
-			fixable, english.Count(c.Checked, "domain"), 100*float64(fixable)/float64(c.Checked), 100*g.MaxDriftShare))
+	c := this
+	fixable := share.Drifted - share.Unfixable
+	if share.Checked > 0 && float64(fixable)/float64(share.Checked) > g.MaxDriftShare {
+		why = append(why, fmt.Sprintf("%d of %s drifted%s (%.1f%% > the %.1f%% limit)",
+			fixable, english.Count(share.Checked, "domain"), over, 100*float64(fixable)/float64(share.Checked), 100*g.MaxDriftShare))
 	}
 	if c.Unlocks > 0 {
 		what := "domains"
@@ -150,6 +194,52 @@ func (g Guard) Hold(c Counts) string {
 	return out + ": fixes held until an operator applies the sweep"
 }
 
+// trailKey holds an account's freshness passes of the trailing period:
+// members "<pass id>|<checked>|<fixable drift>", scored by their end.
+func (r *Records) trailKey(account string) string { return r.prefix + "freshness:trail:" + account }
+
+// PassTrail records pass id's figures c for account at now and returns the
+// figures of the account's passes of the last period, newest first, this
+// one included (only Checked and Drifted, the fixable drift, are kept).
+// Recording a pass twice counts it once.
+func (r *Records) PassTrail(ctx context.Context, account, id string, c Counts, now time.Time, period time.Duration) ([]Counts, error) {
+	key := r.trailKey(account)
+	member := fmt.Sprintf("%s|%d|%d", id, c.Checked, c.Drifted-c.Unfixable)
+	p := r.rdb.TxPipeline()
+	// The period is (now - period, now].
+	p.ZRemRangeByScore(ctx, key, "-inf", strconv.FormatInt(now.Add(-period).UnixMilli(), 10))
+	p.ZAddNX(ctx, key, redis.Z{Score: float64(now.UnixMilli()), Member: member})
+	p.PExpire(ctx, key, period)
+	all := p.ZRevRange(ctx, key, 0, -1)
+	if _, err := p.Exec(ctx); err != nil {
+		return nil, err
+	}
+	out := make([]Counts, 0, len(all.Val()))
+	for _, m := range all.Val() {
+		i := strings.LastIndexByte(m, '|')
+		j := strings.LastIndexByte(m[:max(i, 0)], '|')
+		if i < 0 || j < 0 {
+			continue
+		}
+		checked, _ := strconv.ParseInt(m[j+1:i], 10, 64)
+		fixable, _ := strconv.ParseInt(m[i+1:], 10, 64)
+		out = append(out, Counts{Checked: checked, Drifted: fixable})
+	}
+	return out, nil
+}
+
+// forgetTrail drops the accounts' trailing figures.
+func (r *Records) forgetTrail(ctx context.Context, accounts []string) error {
+	if len(accounts) == 0 {
+		return nil
+	}
+	keys := make([]string, len(accounts))
+	for i, a := range accounts {
+		keys[i] = r.trailKey(a)
+	}
+	return r.rdb.Del(ctx, keys...).Err()
+}
+
 // Finalize ends a sweep whose units are all done: each account's drift goes
 // through the guard, the fixes of the accounts that pass are queued, and the
 // others are paused. It is idempotent: fixes carry deterministic task IDs.
@@ -165,7 +255,17 @@ func (r *Records) Finalize(ctx context.Context, id string, g Guard, q FixQueue, 
 	paused := map[string]string{}
 	if !st.Options.DryRun {
 		for p, c := range st.PerProvider {
-			if why := g.Hold(c); why != "" {
+			why := ""
+			if st.Options.Pass() {
+				trail, err := r.PassTrail(ctx, p, id, c, now, st.Options.Freshness.Period)
+				if err != nil {
+					return st, err
+				}
+				why = g.HoldPass(c, trail)
+			} else {
+				why = g.Hold(c)
+			}
+			if why != "" {
 				paused[p] = fmt.Sprintf("%s (review: reglock sweep report %s; then: reglock sweep apply %s)", why, id, id)
 			}
 		}
@@ -230,6 +330,13 @@ func (r *Records) Apply(ctx context.Context, id string, q FixQueue, now time.Tim
 		clear = append(clear, p)
 	}
 	sort.Strings(clear)
+	if st.Options.Pass() {
+		// The operator judged the drift real: it no longer counts
+		// against the passes that follow.
+		if err := r.forgetTrail(ctx, clear); err != nil {
+			return st, err
+		}
+	}
 	if _, err := r.finish(ctx, id, StatePaused, StateDone, nil, clear, queued, now); err != nil {
 		return st, err
 	}

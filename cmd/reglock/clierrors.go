@@ -67,7 +67,7 @@ func forCLI(err error) error {
 		if perr != nil {
 			return m
 		}
-		return humanDuration(d)
+		return english.Duration(d)
 	})
 	switch {
 	case ae.Status == 401:
@@ -79,30 +79,6 @@ func forCLI(err error) error {
 	}
 	// The code first, as scripts look for it: provider_conflict, locked_by_policy, ...
 	return cliAPIError{msg: ae.Code + ": " + msg, err: ae}
-}
-
-// humanDuration says d in days, hours, minutes and seconds: "366 days",
-// "1 day 12 hours", "1 minute 30 seconds". Below a second, or with a
-// fraction of one, it is Go's own form.
-func humanDuration(d time.Duration) string {
-	if d < time.Second && d > -time.Second || d%time.Second != 0 {
-		return d.String()
-	}
-	sign := ""
-	if d < 0 {
-		sign, d = "-", -d
-	}
-	var parts []string
-	for _, u := range []struct {
-		size time.Duration
-		name string
-	}{{24 * time.Hour, "day"}, {time.Hour, "hour"}, {time.Minute, "minute"}, {time.Second, "second"}} {
-		if n := d / u.size; n > 0 {
-			parts = append(parts, english.Count(int64(n), u.name))
-			d -= n * u.size
-		}
-	}
-	return sign + strings.Join(parts, " ")
 }
 
 // parseDuration reads a duration flag: Go syntax (72h, 90m) or whole days

@@ -10,28 +10,6 @@ import (
 	"github.com/reglock/reglock/client"
 )
 
-func TestHumanDuration(t *testing.T) {
-	for d, want := range map[time.Duration]string{
-		366 * 24 * time.Hour:            "366 days",
-		24 * time.Hour:                  "1 day",
-		36 * time.Hour:                  "1 day 12 hours",
-		72 * time.Hour:                  "3 days",
-		24*time.Hour + 30*time.Minute:   "1 day 30 minutes",
-		90 * time.Second:                "1 minute 30 seconds",
-		time.Hour:                       "1 hour",
-		-2 * time.Hour:                  "-2 hours",
-		1500 * time.Millisecond:         "1.5s",
-		200 * time.Millisecond:          "200ms",
-		0:                               "0s",
-		14*24*time.Hour + time.Second:   "14 days 1 second",
-		2*time.Hour + 3*time.Minute + 0: "2 hours 3 minutes",
-	} {
-		if got := humanDuration(d); got != want {
-			t.Errorf("humanDuration(%s) = %q, want %q", d, got, want)
-		}
-	}
-}
-
 func TestParseDuration(t *testing.T) {
 	for s, want := range map[string]time.Duration{"72h": 72 * time.Hour, "14d": 14 * 24 * time.Hour, "2w": 14 * 24 * time.Hour, "90m": 90 * time.Minute} {
 		if got, err := parseDuration(s); err != nil || got != want {

@@ -250,7 +250,7 @@ func printConfigSummary(w io.Writer, path string, cfg *config.Config) {
 	}
 	fresh := "off"
 	if cfg.Scheduler.Freshness > 0 {
-		fresh = "every domain within " + humanDuration(cfg.Scheduler.Freshness)
+		fresh = "every domain within " + english.Duration(cfg.Scheduler.Freshness)
 	}
 	line("scheduler", "sweep %s; freshness %s; max drift share %g", sweep, fresh, cfg.Scheduler.MaxDriftShare)
 	if len(cfg.Notifications) == 0 {

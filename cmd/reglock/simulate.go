@@ -268,7 +268,7 @@ func runSimulate(cmd *cobra.Command, g *globals, f simulateFlags) error {
 	if len(driftNames) > 0 {
 		log.Info().Strs("domains", driftNames).Dur("after", f.driftAfter).
 			Msgf("drift: %s locked now will be unlocked behind reglock's back %s after reglock first calls their account (--drift 0: none)",
-				english.Count(len(driftNames), "domain"), humanDuration(f.driftAfter))
+				english.Count(len(driftNames), "domain"), english.Duration(f.driftAfter))
 		go runDrift(sim, accts, drifters, f.driftAfter, time.Second, cmd.Context().Done(), func(name, account string) {
 			log.Info().Str("domain", name).Str("account", account).Msg("drift: unlocked behind reglock's back; the next sweep finds it")
 		})

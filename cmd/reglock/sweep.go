@@ -167,7 +167,7 @@ func waitFixes(ctx context.Context, c controller, w io.Writer, id string, limit 
 			printOutcomes(w, rep, 20)
 			if queued > 0 {
 				fmt.Fprintf(w, "%s still queued after %s: `reglock sweep report %s` follows them\n",
-					english.Count(queued, "fix"), humanDuration(limit), id)
+					english.Count(queued, "fix"), english.Duration(limit), id)
 			}
 			return nil
 		}
