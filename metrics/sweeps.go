@@ -31,7 +31,7 @@ type sweepCollector struct {
 func (m *Metrics) WatchSweeps(r *sweep.Records) {
 	c := &sweepCollector{
 		records:  r,
-		domains:  prometheus.NewDesc("reglock_domains", "Domains by provider and sync state (in_sync, drifted, unfixable, error), as the latest finished sweep found them.", []string{"provider", "state"}, nil),
+		domains:  prometheus.NewDesc("reglock_domains", "Domains by provider and sync state (in_sync, drifted, unfixable, error), as the latest finished sweep found them; in freshness mode, the whole inventory by its newest readings, as the newest pass's plan counted it.", []string{"provider", "state"}, nil),
 		last:     prometheus.NewDesc("reglock_sweep_last_finished_timestamp_seconds", "When the latest sweep of each provider finished.", []string{"provider"}, nil),
 		paused:   prometheus.NewDesc("reglock_sweep_paused", "1 if the latest sweep of the provider was paused by the blast-radius guard.", []string{"provider"}, nil),
 		oldest:   prometheus.NewDesc("reglock_oldest_reading_age_seconds", "Age of the oldest successful reading of any of the provider's domains, as of the newest freshness plan (scheduler.freshness); it keeps growing if the plans stop.", []string{"provider"}, nil),

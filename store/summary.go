@@ -58,15 +58,40 @@ func (s *Store) Summarize(ctx context.Context, now time.Time, grace time.Duratio
 	return out, nil
 }
 
+// The sync states of a domain, as its newest reading has it (SyncState).
+const (
+	StateError     = "error"
+	StateNeverRead = "never_read"
+	StateInSync    = "in_sync"
+	StateDrifted   = "drifted"
+)
+
+// SyncState is where a domain stands by its newest reading: its read
+// failed, it was never read, it is in its desired state, or it drifted.
+// The compliance figures, the freshness plan and reglock_domains all count
+// by it.
+func SyncState(d Domain) string {
+	switch {
+	case d.Observed.Error != "":
+		return StateError
+	case !d.Observed.Known:
+		return StateNeverRead
+	case d.InSync():
+		return StateInSync
+	default:
+		return StateDrifted
+	}
+}
+
 func (sum *Summary) add(d Domain, now time.Time, grace time.Duration) {
 	sum.Domains++
 	o := d.Observed
-	switch {
-	case o.Error != "":
+	switch SyncState(d) {
+	case StateError:
 		sum.InError++
-	case !o.Known:
+	case StateNeverRead:
 		sum.NeverRead++
-	case d.InSync():
+	case StateInSync:
 		sum.InDesiredState++
 	default:
 		sum.Drifted++

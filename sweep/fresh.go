@@ -108,6 +108,14 @@ type AccountFreshness struct {
 	Domains   int64 `json:"domains"`
 	AtRisk    int64 `json:"at_risk"`
 	NeverRead int64 `json:"never_read"`
+	// InSync, Drifted and InError count them by their newest reading
+	// (store.SyncState; a domain whose newest read failed is in error
+	// even if it was never read successfully), as the plan found them: in
+	// freshness mode the readings are the passes', so these are
+	// reglock_domains' figures.
+	InSync  int64 `json:"in_sync"`
+	Drifted int64 `json:"drifted"`
+	InError int64 `json:"in_error"`
 	// Changed are the domains at risk only for a recent change: each costs
 	// one read more, not one per at-risk interval.
 	Changed int64 `json:"changed"`
@@ -236,9 +244,17 @@ func (p *Planner) Add(d store.Domain) {
 		}
 	}
 	if !d.Observed.Known {
-		ap.NeverRead++
+		ap.NeverRead++ // never read successfully, failed reads or not
 	} else if ap.Oldest.IsZero() || d.Observed.CheckedAt.Before(ap.Oldest) {
 		ap.Oldest = d.Observed.CheckedAt
+	}
+	switch store.SyncState(d) {
+	case store.StateInSync:
+		ap.InSync++
+	case store.StateDrifted:
+		ap.Drifted++
+	case store.StateError:
+		ap.InError++
 	}
 	due := p.f.DueAt(d, p.now)
 	if due.After(p.now.Add(p.f.Window)) {

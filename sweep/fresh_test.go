@@ -431,8 +431,18 @@ func TestRunner_freshnessPass(t *testing.T) {
 	// never read successfully and at risk. Needed per day: 170 calm + 10 at
 	// risk x 6 = 230 reads at 0.1/s.
 	if single.Domains != 180 || single.AtRisk != 10 || single.NeverRead != 10 || single.Due != 40 || single.Planned != 40 ||
+		single.InSync != 170 || single.InError != 10 || single.Drifted != 0 ||
 		single.Covers != 2300*time.Second || single.Short() {
 		t.Errorf("single: %+v", single)
+	}
+	// reglock_domains follows the inventory as the plan found it, not the
+	// pass's sample of 40 (LastByProvider is what the metrics read).
+	last, err := w.runner.Records.LastByProvider(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l := last["single"]; l.Checked != 170 || l.Errors != 10 || l.Drifted != 0 || l.FinishedAt.IsZero() {
+		t.Errorf("single's last figures: %+v, want the plan's 170 in sync and 10 in error", l)
 	}
 	if fr["lister"].Listed || fr["lister"].Due != 0 || fr["lister"].Domains != 30 {
 		t.Errorf("lister, planned after its listing: %+v", fr["lister"])

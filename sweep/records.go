@@ -632,18 +632,26 @@ func (r *Records) recordLast(ctx context.Context, st Status) error {
 		return nil
 	}
 	var before map[string]Last
+	var fresh map[string]AccountFreshness
 	if st.Options.Pass() {
 		// A freshness pass read a sample (the domains due), not the whole
-		// account: the figures of the newest full sweep stay, with the
-		// pass's time and guard verdict.
+		// account: the account's figures are those of the inventory as
+		// its plan found them (every domain by its newest reading, the
+		// passes' and any full sweep's), with the pass's time and guard
+		// verdict; without a plan's, those of the newest full sweep.
 		var err error
 		if before, err = r.LastByProvider(ctx); err != nil {
+			return err
+		}
+		if fresh, err = r.Freshness(ctx); err != nil {
 			return err
 		}
 	}
 	args := make([]any, 0, 2*len(st.PerProvider))
 	for p, c := range st.PerProvider {
-		if l, ok := before[p]; ok {
+		if f, ok := fresh[p]; ok {
+			c = Counts{Checked: f.InSync + f.Drifted, Drifted: f.Drifted, Errors: f.InError}
+		} else if l, ok := before[p]; ok {
 			c = l.Counts
 		} else if before != nil {
 			c = Counts{}
