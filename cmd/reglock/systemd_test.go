@@ -118,6 +118,12 @@ func TestSystemd_units(t *testing.T) {
 		"reglock-worker@.service":   "worker",
 		"reglock-scheduler.service": "scheduler",
 	}
+	roleUses := map[string]config.Uses{
+		"api":       {API: true},
+		"worker":    {Registrars: true, Deliveries: true},
+		"scheduler": {},
+	}
+	loadedBy := map[string]bool{}
 	for file, role := range units {
 		t.Run(file, func(t *testing.T) {
 			u := readUnit(t, filepath.Join(dir, file))
@@ -174,38 +180,45 @@ func TestSystemd_units(t *testing.T) {
 			if !ok {
 				t.Fatalf("--config %q: not one of the files deploy/systemd provides", target)
 			}
-			used := map[string]bool{}
-			cfg, err := config.Load(filepath.Join(dir, src), config.WithCredentials(func(k string) (string, bool) {
-				used[k] = true
-				v, ok := env[k]
-				return v, ok
-			}))
+			// The unit's role resolves only the ${NAME}s of the parts it
+			// uses (config.Uses, as `reglock ROLE` loads it): the unit must
+			// load all of those, and nothing more.
+			uses := roleUses[role]
+			load := func(without string) (*config.Config, error) {
+				if without != "" {
+					// As if the unit had no LoadCredential= for it.
+					hidden := filepath.Join(credDir, without)
+					if err := os.Rename(hidden, hidden+".hidden"); err != nil {
+						t.Fatal(err)
+					}
+					defer os.Rename(hidden+".hidden", hidden)
+				}
+				return config.LoadFor(filepath.Join(dir, src), config.WithCredentials(func(k string) (string, bool) {
+					v, ok := env[k]
+					return v, ok
+				}), uses)
+			}
+			cfg, err := load("")
 			if err != nil {
-				t.Fatalf("deploy/systemd/%s with the unit's environment and credentials:\n%v", src, err)
+				t.Fatalf("deploy/systemd/%s as reglock %s loads it, with the unit's environment and credentials:\n%v", src, role, err)
 			}
 			for name := range creds {
-				if !used[name] {
-					t.Errorf("LoadCredential=%s: reglock.yaml does not use ${%s} (misspelled?)", name, name)
+				loadedBy[name] = true
+				if _, err := load(name); err == nil {
+					t.Errorf("LoadCredential=%s: reglock %s does not need it (the config loads without it): hand a process only its own secrets", name, role)
 				}
 			}
-			// Every example credential is loaded by every unit: each loads the whole reglock.yaml.
-			examples, err := os.ReadDir(filepath.Join(dir, systemdCredentialsExample))
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, e := range examples {
-				if _, ok := creds[e.Name()]; !ok {
-					t.Errorf("no LoadCredential=%s:%s%s (deploy/systemd/%s/%s is there to be installed)",
-						e.Name(), systemdCredentials, e.Name(), systemdCredentialsExample, e.Name())
-				}
+			listen := cfg.Worker.Listen
+			if v := flagValue(cmd, "listen"); v != "" {
+				listen = spec(v)
 			}
 			if role == "worker" {
-				if _, port := hostPort(t, "worker.listen", cfg.Worker.Listen); strconv.Itoa(port) != instance {
-					t.Errorf("worker.listen %s: want the instance's port %s, so that workers can share a host", cfg.Worker.Listen, instance)
+				if _, port := hostPort(t, "--listen", listen); strconv.Itoa(port) != instance {
+					t.Errorf("listen %s: want the instance's port %s, so that workers can share a host", listen, instance)
 				}
 			}
-			if role == "scheduler" && cfg.Worker.Listen == "" {
-				t.Errorf("worker.listen is empty: the scheduler serves no /healthz, /readyz, /metrics")
+			if role == "scheduler" && listen == "" {
+				t.Errorf("no --listen and worker.listen is empty: the scheduler serves no /healthz, /readyz, /metrics")
 			}
 
 			if stop := systemdSeconds(t, "TimeoutStopSec", u.last("Service.TimeoutStopSec")); stop <= cfg.Worker.ShutdownTimeout {
@@ -229,6 +242,17 @@ func TestSystemd_units(t *testing.T) {
 				t.Errorf("[Install] WantedBy=multi-user.target missing")
 			}
 		})
+	}
+	// Every example credential is there for a unit that loads it.
+	examples, err := os.ReadDir(filepath.Join(dir, systemdCredentialsExample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range examples {
+		if !loadedBy[e.Name()] {
+			t.Errorf("deploy/systemd/%s/%s: no unit loads it (LoadCredential=%s:%s%s)",
+				systemdCredentialsExample, e.Name(), e.Name(), systemdCredentials, e.Name())
+		}
 	}
 }
 
