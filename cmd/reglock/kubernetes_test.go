@@ -397,8 +397,8 @@ func TestKubernetes_manifests(t *testing.T) {
 
 	// The example Secret: fake values only, and out of the way of
 	// `kubectl apply -f deploy/kubernetes/` (which does not recurse).
-	if len(m.secrets) != 1 {
-		t.Fatalf("want one example Secret, got %d", len(m.secrets))
+	if len(m.secrets) == 0 {
+		t.Fatalf("no example Secret")
 	}
 	for name, s := range m.secrets {
 		file := m.files["Secret/"+name]
@@ -421,6 +421,24 @@ func TestKubernetes_manifests(t *testing.T) {
 	}
 	for name, d := range m.deployments {
 		checkDeployment(t, m, m.files["Deployment/"+name], d, wantRoles[name])
+	}
+	// Every example Secret key is there for a Deployment that takes it.
+	taken := map[string]bool{}
+	for _, d := range m.deployments {
+		for _, ef := range d.Spec.Template.Spec.Containers[0].EnvFrom {
+			if ef.SecretRef != nil {
+				for k := range m.secrets[ef.SecretRef.Name].StringData {
+					taken[k] = true
+				}
+			}
+		}
+	}
+	for name, sec := range m.secrets {
+		for k := range sec.StringData {
+			if !taken[k] {
+				t.Errorf("Secret %s: no Deployment takes key %s (envFrom)", name, k)
+			}
+		}
 	}
 
 	// The API Service reaches the api pods on the port reglock listens on.
@@ -692,18 +710,29 @@ func deploymentConfig(t *testing.T, m k8sManifests, name string, d k8sDeployment
 	if err := os.WriteFile(file, []byte(data), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	used := map[string]bool{}
-	cfg, err := config.Load(file, func(k string) (string, bool) {
-		used[k] = true
-		v, ok := env[k]
-		return v, ok
-	})
+	// The pod's role resolves only the ${NAME}s of the parts it uses
+	// (config.Uses, as `reglock ROLE` loads it): its Secrets must hold all
+	// of those, and nothing more.
+	uses, ok := map[string]config.Uses{"api": {API: true}, "worker": {Registrars: true, Deliveries: true}, "scheduler": {}, "serve": config.UsesAll}[cmd.Name()]
+	if !ok {
+		t.Fatalf("%s: runs reglock %s, not a serving role", name, cmd.Name())
+	}
+	load := func(without string) (*config.Config, error) {
+		return config.LoadFor(file, func(k string) (string, bool) {
+			if k == without {
+				return "", false
+			}
+			v, ok := env[k]
+			return v, ok
+		}, uses)
+	}
+	cfg, err := load("")
 	if err != nil {
-		t.Fatalf("%s: the ConfigMap's reglock.yaml with the pod's environment:\n%v", name, err)
+		t.Fatalf("%s: the ConfigMap's reglock.yaml as reglock %s loads it, with the pod's environment:\n%v", name, cmd.Name(), err)
 	}
 	for k := range fromSecrets {
-		if !used[k] {
-			t.Errorf("%s: Secret key %s is not used by reglock.yaml (misspelled?)", name, k)
+		if _, err := load(k); err == nil {
+			t.Errorf("%s: Secret key %s: reglock %s does not need it (the config loads without it): give a pod only its role's secrets", name, k, cmd.Name())
 		}
 	}
 	return cfg
