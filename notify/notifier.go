@@ -15,8 +15,8 @@ import (
 
 	"github.com/reglock/reglock/clock"
 	"github.com/reglock/reglock/config"
-	"github.com/reglock/reglock/providers"
 	"github.com/reglock/reglock/tasks"
+	"github.com/reglock/reglock/tracing"
 )
 
 // TypeWebhook is the task that delivers one event to one endpoint.
@@ -103,10 +103,15 @@ type Notifier struct {
 func New(o Options) *Notifier {
 	o.Clock = clock.Or(o.Clock)
 	if o.Client == nil {
-		o.Client = providers.NewHTTPClient(HTTPTimeout)
-		// A webhook that redirects is misconfigured; following would turn
-		// the POST into a GET, or send the body somewhere else.
-		o.Client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		o.Client = &http.Client{
+			Timeout: HTTPTimeout,
+			// A webhook URL's path is often its secret (Slack's are): its
+			// span has the host, never the path.
+			Transport: tracing.OpaqueTransport(http.DefaultTransport.(*http.Transport).Clone()),
+			// A webhook that redirects is misconfigured; following would
+			// turn the POST into a GET, or send the body somewhere else.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
 	}
 	n := &Notifier{o: o, byName: make(map[string]config.Notification, len(o.Endpoints)), key: o.Prefix + "notify:status"}
 	for _, ep := range o.Endpoints {
@@ -125,6 +130,12 @@ func TaskID(endpoint, eventID string) string { return "notify:" + endpoint + ":"
 // NewWebhookTask returns the delivery of p, with its retries, timeout and
 // retention (queue and ID are the enqueuer's: Raise sets them).
 func NewWebhookTask(p WebhookPayload, opts ...asynq.Option) (*asynq.Task, error) {
+	return newWebhookTask(p, nil, opts...)
+}
+
+// newWebhookTask is NewWebhookTask with asynq headers (the raiser's trace
+// context: tracing.Headers).
+func newWebhookTask(p WebhookPayload, headers map[string]string, opts ...asynq.Option) (*asynq.Task, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
@@ -133,7 +144,7 @@ func NewWebhookTask(p WebhookPayload, opts ...asynq.Option) (*asynq.Task, error)
 		return nil, fmt.Errorf("encode %s payload: %w", TypeWebhook, err)
 	}
 	base := []asynq.Option{asynq.Queue(Queue), asynq.MaxRetry(MaxRetry), asynq.Timeout(TaskTimeout), asynq.Retention(Retention)}
-	return asynq.NewTask(TypeWebhook, b, append(base, opts...)...), nil
+	return asynq.NewTaskWithHeaders(TypeWebhook, b, headers, append(base, opts...)...), nil
 }
 
 // Validate checks a payload.
@@ -188,10 +199,18 @@ func (n *Notifier) Raise(ctx context.Context, e Event) error {
 		if !ep.Wants(e.Kind) {
 			continue
 		}
-		t, err := NewWebhookTask(WebhookPayload{Endpoint: ep.Name, Event: body})
+		id, queue := TaskID(ep.Name, e.ID), n.o.Namespace.Queue(Queue)
+		// The delivery continues the raiser's trace (package tracing).
+		sctx, span := tracing.StartSend(ctx, TypeWebhook, id, queue)
+		t, err := newWebhookTask(WebhookPayload{Endpoint: ep.Name, Event: body}, tracing.Headers(sctx))
 		if err == nil {
-			_, err = n.o.Enqueuer.EnqueueContext(ctx, t, asynq.TaskID(TaskID(ep.Name, e.ID)),
-				asynq.Queue(n.o.Namespace.Queue(Queue)))
+			_, err = n.o.Enqueuer.EnqueueContext(sctx, t, asynq.TaskID(id), asynq.Queue(queue))
+		}
+		dup := errors.Is(err, asynq.ErrTaskIDConflict) || errors.Is(err, asynq.ErrDuplicateTask)
+		if dup {
+			tracing.EndEnqueue(span, false, nil)
+		} else {
+			tracing.EndEnqueue(span, err == nil, err)
 		}
 		switch {
 		case err == nil, errors.Is(err, asynq.ErrTaskIDConflict), errors.Is(err, asynq.ErrDuplicateTask):

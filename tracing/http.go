@@ -65,10 +65,24 @@ func Transport(rt http.RoundTripper) http.RoundTripper {
 	if rt == nil {
 		rt = http.DefaultTransport
 	}
-	return transport{rt}
+	return transport{next: rt, path: true}
 }
 
-type transport struct{ next http.RoundTripper }
+// OpaqueTransport is Transport for URLs whose path can itself be a
+// credential, as a webhook's often is (a Slack incoming webhook is
+// https://hooks.slack.com/services/<secret>): its spans have no url.path,
+// only the method, host, port, scheme and status.
+func OpaqueTransport(rt http.RoundTripper) http.RoundTripper {
+	if rt == nil {
+		rt = http.DefaultTransport
+	}
+	return transport{next: rt}
+}
+
+type transport struct {
+	next http.RoundTripper
+	path bool // record url.path
+}
 
 func (t transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if tracer.Load() == nil {
@@ -82,7 +96,9 @@ func (t transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		attribute.String("http.request.method", req.Method),
 		attribute.String("server.address", host),
 		attribute.String("url.scheme", req.URL.Scheme),
-		attribute.String("url.path", req.URL.Path),
+	}
+	if t.path {
+		attrs = append(attrs, attribute.String("url.path", req.URL.Path))
 	}
 	if p, err := strconv.Atoi(port); err == nil {
 		attrs = append(attrs, attribute.Int("server.port", p))

@@ -41,6 +41,25 @@ func EndEnqueue(span trace.Span, queued bool, err error) {
 	End(span, err)
 }
 
+// Headers returns ctx's trace context as asynq task headers, for a
+// producer that builds its task with asynq.NewTaskWithHeaders and its own
+// options; nil when tracing is off or ctx carries no span.
+func Headers(ctx context.Context) map[string]string {
+	if tracer.Load() == nil || !trace.SpanContextFromContext(ctx).IsValid() {
+		return nil
+	}
+	h := map[string]string{}
+	propagator.Inject(ctx, propagation.MapCarrier(h))
+	return h
+}
+
+// StartSend starts the producer span of queueing a task of type typ under
+// id on queue, for a producer that builds the task itself (with Headers of
+// the returned context). End it with EndEnqueue.
+func StartSend(ctx context.Context, typ, id, queue string) (context.Context, trace.Span) {
+	return start(ctx, "enqueue "+typ, trace.SpanKindProducer, messaging("send", queue, id)...)
+}
+
 // Carry returns t with ctx's trace context (W3C traceparent) added to its
 // headers, for a Go producer that enqueues with its own asynq.Client and
 // wants the worker's spans in its trace. It returns t itself when tracing

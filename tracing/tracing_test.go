@@ -183,11 +183,22 @@ func TestTransport_spanHoldsNoCredentials(t *testing.T) {
 	if _, err := hc.Do(bad); err == nil || !strings.Contains(err.Error(), pw) {
 		t.Fatalf("expected a refused connection quoting the URL, got %v", err)
 	}
+	// A webhook's URL path can be its secret: the opaque transport leaves it out.
+	opaque := &http.Client{Transport: tracing.OpaqueTransport(nil)}
+	hreq, _ := http.NewRequestWithContext(ctx, "POST", srv.URL+"/services/"+pw, nil)
+	if resp, err := opaque.Do(hreq); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+	}
 	tracing.End(parent, nil)
 
 	spans := exp.GetSpans()
-	if len(spans) != 3 {
-		t.Fatalf("%d spans, want 3", len(spans))
+	if len(spans) != 4 {
+		t.Fatalf("%d spans, want 4", len(spans))
+	}
+	if a := attrs(spans[2]); a["url.path"] != "" || a["server.address"] != "127.0.0.1" || a["http.response.status_code"] != "200" {
+		t.Fatalf("the opaque request's span: %v", a)
 	}
 	ok, failed := spans[0], spans[1]
 	if a := attrs(ok); ok.Name != "HTTP POST" || ok.SpanKind != trace.SpanKindClient || a["url.path"] != "/interface.asp" ||

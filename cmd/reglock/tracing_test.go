@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -23,7 +24,17 @@ import (
 func TestE2E_traceAcrossAPIQueueAndRegistrar(t *testing.T) {
 	t.Parallel()
 	rcv := otlptest.New(t)
-	e := newE2E(t)
+	// A webhook whose URL path is its secret, as Slack's are.
+	const hookPath = "/services/T0001/B0001/hook-path-secret-4f9a"
+	heard := make(chan string, 10)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case heard <- r.URL.Path:
+		default:
+		}
+	}))
+	t.Cleanup(hook.Close)
+	e := newE2E(t, "notifications:\n  - name: chat\n    url: "+hook.URL+hookPath+"\n    secret: "+hookSecret+"\n    events: [sweep_finished]\n")
 	e.extraEnv = []string{"OTEL_EXPORTER_OTLP_ENDPOINT=" + rcv.URL, "OTEL_BSP_SCHEDULE_DELAY=100"}
 	e.enom.AddDomain("traced.com", false)
 	e.enom.AddDomain("other.com", true)
@@ -140,8 +151,38 @@ func TestE2E_traceAcrossAPIQueueAndRegistrar(t *testing.T) {
 		return false
 	})
 
+	// The webhook the sweep raised: delivered under its enqueue, its
+	// request's span without the path.
+	select {
+	case p := <-heard:
+		if p != hookPath {
+			t.Fatalf("the webhook was posted to %q", p)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("no webhook delivery")
+	}
+	e.eventually("the webhook delivery's spans", 15*time.Second, func() bool {
+		spans := rcv.Spans()
+		ids := map[string]otlptest.Span{}
+		for _, s := range spans {
+			ids[s.SpanID] = s
+		}
+		for _, s := range spans {
+			deliver, ok := ids[s.ParentSpanID]
+			if s.Name != "HTTP POST" || !ok || deliver.Name != "process notify:webhook" {
+				continue
+			}
+			if _, has := s.Attributes["url.path"]; has || s.Attributes["server.address"] != "127.0.0.1" {
+				t.Fatalf("the webhook request's span: %v; want its host and no path", s.Attributes)
+			}
+			enq, ok := ids[deliver.ParentSpanID]
+			return ok && enq.Name == "enqueue notify:webhook"
+		}
+		return false
+	})
+
 	// No secret in any span, in any encoding.
-	for _, secret := range []string{e.token, "resellpw"} {
+	for _, secret := range []string{e.token, "resellpw", hookSecret, "hook-path-secret-4f9a"} {
 		forms := []string{secret, base64.StdEncoding.EncodeToString([]byte(secret)), base64.URLEncoding.EncodeToString([]byte(secret)),
 			hex.EncodeToString([]byte(secret)), url.QueryEscape(secret)}
 		for _, s := range rcv.Spans() {
