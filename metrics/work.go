@@ -16,9 +16,12 @@ import (
 const RelockGrace = 10 * time.Minute
 
 // workTTL is how long one read of the inventory's owed work answers
-// scrapes: it reads every occupied bucket (four commands each, pipelined
-// in round trips of 1,024 buckets: at most 64k commands a minute per
-// process), and the alerts built on it are about minutes and hours.
+// scrapes, in every process of the installation (store.SharedWorkStats):
+// it reads every occupied bucket (four commands each, pipelined in round
+// trips of 1,024 buckets: at most 64k commands a minute for the whole
+// installation, not per process), and the alerts built on it are about
+// minutes and hours. A process asks Redis for the shared figures at most
+// every workTTL/4.
 const workTTL = time.Minute
 
 // workCollector exports what reglock owes the inventory, read from Redis
@@ -64,9 +67,11 @@ func (c *workCollector) Collect(ch chan<- prometheus.Metric) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.now()
-	if c.at.IsZero() || now.Sub(c.at) >= workTTL || now.Before(c.at) {
+	if c.at.IsZero() || now.Sub(c.at) >= workTTL/4 || now.Before(c.at) {
+		// One process of the installation reads the inventory per
+		// workTTL; the others take its figures from Redis.
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		st, err := c.st.WorkStats(ctx, now.Add(-RelockGrace))
+		st, _, err := c.st.SharedWorkStats(ctx, now, workTTL, now.Add(-RelockGrace))
 		cancel()
 		if err != nil {
 			c.errors.Inc()

@@ -65,6 +65,11 @@ func TestWatchWork(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// A minute later: the figures the first collector left for every
+	// process (store.SharedWorkStats) have expired.
+	if err := env.Client.Del(ctx, env.StorePrefix()+"workstats", env.StorePrefix()+"workstats:lock").Err(); err != nil {
+		t.Fatal(err)
+	}
 	m = New() // a collector that has not read the store yet
 	m.WatchWork(st)
 	owed, oldest := gauges(t, m, "reglock_owed_work"), gauges(t, m, "reglock_owed_work_oldest_age_seconds")

@@ -31,6 +31,7 @@ import (
 	"hash/fnv"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -54,6 +55,8 @@ type Store struct {
 	rdb     redis.UniversalClient
 	prefix  string
 	history HistoryLimits
+	// workScans counts the inventory reads SharedWorkStats made (tests).
+	workScans atomic.Int64
 }
 
 // New returns a Store whose keys start with prefix ("rl:" by default), so

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strconv"
 	"strings"
@@ -102,4 +103,49 @@ func (s *Store) WorkStats(ctx context.Context, cutoff time.Time) (WorkStats, err
 		}
 	}
 	return out, nil
+}
+
+// workStatsKey caches the newest WorkStats for every process; its lock
+// lets one process read the inventory at a time.
+func (s *Store) workStatsKey() string { return s.prefix + "workstats" }
+
+// cachedWorkStats is WorkStats as the cache keeps it.
+type cachedWorkStats struct {
+	At    time.Time `json:"at"`
+	Stats WorkStats `json:"stats"`
+}
+
+// SharedWorkStats is WorkStats read once per maxAge for all the processes
+// of an installation: a process finds the figures another read less than
+// maxAge ago in Redis; otherwise the one that takes the lock reads the
+// inventory and leaves its figures there, and the others take the older
+// figures meanwhile (or read for themselves if there are none). Every
+// process exporting the metrics would otherwise scan every occupied bucket
+// each time (two round trips per 1,024 buckets, per process).
+func (s *Store) SharedWorkStats(ctx context.Context, now time.Time, maxAge time.Duration, cutoff time.Time) (WorkStats, time.Time, error) {
+	var cached cachedWorkStats
+	raw, err := s.rdb.Get(ctx, s.workStatsKey()).Bytes()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return WorkStats{}, time.Time{}, err
+	}
+	have := err == nil && json.Unmarshal(raw, &cached) == nil
+	if have && now.Sub(cached.At) < maxAge && !now.Before(cached.At) {
+		return cached.Stats, cached.At, nil
+	}
+	got, err := s.rdb.SetNX(ctx, s.workStatsKey()+":lock", "1", maxAge/2).Result()
+	if err != nil {
+		return WorkStats{}, time.Time{}, err
+	}
+	if !got && have {
+		return cached.Stats, cached.At, nil // another process is reading
+	}
+	st, err := s.WorkStats(ctx, cutoff)
+	if err != nil {
+		return st, time.Time{}, err
+	}
+	if b, err := json.Marshal(cachedWorkStats{At: now, Stats: st}); err == nil {
+		_ = s.rdb.Set(ctx, s.workStatsKey(), b, 2*maxAge).Err()
+	}
+	s.workScans.Add(1)
+	return st, now, nil
 }

@@ -2,8 +2,11 @@ package store
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/reglock/reglock/redistest"
 )
 
 // WorkStats counts the marks by kind with their oldest request, and the
@@ -61,4 +64,67 @@ func TestStore_WorkStats(t *testing.T) {
 			t.Errorf("windows = %+v", w)
 		}
 	})
+}
+
+// SharedWorkStats: the processes of an installation read the inventory
+// once per maxAge between them, whoever asks and however many at once, and
+// all export the same figures.
+func TestStore_SharedWorkStats(t *testing.T) {
+	env := redistest.New(t)
+	ctx := context.Background()
+	const procs = 8
+	stores := make([]*Store, procs)
+	for i := range stores {
+		stores[i] = New(env.Client, env.StorePrefix())
+	}
+	if _, _, err := stores[0].Fold(ctx, Change{Domain: "a.com", Kind: KindLock, Provider: "p", RequestedAt: t0, Work: &WorkNote{Kind: MarkLock}}); err != nil {
+		t.Fatal(err)
+	}
+	scans := func() (n int64) {
+		for _, s := range stores {
+			n += s.workScans.Load()
+		}
+		return n
+	}
+	const maxAge = 600 * time.Millisecond
+	round := func() {
+		t.Helper()
+		var wg sync.WaitGroup
+		got := make([]WorkStats, procs)
+		for i, s := range stores {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				st, _, err := s.SharedWorkStats(ctx, time.Now(), maxAge, t0.Add(time.Hour))
+				if err != nil {
+					t.Error(err)
+				}
+				got[i] = st
+			}()
+		}
+		wg.Wait()
+		for i, st := range got {
+			if st.Marks[MarkLock].Count != 1 || st.Marks[MarkLock].Before != 1 || !st.Marks[MarkLock].Oldest.Equal(t0) {
+				t.Fatalf("process %d exports %+v", i, st.Marks[MarkLock])
+			}
+		}
+	}
+	// The first round: nothing cached yet, one process scans (the others
+	// may scan too only if they found neither figures nor the lock).
+	round()
+	first := scans()
+	if first < 1 {
+		t.Fatal("nobody read the inventory")
+	}
+	for range 3 {
+		round() // within maxAge: from the cache
+	}
+	if n := scans(); n != first {
+		t.Fatalf("%d reads of the inventory within maxAge, want %d", n, first)
+	}
+	time.Sleep(maxAge + 50*time.Millisecond) // the figures and the lock are old
+	round()
+	if n := scans(); n != first+1 {
+		t.Fatalf("after maxAge: %d reads of the inventory by %d processes at once, want 1", n-first, procs)
+	}
 }
