@@ -2,7 +2,6 @@ package tracing
 
 import (
 	"context"
-	"maps"
 
 	"github.com/hibiken/asynq"
 	"go.opentelemetry.io/otel/attribute"
@@ -25,10 +24,7 @@ func messaging(op, queue, id string) []attribute.KeyValue {
 // worker's span continues the trace. End the span with EndEnqueue. Off, it
 // returns t itself.
 func StartEnqueue(ctx context.Context, t *asynq.Task, id, queue string) (*asynq.Task, trace.Span) {
-	if tracer.Load() == nil {
-		return t, none
-	}
-	ctx, span := start(ctx, "enqueue "+t.Type(), trace.SpanKindProducer, messaging("send", queue, id)...)
+	ctx, span := StartSend(ctx, t.Type(), id, queue)
 	return Carry(ctx, t), span
 }
 
@@ -57,6 +53,9 @@ func Headers(ctx context.Context) map[string]string {
 // id on queue, for a producer that builds the task itself (with Headers of
 // the returned context). End it with EndEnqueue.
 func StartSend(ctx context.Context, typ, id, queue string) (context.Context, trace.Span) {
+	if tracer.Load() == nil {
+		return ctx, none // before the name and attributes are built
+	}
 	return start(ctx, "enqueue "+typ, trace.SpanKindProducer, messaging("send", queue, id)...)
 }
 
@@ -66,14 +65,15 @@ func StartSend(ctx context.Context, typ, id, queue string) (context.Context, tra
 // is off or ctx carries no span. asynq keeps a task's options private, so
 // options given to NewTask do not carry over: give them to Enqueue.
 func Carry(ctx context.Context, t *asynq.Task) *asynq.Task {
-	if tracer.Load() == nil || !trace.SpanContextFromContext(ctx).IsValid() {
+	h := Headers(ctx)
+	if h == nil {
 		return t
 	}
-	h := maps.Clone(t.Headers())
-	if h == nil {
-		h = map[string]string{}
+	for k, v := range t.Headers() {
+		if _, ok := h[k]; !ok {
+			h[k] = v
+		}
 	}
-	propagator.Inject(ctx, propagation.MapCarrier(h))
 	return asynq.NewTaskWithHeaders(t.Type(), t.Payload(), h)
 }
 
