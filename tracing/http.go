@@ -89,8 +89,10 @@ func (t transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return t.next.RoundTrip(req)
 	}
 	host, port := req.URL.Hostname(), req.URL.Port()
-	if port == "" {
-		port = map[string]string{"http": "80", "https": "443"}[req.URL.Scheme]
+	if port == "" && req.URL.Scheme == "https" {
+		port = "443"
+	} else if port == "" && req.URL.Scheme == "http" {
+		port = "80"
 	}
 	attrs := []attribute.KeyValue{
 		attribute.String("http.request.method", req.Method),
@@ -105,8 +107,7 @@ func (t transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	ctx, span := start(req.Context(), "HTTP "+req.Method, trace.SpanKindClient, attrs...)
 	resp, err := t.next.RoundTrip(req.WithContext(ctx))
-	switch {
-	case err != nil:
+	if err != nil {
 		typ := fmt.Sprintf("%T", err)
 		if e, ok := err.(net.Error); ok && e.Timeout() {
 			typ = "timeout"
