@@ -39,7 +39,7 @@ func (n *Notifier) Deliver(ctx context.Context, t *asynq.Task) error {
 	var e Event
 	_ = json.Unmarshal(p.Event, &e) // Validate decoded it
 	log := n.o.Log.With().Str("endpoint", p.Endpoint).Str("event_id", e.ID).Str("kind", e.Kind).Logger()
-	ep, ok := n.byName[p.Endpoint]
+	ep, ok := n.endpoints().byName[p.Endpoint]
 	if !ok {
 		log.Warn().Msg("notify: endpoint no longer configured; delivery dropped")
 		return providers.Permanent(fmt.Errorf("notification endpoint %q is not configured", p.Endpoint))

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -94,9 +96,15 @@ type Options struct {
 // Notifier raises events and delivers them. It is safe for concurrent use;
 // a nil *Notifier raises nothing.
 type Notifier struct {
-	o      Options
+	o   Options
+	eps atomic.Pointer[endpoints]
+	key string
+}
+
+// endpoints are the configured endpoints, swapped whole by SetEndpoints.
+type endpoints struct {
+	list   []config.Notification
 	byName map[string]config.Notification
-	key    string
 }
 
 // New returns the notifier of the configured endpoints.
@@ -113,15 +121,27 @@ func New(o Options) *Notifier {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}
 	}
-	n := &Notifier{o: o, byName: make(map[string]config.Notification, len(o.Endpoints)), key: o.Prefix + "notify:status"}
-	for _, ep := range o.Endpoints {
-		n.byName[ep.Name] = ep
-	}
+	n := &Notifier{o: o, key: o.Prefix + "notify:status"}
+	n.SetEndpoints(o.Endpoints)
 	return n
 }
 
+// SetEndpoints replaces the configured endpoints (a configuration reloaded
+// on SIGHUP): events raised from now on go to these, and a delivery
+// already queued goes to its endpoint's new URL with its new secret, or is
+// dropped if the endpoint is gone.
+func (n *Notifier) SetEndpoints(list []config.Notification) {
+	e := &endpoints{list: slices.Clone(list), byName: make(map[string]config.Notification, len(list))}
+	for _, ep := range list {
+		e.byName[ep.Name] = ep
+	}
+	n.eps.Store(e)
+}
+
+func (n *Notifier) endpoints() *endpoints { return n.eps.Load() }
+
 // Enabled reports whether any endpoint is configured.
-func (n *Notifier) Enabled() bool { return n != nil && len(n.o.Endpoints) > 0 }
+func (n *Notifier) Enabled() bool { return n != nil && len(n.endpoints().list) > 0 }
 
 // TaskID is the ID of the delivery of event eventID to endpoint:
 // "notify:<endpoint>:<event id>".
@@ -195,7 +215,7 @@ func (n *Notifier) Raise(ctx context.Context, e Event) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), RaiseTimeout)
 	defer cancel()
 	var errs []error
-	for _, ep := range n.o.Endpoints {
+	for _, ep := range n.endpoints().list {
 		if !ep.Wants(e.Kind) {
 			continue
 		}
@@ -273,8 +293,9 @@ func (n *Notifier) Status(ctx context.Context) ([]EndpointStatus, error) {
 		}
 		return time.UnixMilli(v).UTC()
 	}
-	out := make([]EndpointStatus, 0, len(n.o.Endpoints))
-	for _, ep := range n.o.Endpoints {
+	eps := n.endpoints().list
+	out := make([]EndpointStatus, 0, len(eps))
+	for _, ep := range eps {
 		events := ep.Events
 		if len(events) == 0 {
 			events = []string{config.EventsAll}

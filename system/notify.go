@@ -33,8 +33,8 @@ func (s *System) newNotifier() *notify.Notifier {
 // is one event of each kind, whichever processes see it (see
 // breaker.Transition.Outage).
 func (s *System) NotifyBreakers(b *breaker.Set) {
-	if b == nil || !s.Notify.Enabled() {
-		return
+	if b == nil {
+		return // with no endpoints Raise does nothing; a reload may add some
 	}
 	log := s.Log.With().Str("component", "notify").Logger()
 	b.OnTransition = func(ctx context.Context, t breaker.Transition) {

@@ -10,14 +10,16 @@ import (
 
 	"github.com/reglock/reglock/api"
 	"github.com/reglock/reglock/config"
+	"github.com/reglock/reglock/notify"
 )
 
-// reloader re-reads the configuration on SIGHUP and gives the API its new
-// tokens, so that a token is rotated without a restart (docs/operations.md,
-// "Token rotation"). Only api.tokens is applied: every other setting takes
-// effect at the next restart. A configuration that does not load, or has
-// no token, is logged and changes nothing. A process without the API
-// (worker, scheduler) logs the signal and changes nothing.
+// reloader re-reads the configuration on SIGHUP and applies what can
+// change without a restart (docs/operations.md, "Token rotation"): the
+// API's tokens, in a process that serves the API, and the webhook
+// endpoints (notifications:, their URLs, secrets and events), in every
+// process. Every other setting takes effect at the next restart. A
+// configuration that does not load is logged and changes nothing; nor does
+// one without tokens, for the tokens.
 type reloader struct {
 	hup chan os.Signal
 	api bool
@@ -37,29 +39,32 @@ func listenForReload(api bool, load func() (*config.Config, error)) *reloader {
 // stop lets SIGHUP end the process again.
 func (r *reloader) stop() { signal.Stop(r.hup) }
 
-// serve handles each SIGHUP, applying it to srv in a process that serves
-// the API, until ctx ends.
-func (r *reloader) serve(ctx context.Context, g *globals, log zerolog.Logger, srv *api.Server) {
+// serve handles each SIGHUP until ctx ends, applying it to srv (nil in a
+// process without the API) and to the process's notifier.
+func (r *reloader) serve(ctx context.Context, g *globals, log zerolog.Logger, srv *api.Server, n *notify.Notifier) {
 	go func() {
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-r.hup:
-				if !r.api || srv == nil {
-					log.Warn().Str("component", "reload").Msg("SIGHUP: this process serves no API, so it has no tokens to reload; nothing changed (other settings take effect at the next restart)")
-					continue
-				}
-				reloadTokens(g.configPath, r.load, log, srv)
+				reload(g.configPath, r.load, log, r.apiServer(srv), n)
 			}
 		}
 	}()
 }
 
-// reloadTokens loads the configuration at path as at startup (the file,
-// ${NAME} from the environment or $CREDENTIALS_DIRECTORY) and swaps the
-// API's tokens for the new ones.
-func reloadTokens(path string, load func() (*config.Config, error), log zerolog.Logger, srv *api.Server) {
+func (r *reloader) apiServer(srv *api.Server) *api.Server {
+	if !r.api {
+		return nil
+	}
+	return srv
+}
+
+// reload loads the configuration at path as at startup (the file, ${NAME}
+// from the environment or $CREDENTIALS_DIRECTORY), swaps the API's tokens
+// (srv, if this process serves the API) and the notifier's endpoints.
+func reload(path string, load func() (*config.Config, error), log zerolog.Logger, srv *api.Server, n *notify.Notifier) {
 	log = log.With().Str("component", "reload").Logger()
 	if path == "" {
 		log.Warn().Msg("SIGHUP: no configuration file to reload (--config); nothing changed")
@@ -67,7 +72,19 @@ func reloadTokens(path string, load func() (*config.Config, error), log zerolog.
 	}
 	cfg, err := load()
 	if err != nil {
-		log.Error().Err(err).Str("config", path).Msg("SIGHUP: the configuration does not load; the API keeps its current tokens")
+		log.Error().Err(err).Str("config", path).Msg("SIGHUP: the configuration does not load; nothing changed (the API keeps its tokens, the webhooks their endpoints)")
+		return
+	}
+	if n != nil {
+		n.SetEndpoints(cfg.Notifications)
+		names := make([]string, 0, len(cfg.Notifications))
+		for _, ep := range cfg.Notifications {
+			names = append(names, ep.Name)
+		}
+		log.Info().Str("config", path).Strs("endpoints", names).Msg("SIGHUP: webhook endpoints reloaded (URLs, secrets, events); queued deliveries go to the new ones")
+	}
+	if srv == nil {
+		log.Info().Msg("SIGHUP: this process serves no API, so it has no tokens to reload (other settings take effect at the next restart)")
 		return
 	}
 	if len(cfg.API.Tokens) == 0 {

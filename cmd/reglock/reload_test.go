@@ -1,13 +1,19 @@
 package main
 
 import (
+	"context"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/reglock/reglock/client"
+	"github.com/reglock/reglock/notify"
 )
 
 // SIGHUP rotates the API's tokens without a restart: serve re-reads its
@@ -135,4 +141,70 @@ func TestE2E_SIGHUPLeavesAWorkerRunning(t *testing.T) {
 		t.Fatalf("lock: %v\n%s", err, out)
 	}
 	e.eventually("the lock after SIGHUP", 15*time.Second, func() bool { l, _ := e.sim.Locked("after-hup.com"); return l })
+}
+
+// SIGHUP reloads the webhook endpoints too: after the secret and the URL
+// are rotated in the file, the next event is delivered to the new URL and
+// signed with the new secret, without a restart.
+func TestE2E_reloadWebhooksOnSIGHUP(t *testing.T) {
+	t.Parallel()
+	const oldSecret, newSecret = "old-webhook-secret-0123456789", "new-webhook-secret-9876543210"
+	type delivery struct{ path, secret string }
+	got := make(chan delivery, 10)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		for _, s := range []string{oldSecret, newSecret} {
+			if notify.Verify(s, r.Header.Get("Reglock-Signature"), body, time.Minute, time.Now()) == nil {
+				got <- delivery{r.URL.Path, s}
+				return
+			}
+		}
+		got <- delivery{r.URL.Path, "none"}
+	}))
+	t.Cleanup(hook.Close)
+	hooks := func(path, secret string) string {
+		return "notifications:\n  - name: ops\n    url: " + hook.URL + path + "\n    secret: " + secret + "\n    events: [sweep_finished]\n"
+	}
+	e := newE2E(t, hooks("/old", oldSecret))
+	p := e.start("serve")
+	e.eventually("the API", 10*time.Second, func() bool { c, _ := e.http("GET", "/healthz"); return c == 200 })
+	sweep := func() delivery {
+		t.Helper()
+		if _, err := e.client().StartSweep(context.Background(), client.SweepRequest{}); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case d := <-got:
+			return d
+		case <-time.After(20 * time.Second):
+			t.Fatal("no webhook delivery")
+			return delivery{}
+		}
+	}
+	if d := sweep(); d != (delivery{"/old", oldSecret}) {
+		t.Fatalf("before the reload: delivered %+v", d)
+	}
+	original, err := os.ReadFile(e.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rotated := strings.Replace(string(original), hooks("/old", oldSecret), hooks("/new", newSecret), 1)
+	if rotated == string(original) {
+		t.Fatal("the test did not change the configuration")
+	}
+	if err := os.WriteFile(e.config, []byte(rotated), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	e.eventually("the reload", 10*time.Second, func() bool { return strings.Contains(p.out.String(), "SIGHUP: webhook endpoints reloaded") })
+	if d := sweep(); d != (delivery{"/new", newSecret}) {
+		t.Fatalf("after the reload: delivered %+v, want to /new signed with the new secret", d)
+	}
+	for _, line := range strings.Split(p.out.String(), "\n") {
+		if strings.Contains(line, oldSecret) || strings.Contains(line, newSecret) {
+			t.Errorf("the log shows a webhook secret: %s", line)
+		}
+	}
 }

@@ -230,7 +230,7 @@ func runRoles(ctx context.Context, g *globals, r roles) error {
 		go httpSrv.Serve(ln)
 		log.Info().Str("listen", ln.Addr().String()).Msg("serving /healthz, /readyz and /metrics")
 	}
-	reload.serve(ctx, g, log, apiSrv)
+	reload.serve(ctx, g, log, apiSrv, rt.Notify)
 	if r.scheduler {
 		go runJanitors(ctx, rt)
 		go compactHistories(ctx, rt)
