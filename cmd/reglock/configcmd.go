@@ -12,6 +12,7 @@ import (
 
 	"github.com/reglock/reglock/config"
 	"github.com/reglock/reglock/english"
+	"github.com/reglock/reglock/tracing/exporter"
 )
 
 // Several processes on one host share one configuration file: each loads
@@ -153,6 +154,18 @@ func runConfigCheck(g *globals, role string) error {
 		failed++
 		verdicts = append(verdicts, fmt.Sprintf("%s NOT READY (%s)", r.name, english.Count(n, "problem")))
 	}
+	// Tracing comes from the environment, not the file; a serving role
+	// refuses to start on a variable it cannot honour.
+	tracingErr := error(nil)
+	switch tr, err := exporter.Settings(); {
+	case err != nil:
+		tracingErr = err
+		fmt.Fprintf(g.stdout, "  %-15s%s\n", "tracing:", "BROKEN: "+err.Error())
+	case tr.Enabled:
+		fmt.Fprintf(g.stdout, "  %-15s%s\n", "tracing:", "on: OTLP "+tr.Protocol+" to "+tr.Endpoint)
+	default:
+		fmt.Fprintf(g.stdout, "  %-15s%s\n", "tracing:", "off (no OTEL_EXPORTER_OTLP_ENDPOINT)")
+	}
 	fmt.Fprintf(g.stdout, "  %-15s%s\n", "roles:", strings.Join(verdicts, ", "))
 	var shown []config.Problem
 	for i, p := range skipped {
@@ -162,6 +175,9 @@ func runConfigCheck(g *globals, role string) error {
 		}
 	}
 	printProblems(g.stderr, shown)
+	if tracingErr != nil {
+		return exitError{code: 1, err: fmt.Errorf("tracing: %w: serve, api, worker and scheduler refuse to start", tracingErr)}
+	}
 	if failed > 0 {
 		hint := ""
 		if role == "" {

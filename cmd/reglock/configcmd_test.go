@@ -193,6 +193,7 @@ notifications:
 		"worker:        listen 127.0.0.1:9090 (REGLOCK_LISTEN=127.0.0.1:9191 overrides it in this shell); concurrency 50; shutdown timeout 30s",
 		"scheduler:     sweep \"0 3 * * *\" (UTC); freshness every domain within 1 day; max drift share 0.1",
 		"notifications: slack (https://hooks.slack.com/…, slack; drift_confirmed, sweep_paused)",
+		"tracing:       off (no OTEL_EXPORTER_OTLP_ENDPOINT)",
 		"roles:         serve ok, api ok, worker ok, scheduler ok, cli ok",
 	} {
 		if !strings.Contains(stdout, want) {
@@ -227,6 +228,16 @@ notifications:
 	}
 	if _, _, err := check([]string{"REDIS_PW=x"}, "--role", "scheduler"); err != nil {
 		t.Errorf("--role scheduler with Redis's variable: %v", err)
+	}
+	// Tracing, from the environment: on, without the endpoint's password;
+	// a variable the processes would refuse stops them here too.
+	stdout, _, err = check([]string{"REDIS_PW=x", "OTEL_EXPORTER_OTLP_ENDPOINT=https://otel:otel-pw-123@collector:4318"}, "--role", "scheduler")
+	if err != nil || !strings.Contains(stdout, "tracing:       on: OTLP http/protobuf to https://collector:4318\n") || strings.Contains(stdout, "otel-pw-123") {
+		t.Errorf("tracing on: %v\n%s", err, stdout)
+	}
+	_, stderr, err = check([]string{"REDIS_PW=x", "OTEL_EXPORTER_OTLP_ENDPOINT=http://collector:4318", "OTEL_EXPORTER_OTLP_PROTOCOL=http/json"}, "--role", "scheduler")
+	if !exitStatus(err, 1) || !strings.Contains(stderr, `tracing: OTEL_EXPORTER_OTLP_PROTOCOL="http/json"`) {
+		t.Errorf("tracing with a protocol reglock cannot speak: %v\n%s", err, stderr)
 	}
 	stdout, stderr, err = check([]string{"REDIS_PW=x", "TOKEN=short"}, "--role", "api")
 	if !exitStatus(err, 1) || !strings.Contains(stderr, file+":6: api.tokens[0].token: token too short (min 16 characters) (stops api)") ||

@@ -60,8 +60,51 @@ type Setup struct {
 // them set, tracing stays off and costs nothing. A variable reglock cannot
 // honour is an error naming it.
 func FromEnv(ctx context.Context, o Options) (Setup, error) {
-	getenv := os.Getenv // the exporters read the same variables themselves
 	off := Setup{Shutdown: func(context.Context) error { return nil }}
+	settings, err := Settings()
+	if err != nil || !settings.Enabled {
+		return off, err
+	}
+	shown, protocol := settings.Endpoint, settings.Protocol
+	var exp sdktrace.SpanExporter
+	switch protocol {
+	case "http/protobuf":
+		exp, err = otlptracehttp.New(ctx)
+	case "grpc":
+		exp, err = otlptracegrpc.New(ctx)
+	}
+	if err != nil {
+		return off, fmt.Errorf("OTLP %s exporter for %s: %w", protocol, shown, err)
+	}
+	res, err := resource.New(ctx,
+		resource.WithAttributes(
+			attribute.String("service.name", "reglock"),
+			attribute.String("service.version", o.Version),
+			attribute.String("reglock.role", o.Role),
+		),
+		resource.WithTelemetrySDK(),
+		// Last, so that OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES win.
+		resource.WithFromEnv(),
+	)
+	if err != nil && res == nil {
+		return off, fmt.Errorf("OTEL_RESOURCE_ATTRIBUTES: %w", err)
+	}
+	otel.SetErrorHandler(&errorLog{log: o.Log, redact: secretsOf(os.Getenv)})
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res))
+	uninstall := tracing.Install(tp)
+	return Setup{Enabled: true, Endpoint: shown, Protocol: protocol, Shutdown: func(ctx context.Context) error {
+		uninstall()
+		return tp.Shutdown(ctx)
+	}}, nil
+}
+
+// Settings reads what FromEnv would do from the OTEL_* variables, without
+// starting anything (`reglock config check` prints it): off, or on with the
+// endpoint (without credentials) and protocol; an error names a variable
+// reglock cannot honour.
+func Settings() (Setup, error) {
+	getenv := os.Getenv // the exporters read the same variables themselves
+	var off Setup
 	if strings.EqualFold(strings.TrimSpace(getenv("OTEL_SDK_DISABLED")), "true") {
 		return off, nil
 	}
@@ -91,39 +134,14 @@ func FromEnv(ctx context.Context, o Options) (Setup, error) {
 		protocolVar = "OTEL_EXPORTER_OTLP_PROTOCOL"
 		protocol = strings.TrimSpace(getenv(protocolVar))
 	}
-	var exp sdktrace.SpanExporter
 	switch protocol {
 	case "", "http/protobuf":
 		protocol = "http/protobuf"
-		exp, err = otlptracehttp.New(ctx)
 	case "grpc":
-		exp, err = otlptracegrpc.New(ctx)
 	default:
 		return off, fmt.Errorf("%s=%q: reglock exports OTLP as http/protobuf or grpc", protocolVar, protocol)
 	}
-	if err != nil {
-		return off, fmt.Errorf("OTLP %s exporter for %s: %w", protocol, shown, err)
-	}
-	res, err := resource.New(ctx,
-		resource.WithAttributes(
-			attribute.String("service.name", "reglock"),
-			attribute.String("service.version", o.Version),
-			attribute.String("reglock.role", o.Role),
-		),
-		resource.WithTelemetrySDK(),
-		// Last, so that OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES win.
-		resource.WithFromEnv(),
-	)
-	if err != nil && res == nil {
-		return off, fmt.Errorf("OTEL_RESOURCE_ATTRIBUTES: %w", err)
-	}
-	otel.SetErrorHandler(&errorLog{log: o.Log, redact: secretsOf(getenv)})
-	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res))
-	uninstall := tracing.Install(tp)
-	return Setup{Enabled: true, Endpoint: shown, Protocol: protocol, Shutdown: func(ctx context.Context) error {
-		uninstall()
-		return tp.Shutdown(ctx)
-	}}, nil
+	return Setup{Enabled: true, Endpoint: shown, Protocol: protocol}, nil
 }
 
 // checkEndpoint requires an http(s) URL with a host, and returns it
