@@ -76,11 +76,24 @@ func TestSystem_notifications(t *testing.T) {
 		t.Errorf("queued %q, want %q", q.ids, want)
 	}
 
-	// No notifications configured: the breakers are left alone.
-	other := breaker.New(rdb, "ns:rl:", breaker.Options{}, zerolog.Nop())
-	system.New(system.Options{Config: config.Default(), Redis: rdb, Enqueuer: q, Log: zerolog.Nop()}).NotifyBreakers(other)
-	if other.OnTransition != nil {
-		t.Error("NotifyBreakers hooked the breakers with no notification configured")
+	// No notifications configured at start: a transition queues nothing,
+	// until a reload (SIGHUP) configures an endpoint.
+	bare := system.New(system.Options{Config: config.Default(), Redis: rdb, Enqueuer: q, Namespace: "ns2", Log: zerolog.Nop()})
+	other := breaker.New(rdb, "ns2:rl:", breaker.Options{Threshold: 1, Cooldown: 10 * time.Second, Clock: c}, zerolog.Nop())
+	bare.NotifyBreakers(other)
+	q.ids = nil
+	otherCall := providers.Wrap(reg, other.Middleware("enom-main"))
+	reg.fail = true
+	_ = otherCall.SetLock(ctx, "a.com", true)
+	if len(q.ids) != 0 {
+		t.Errorf("no endpoint configured, yet queued %q", q.ids)
+	}
+	bare.Notify.SetEndpoints(cfg.Notifications)
+	c.Add(time.Minute)
+	reg.fail = false
+	_ = otherCall.SetLock(ctx, "a.com", true) // the probe closes it
+	if len(q.ids) != 1 || !strings.HasPrefix(q.ids[0], "notify:ops:breaker_closed:enom-main@") {
+		t.Errorf("after the endpoints were reloaded: queued %q, want the breaker's closing", q.ids)
 	}
 }
 
