@@ -130,10 +130,7 @@ func TestE2E_traceAcrossAPIQueueAndRegistrar(t *testing.T) {
 	}
 	e.eventually("a sweep unit's listing span", 20*time.Second, func() bool {
 		spans := rcv.Spans()
-		ids := map[string]otlptest.Span{}
-		for _, s := range spans {
-			ids[s.SpanID] = s
-		}
+		ids := bySpanID(spans)
 		for _, s := range spans {
 			if s.Name != "registrar bulk_read" {
 				continue
@@ -163,10 +160,7 @@ func TestE2E_traceAcrossAPIQueueAndRegistrar(t *testing.T) {
 	}
 	e.eventually("the webhook delivery's spans", 15*time.Second, func() bool {
 		spans := rcv.Spans()
-		ids := map[string]otlptest.Span{}
-		for _, s := range spans {
-			ids[s.SpanID] = s
-		}
+		ids := bySpanID(spans)
 		for _, s := range spans {
 			deliver, ok := ids[s.ParentSpanID]
 			if s.Name != "HTTP POST" || !ok || deliver.Name != "process notify:webhook" {
@@ -194,6 +188,15 @@ func TestE2E_traceAcrossAPIQueueAndRegistrar(t *testing.T) {
 			}
 		}
 	}
+}
+
+// bySpanID indexes spans by their ID.
+func bySpanID(spans []otlptest.Span) map[string]otlptest.Span {
+	ids := make(map[string]otlptest.Span, len(spans))
+	for _, s := range spans {
+		ids[s.SpanID] = s
+	}
+	return ids
 }
 
 func names(spans []otlptest.Span) []string {
