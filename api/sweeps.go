@@ -76,40 +76,46 @@ func (s *Server) startSweep(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getSweep(w http.ResponseWriter, r *http.Request) {
-	st, err := s.Sweeps.Records.Get(r.Context(), r.PathValue("id"))
+	if st, ok := s.visibleSweep(w, r, r.PathValue("id")); ok {
+		writeJSON(w, http.StatusOK, SweepOf(st))
+	}
+}
+
+// visibleSweep reads sweep id as the request's token may see it: a sweep
+// of providers the token is not limited to is not found, word for word as
+// a sweep that does not exist. It answers the 404 (or the error) itself
+// and reports whether the caller may go on.
+func (s *Server) visibleSweep(w http.ResponseWriter, r *http.Request, id string) (sweep.Status, bool) {
+	st, err := s.Sweeps.Records.Get(r.Context(), id)
 	if err == nil && !sweepVisible(r, st) {
 		err = sweep.ErrNotFound
 	}
 	if errors.Is(err, sweep.ErrNotFound) {
-		writeError(w, http.StatusNotFound, "not_found", "no sweep "+r.PathValue("id")+" (sweeps are kept for 7 days)")
-		return
+		sweepNotFound(w, id)
+		return st, false
 	}
 	if err != nil {
 		s.writeErr(w, err)
-		return
+		return st, false
 	}
-	writeJSON(w, http.StatusOK, SweepOf(st))
+	return st, true
+}
+
+// sweepNotFound is the one answer for a sweep that is not there.
+func sweepNotFound(w http.ResponseWriter, id string) {
+	writeError(w, http.StatusNotFound, "not_found", "no sweep "+id+" (sweeps are kept for 7 days)")
 }
 
 func (s *Server) applySweep(w http.ResponseWriter, r *http.Request) {
 	if limitedTo(r) != nil {
-		st, err := s.Sweeps.Records.Get(r.Context(), r.PathValue("id"))
-		if err == nil && !sweepVisible(r, st) {
-			err = sweep.ErrNotFound
-		}
-		if errors.Is(err, sweep.ErrNotFound) {
-			writeError(w, http.StatusNotFound, "not_found", "no sweep "+r.PathValue("id"))
-			return
-		}
-		if err != nil {
-			s.writeErr(w, err)
+		if _, ok := s.visibleSweep(w, r, r.PathValue("id")); !ok {
 			return
 		}
 	}
 	st, err := s.Sweeps.Apply(r.Context(), r.PathValue("id"))
 	switch {
 	case errors.Is(err, sweep.ErrNotFound):
-		writeError(w, http.StatusNotFound, "not_found", "no sweep "+r.PathValue("id"))
+		sweepNotFound(w, r.PathValue("id"))
 	case errors.Is(err, sweep.ErrNotPaused):
 		writeError(w, http.StatusConflict, "not_paused", err.Error()+": only a paused sweep can be applied")
 	case err != nil:
@@ -180,22 +186,13 @@ func (s *Server) sweepReport(w http.ResponseWriter, r *http.Request) {
 	}
 	id := r.PathValue("id")
 	if limitedTo(r) != nil {
-		st, err := s.Sweeps.Records.Get(r.Context(), id)
-		if err == nil && !sweepVisible(r, st) {
-			err = sweep.ErrNotFound
-		}
-		if errors.Is(err, sweep.ErrNotFound) {
-			writeError(w, http.StatusNotFound, "not_found", "no sweep "+id+" (sweeps are kept for 7 days)")
-			return
-		}
-		if err != nil {
-			s.writeErr(w, err)
+		if _, ok := s.visibleSweep(w, r, id); !ok {
 			return
 		}
 	}
 	st, entries, err := s.Sweeps.Records.Report(r.Context(), id, s.Store.GetMany)
 	if errors.Is(err, sweep.ErrNotFound) {
-		writeError(w, http.StatusNotFound, "not_found", "no sweep "+id+" (sweeps are kept for 7 days)")
+		sweepNotFound(w, id)
 		return
 	}
 	if err != nil {
