@@ -63,14 +63,15 @@ func setupEnv(t *testing.T, env redistest.Env) *bundle {
 	return b
 }
 
-// call makes a request and decodes the JSON answer into a map.
-func (b *bundle) call(method, path, token, body string) (int, map[string]any) {
-	b.t.Helper()
+// send makes a request to the API at base, with the bearer token and the
+// JSON body when they are not empty.
+func send(t testing.TB, base, method, path, token, body string) *http.Response {
+	t.Helper()
 	var r io.Reader
 	if body != "" {
 		r = strings.NewReader(body)
 	}
-	req, _ := http.NewRequest(method, b.url+path, r)
+	req, _ := http.NewRequest(method, base+path, r)
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
@@ -79,8 +80,15 @@ func (b *bundle) call(method, path, token, body string) (int, map[string]any) {
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		b.t.Fatal(err)
+		t.Fatal(err)
 	}
+	return resp
+}
+
+// call makes a request and decodes the JSON answer into a map.
+func (b *bundle) call(method, path, token, body string) (int, map[string]any) {
+	b.t.Helper()
+	resp := send(b.t, b.url, method, path, token, body)
 	defer resp.Body.Close()
 	var out map[string]any
 	data, _ := io.ReadAll(resp.Body)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -353,21 +352,7 @@ func TestOpenAPI_realAnswersValidate(t *testing.T) {
 				t.Errorf("%s %s: the request %s does not match the documented body: %v", method, path, body, err)
 			}
 		}
-		var r io.Reader
-		if body != "" {
-			r = strings.NewReader(body)
-		}
-		req, _ := http.NewRequest(method, a.url+path, r)
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		if body != "" {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
+		resp := send(t, a.url, method, path, token, body)
 		defer resp.Body.Close()
 		data, _ := io.ReadAll(resp.Body)
 		status := fmt.Sprint(resp.StatusCode)
