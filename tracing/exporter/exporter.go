@@ -74,7 +74,8 @@ func FromEnv(ctx context.Context, o Options) (Setup, error) {
 		exp, err = otlptracegrpc.New(ctx)
 	}
 	if err != nil {
-		return off, fmt.Errorf("OTLP %s exporter for %s: %w", protocol, shown, err)
+		// The exporter's own error may quote what the variables hold.
+		return off, fmt.Errorf("OTLP %s exporter for %s: %s", protocol, shown, redact(err.Error(), secretsOf(os.Getenv)))
 	}
 	res, err := resource.New(ctx,
 		resource.WithAttributes(
@@ -182,6 +183,14 @@ func secretsOf(getenv func(string) string) []string {
 	return out
 }
 
+// redact removes each of secrets from msg.
+func redact(msg string, secrets []string) string {
+	for _, s := range secrets {
+		msg = strings.ReplaceAll(msg, s, "[redacted]")
+	}
+	return msg
+}
+
 // errorLog reports OpenTelemetry's errors (a collector that cannot be
 // reached, say) at most once a minute, credentials removed: spans are
 // dropped, never the process's work.
@@ -203,9 +212,6 @@ func (l *errorLog) Handle(err error) {
 	}
 	l.last = time.Now()
 	l.mu.Unlock()
-	msg := err.Error()
-	for _, s := range l.redact {
-		msg = strings.ReplaceAll(msg, s, "[redacted]")
-	}
+	msg := redact(err.Error(), l.redact)
 	l.log("tracing: exporting spans failed (spans are dropped, work goes on): " + msg)
 }
